@@ -1,0 +1,162 @@
+"""Answer generators behind one small interface: extractive (default) and LLM (OpenAI-compatible)."""
+
+import logging
+import re
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from rag.citations import parse_cited_text
+from rag.errors import BadInput, LLMUnavailable
+from rag.evidence import Evidence
+from rag.models import Chunk, Hit
+from rag.prompts import load_prompt
+from rag.settings import Settings
+from rag.text import content_terms
+
+log = logging.getLogger(__name__)
+ABSTAIN_TEXT = "The sources do not say."
+_ABSTAIN_PHRASES = re.compile(
+    r"sources? (?:do|does) ?n[o']t (?:say|contain|mention|state)|no (?:passage|source) "
+    r"(?:says|mentions|contains)|not (?:mentioned|stated|specified) in the (?:passages|sources)|"
+    r"i (?:do not|don't) know|cannot be determined from",
+    re.IGNORECASE,
+)
+
+
+@dataclass
+class Draft:
+    """Unverified sentences, each with the chunks it cites."""
+
+    claims: list[tuple[str, list[Chunk]]] = field(default_factory=list)
+    abstained: bool = False
+    note: str | None = None
+
+
+class Generator(Protocol):
+    name: str
+
+    def draft(self, question: str, hits: list[Hit], evidence: list[Evidence]) -> Draft: ...
+
+
+class ExtractiveGenerator:
+    """Quotes the best evidence sentences; a sentence several outlets carry cites all of them."""
+
+    name = "extractive"
+
+    def __init__(self, settings: Settings):
+        self.max_sentences = settings.max_answer_sentences
+        self.threshold = settings.abstain_threshold
+
+    def draft(self, question: str, hits: list[Hit], evidence: list[Evidence]) -> Draft:
+        clusters = cluster_near_duplicates(evidence[:40])
+        if not clusters:
+            return Draft(abstained=True)
+        best = clusters[0][0].score
+        chosen = [clusters[0]]
+        for cluster in clusters[1:]:
+            if len(chosen) >= self.max_sentences or cluster[0].score < max(0.92 * best, self.threshold):
+                break
+            chosen.append(cluster)
+        return Draft(claims=[(c[0].text, _one_chunk_per_file(c)) for c in chosen])
+
+
+def cluster_near_duplicates(evidence: list[Evidence], cosine: float = 0.88,
+                            jaccard: float = 0.6) -> list[list[Evidence]]:
+    """Group sentences that say the same thing (best first); the first member represents the group."""
+    clusters: list[list[Evidence]] = []
+    for ev in evidence:
+        terms = set(content_terms(ev.text))
+        for cluster in clusters:
+            rep = cluster[0]
+            rep_terms = set(content_terms(rep.text))
+            overlap = len(terms & rep_terms) / max(1, len(terms | rep_terms))
+            if float(np.dot(ev.vector, rep.vector)) >= cosine or overlap >= jaccard:
+                cluster.append(ev)
+                break
+        else:
+            clusters.append([ev])
+    return clusters
+
+
+def _one_chunk_per_file(cluster: list[Evidence]) -> list[Chunk]:
+    by_file: dict[str, Chunk] = {}
+    for ev in cluster:
+        by_file.setdefault(ev.chunk.file, ev.chunk)
+    return list(by_file.values())
+
+
+class ChatGenerator:
+    """Any OpenAI-compatible chat endpoint: numbered passages in, [n] citations out."""
+
+    name = "llm"
+
+    def __init__(self, settings: Settings, complete=None):  # type: ignore[no-untyped-def]
+        self.settings = settings
+        self.prompt = load_prompt(settings.prompts_dir, settings.answer_prompt)
+        self.complete = complete or _openai_completer(settings)
+
+    def draft(self, question: str, hits: list[Hit], evidence: list[Evidence]) -> Draft:
+        messages = self.prompt.render(question=question, passages=format_passages(hits))
+        text = self.complete(messages)
+        if not text or not text.strip():
+            return Draft(note="the LLM returned no text")
+        if _ABSTAIN_PHRASES.search(text) and len(text) < 200:
+            return Draft(abstained=True)
+        claims = []
+        for parsed in parse_cited_text(text, len(hits)):
+            claims.append((parsed.text, [hits[n - 1].chunk for n in parsed.passages]))
+            if parsed.invalid:
+                log.info("LLM cited passages that were not given: %s", parsed.invalid)
+        return Draft(claims=claims)
+
+
+def format_passages(hits: list[Hit]) -> str:
+    """Numbered passages with where they come from."""
+    blocks = []
+    for n, hit in enumerate(hits, start=1):
+        meta = hit.chunk.metadata
+        origin = ", ".join(x for x in (hit.chunk.file, meta.get("outlet"), meta.get("date")) if x)
+        blocks.append(f"[{n}] ({origin})\n{hit.chunk.text}")
+    return "\n\n".join(blocks)
+
+
+def _openai_completer(settings: Settings):  # type: ignore[no-untyped-def]
+    import os
+
+    import openai
+
+    client = openai.OpenAI(
+        base_url=settings.llm_base_url,
+        api_key=settings.llm_api_key or os.environ.get("OPENAI_API_KEY") or "not-needed",
+        timeout=settings.llm_timeout,
+        max_retries=settings.llm_max_retries,
+    )
+
+    def complete(messages: list[dict[str, str]]) -> str:
+        try:
+            response = client.chat.completions.create(
+                model=settings.llm_model,
+                messages=messages,  # type: ignore[arg-type]
+                temperature=0,
+                max_tokens=settings.llm_max_tokens,
+            )
+        except (openai.APIConnectionError, openai.APITimeoutError, openai.InternalServerError,
+                openai.RateLimitError) as err:
+            raise LLMUnavailable(f"the LLM endpoint failed: {type(err).__name__}: {err}") from err
+        except openai.APIStatusError as err:
+            raise LLMUnavailable(f"the LLM endpoint refused the request: {err.status_code}") from err
+        return response.choices[0].message.content or "" if response.choices else ""
+
+    return complete
+
+
+GENERATORS = {"extractive": ExtractiveGenerator, "llm": ChatGenerator}
+
+
+def build_generator(mode: str, settings: Settings) -> Generator:
+    """The generator registered under mode; an unknown mode lists the valid ones."""
+    if mode not in GENERATORS:
+        raise BadInput(f"unknown mode {mode!r}; choose one of: {', '.join(GENERATORS)}")
+    return GENERATORS[mode](settings)

@@ -1,0 +1,92 @@
+"""The data every stage passes on: chunks in, answers out. Citations are data, not text."""
+
+from dataclasses import dataclass, field
+
+from pydantic import BaseModel, Field
+
+
+@dataclass
+class Chunk:
+    """A run of whole sentences from one file, with offsets into that file's text."""
+
+    id: str
+    file: str
+    text: str
+    start: int
+    end: int
+    line: int
+    sentences: list[tuple[int, int]]
+    metadata: dict = field(default_factory=dict)
+
+    def sentence_texts(self) -> list[tuple[int, int, str]]:
+        """(start, end, text) of each sentence, offsets absolute in the file."""
+        return [(s, e, self.text[s - self.start : e - self.start]) for s, e in self.sentences]
+
+    def cite(self, start: int, end: int, score: float) -> "Citation":
+        """A citation of the span [start, end) of this chunk's file."""
+        return Citation(
+            file=self.file,
+            chunk_id=self.id,
+            start=start,
+            end=end,
+            line=self.line + self.text.count("\n", 0, start - self.start),
+            quote=self.text[start - self.start : end - self.start],
+            score=round(score, 4),
+        )
+
+
+@dataclass
+class Hit:
+    """A retrieved chunk with the scores that ranked it."""
+
+    chunk: Chunk
+    score: float
+    dense: float | None = None
+    bm25: float | None = None
+
+
+class Citation(BaseModel):
+    """A pointer to the exact passage that supports a sentence."""
+
+    file: str
+    chunk_id: str
+    start: int = Field(description="Character offset of the quoted span in the file's text.")
+    end: int
+    line: int = Field(description="1-based line of the span's start.")
+    quote: str = Field(description="The file's text between start and end.")
+    score: float = Field(description="Similarity of the sentence to the quoted span (0..1).")
+
+    @property
+    def marker(self) -> str:
+        return f"[{self.file}:L{self.line}]"
+
+
+class AnswerSentence(BaseModel):
+    """One sentence of an answer or summary, its citations and the verifier's decision."""
+
+    text: str
+    supported: bool = True
+    reason: str | None = Field(None, description="Why the verifier rejected it, if it did.")
+    citations: list[Citation] = []
+
+
+class Source(BaseModel):
+    """A file the answer drew on."""
+
+    file: str
+    title: str | None = None
+    outlet: str | None = None
+    date: str | None = None
+
+
+class Answer(BaseModel):
+    """What the CLI's --json, the API, the page and the eval all consume."""
+
+    question: str
+    answer: str
+    abstained: bool
+    mode: str
+    sentences: list[AnswerSentence] = []
+    sources: list[Source] = []
+    fallback: str | None = Field(None, description="Set when the answer fell back, and why.")
+    timings: dict[str, float] = {}

@@ -1,0 +1,143 @@
+"""build_pipeline(settings) wires every stage; Pipeline is what the CLI, API and page call."""
+
+import os
+import re
+import threading
+import time
+from pathlib import Path
+
+from rag.embedding import Embedder, build_embedder
+from rag.errors import BadInput, LLMUnavailable
+from rag.evidence import SentenceVectors, score_evidence
+from rag.generate import ABSTAIN_TEXT, Draft, Generator, build_generator
+from rag.ingest import IngestReport, ingest_folder
+from rag.models import Answer, AnswerSentence, Hit, Source
+from rag.retrieve import HybridRetriever
+from rag.settings import Settings
+from rag.store import ChunkStore, Filters
+from rag.verify import Verifier
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+class Pipeline:
+    """Ingest, retrieve, generate, verify: one object, built once per process."""
+
+    def __init__(self, settings: Settings, store: ChunkStore, embedder: Embedder):
+        self.settings = settings
+        self.store = store
+        self.embedder = embedder
+        self.vectors = SentenceVectors(embedder)
+        self.retriever = HybridRetriever(store, embedder, settings.candidates, settings.rrf_k)
+        self.verifier = Verifier(self.vectors, settings.support_threshold)
+        self._generators: dict[str, Generator] = {}
+        self._write_lock = threading.Lock()
+
+    @property
+    def default_mode(self) -> str:
+        if self.settings.mode != "auto":
+            return self.settings.mode
+        configured = self.settings.llm_base_url or os.environ.get("OPENAI_API_KEY")
+        return "llm" if configured else "extractive"
+
+    def generator(self, mode: str | None) -> Generator:
+        mode = mode or self.default_mode
+        if mode not in self._generators:
+            self._generators[mode] = build_generator(mode, self.settings)
+        return self._generators[mode]
+
+    def ingest(self, root: Path, sync: bool = False, progress: bool | None = None) -> IngestReport:
+        """Index the files under root (see rag.ingest)."""
+        with self._write_lock:
+            return ingest_folder(root, self.store, self.embedder, self.settings, sync, progress)
+
+    def ask(self, question: str, filters: Filters | None = None, top_k: int | None = None,
+            mode: str | None = None) -> Answer:
+        """A verified, cited answer, or an abstention when the sources do not say."""
+        question = self.clean_question(question)
+        generator = self.generator(mode)
+        timings: dict[str, float] = {}
+        began = time.perf_counter()
+        hits = self.retriever.retrieve(question, top_k or self.settings.top_k, filters)
+        evidence = score_evidence(question, hits, self.vectors, self.retriever.lexical().idf)
+        timings["retrieve_ms"] = _ms(began)
+        if not evidence or evidence[0].score < self.settings.abstain_threshold:
+            return _abstain(question, generator.name, timings, began)
+        try:
+            draft = generator.draft(question, hits, evidence)
+        except LLMUnavailable as err:
+            err.sources = sources_of(hits)
+            raise
+        timings["generate_ms"] = _ms(began) - timings["retrieve_ms"]
+        sentences = self._verify(draft)
+        fallback = None
+        if not any(s.supported for s in sentences) and generator.name != "extractive":
+            if draft.abstained:
+                return _abstain(question, generator.name, timings, began)
+            fallback = draft.note or "no sentence of the LLM's answer was supported by its citations"
+            if self.settings.llm_fallback == "abstain":
+                return _abstain(question, generator.name, timings, began, fallback, sentences)
+            sentences += self._verify(self.generator("extractive").draft(question, hits, evidence))
+        timings["total_ms"] = _ms(began)
+        return _compose(question, generator.name, sentences, hits, fallback, timings)
+
+    def _verify(self, draft: Draft) -> list[AnswerSentence]:
+        return [self.verifier.verify(claim, chunks) for claim, chunks in draft.claims]
+
+    def clean_question(self, question: str) -> str:
+        """The question without control characters; empty or over-long ones are refused."""
+        question = _CONTROL.sub(" ", question or "").strip()
+        if not question:
+            raise BadInput("the question is empty")
+        if len(question) > self.settings.max_question_chars:
+            raise BadInput(
+                f"the question is {len(question):,} characters; the limit is "
+                f"{self.settings.max_question_chars:,}"
+            )
+        if not re.search(r"\w", question):
+            raise BadInput("the question has no words in it")
+        return question
+
+
+def _compose(question: str, mode: str, sentences: list[AnswerSentence], hits: list[Hit],
+             fallback: str | None, timings: dict[str, float]) -> Answer:
+    kept = [s for s in sentences if s.supported]
+    if not kept:
+        return Answer(question=question, answer=ABSTAIN_TEXT, abstained=True, mode=mode,
+                      sentences=sentences, fallback=fallback, timings=timings)
+    text = " ".join(f"{s.text} {''.join(c.marker for c in s.citations)}" for s in kept)
+    cited = {c.file for s in kept for c in s.citations}
+    sources = [source for source in sources_of(hits) if source.file in cited]
+    return Answer(question=question, answer=text, abstained=False, mode=mode, sentences=sentences,
+                  sources=sources, fallback=fallback,
+                  timings=timings)
+
+
+def _abstain(question: str, mode: str, timings: dict[str, float], began: float,
+             fallback: str | None = None, sentences: list[AnswerSentence] | None = None) -> Answer:
+    timings["total_ms"] = _ms(began)
+    return Answer(question=question, answer=ABSTAIN_TEXT, abstained=True, mode=mode,
+                  sentences=sentences or [], fallback=fallback, timings=timings)
+
+
+def sources_of(hits: list[Hit]) -> list[Source]:
+    """One source per file among the hits, best hit first."""
+    seen: dict[str, Source] = {}
+    for hit in hits:
+        seen.setdefault(hit.chunk.file, _source_from_meta(hit.chunk.file, hit.chunk.metadata))
+    return list(seen.values())
+
+
+def _source_from_meta(file: str, meta: dict) -> Source:
+    return Source(file=file, title=meta.get("title") or None, outlet=meta.get("outlet") or None,
+                  date=meta.get("date") or None)
+
+
+def _ms(since: float) -> float:
+    return round((time.perf_counter() - since) * 1000, 1)
+
+
+def build_pipeline(settings: Settings | None = None) -> Pipeline:
+    """Create the store, embedder and everything downstream from one settings object."""
+    settings = settings or Settings()
+    return Pipeline(settings, ChunkStore(settings), build_embedder(settings))

@@ -1,0 +1,90 @@
+"""Hybrid retrieval: dense (Chroma) and BM25 (bm25s) rankings fused by reciprocal rank."""
+
+import math
+import threading
+from collections import Counter
+from collections.abc import Sequence
+
+import bm25s
+import numpy as np
+
+from rag.embedding import Embedder
+from rag.models import Chunk, Hit
+from rag.store import ChunkStore, Filters
+from rag.text import content_terms
+
+
+def reciprocal_rank_fusion(rankings: Sequence[Sequence[str]], k: int = 60) -> dict[str, float]:
+    """Fused score per id: the sum over rankings of 1 / (k + rank), rank starting at 1."""
+    fused: dict[str, float] = {}
+    for ranking in rankings:
+        for rank, item in enumerate(ranking, start=1):
+            fused[item] = fused.get(item, 0.0) + 1.0 / (k + rank)
+    return fused
+
+
+class LexicalIndex:
+    """BM25 over every chunk's content words; rebuilt when the store's version changes."""
+
+    def __init__(self, chunks: list[Chunk]):
+        self.chunks = chunks
+        self.bm25 = bm25s.BM25()
+        corpus = [content_terms(c.text) or ["_"] for c in chunks]
+        if chunks:
+            self.bm25.index(corpus, show_progress=False)
+        self.document_frequency = Counter(t for terms in corpus for t in set(terms))
+
+    def idf(self, term: str) -> float:
+        """How rare a term is across chunks; a term no chunk has is rarest of all."""
+        n, df = len(self.chunks), self.document_frequency.get(term, 0)
+        return math.log(1 + (n - df + 0.5) / (df + 0.5))
+
+    def search(self, question: str, k: int, filters: Filters | None) -> list[tuple[Chunk, float]]:
+        terms = content_terms(question)
+        if not self.chunks or not terms:
+            return []
+        scores = self.bm25.get_scores(terms)
+        if filters:
+            keep = np.array([filters.matches({**c.metadata, "file": c.file}) for c in self.chunks])
+            scores = np.where(keep, scores, 0.0)
+        top = np.argsort(-scores)[:k]
+        return [(self.chunks[i], float(scores[i])) for i in top if scores[i] > 0]
+
+
+class HybridRetriever:
+    """Dense and lexical candidates, fused; the lexical index follows the store's version."""
+
+    def __init__(self, store: ChunkStore, embedder: Embedder, candidates: int, rrf_k: int):
+        self.store = store
+        self.embedder = embedder
+        self.candidates = candidates
+        self.rrf_k = rrf_k
+        self._lexical: LexicalIndex | None = None
+        self._version: str | None = None
+        self._lock = threading.Lock()
+
+    def lexical(self) -> LexicalIndex:
+        """The BM25 index, rebuilt if the corpus changed since it was built."""
+        version = self.store.version()
+        with self._lock:
+            if self._lexical is None or version != self._version:
+                self._lexical = LexicalIndex(self.store.all_chunks())
+                self._version = version
+            return self._lexical
+
+    def retrieve(self, question: str, top_k: int, filters: Filters | None = None) -> list[Hit]:
+        """The top_k chunks for the question, best first."""
+        vector = self.embedder.embed([question])[0]
+        dense = self.store.query(vector, self.candidates, filters)
+        lexical = self.lexical().search(question, self.candidates, filters)
+        fused = reciprocal_rank_fusion(
+            [[c.id for c, _ in dense], [c.id for c, _ in lexical]], self.rrf_k
+        )
+        chunks = {c.id: c for c, _ in [*lexical, *dense]}
+        dense_score = {c.id: s for c, s in dense}
+        bm25_score = {c.id: s for c, s in lexical}
+        ranked = sorted(fused, key=lambda cid: -fused[cid])[:top_k]
+        return [
+            Hit(chunks[cid], fused[cid], dense_score.get(cid), bm25_score.get(cid))
+            for cid in ranked
+        ]

@@ -1,0 +1,94 @@
+"""All configuration in one typed class: environment (RAG_*), then rag.toml, then defaults."""
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+class Settings(BaseSettings):
+    """citerag settings. Every field can be set as RAG_<NAME> or in rag.toml."""
+
+    model_config = SettingsConfigDict(env_prefix="RAG_", toml_file="rag.toml", extra="ignore")
+
+    data_dir: Path = Field(Path(".rag"), description="Where the index lives (embedded Chroma).")
+    collection: str = Field("articles", description="Chroma collection name.")
+    chroma_url: str | None = Field(
+        None, description="Chroma server URL, e.g. http://127.0.0.1:8001. Overrides host/port."
+    )
+    chroma_host: str | None = Field(None, description="Chroma server host; unset = embedded.")
+    chroma_port: int = Field(8000, description="Chroma server port.")
+
+    embed_provider: Literal["local", "openai"] = Field(
+        "local", description="local = bundled all-MiniLM-L6-v2; openai = OpenAI embeddings."
+    )
+    embed_model: str = Field(
+        "text-embedding-3-small", description="OpenAI embedding model when embed_provider=openai."
+    )
+    embed_batch_size: int = Field(64, description="Texts per embedding batch.")
+
+    chunk_chars: int = Field(700, description="Target chunk size in characters.")
+    chunk_overlap_sentences: int = Field(1, description="Sentences repeated between chunks.")
+    max_file_bytes: int = Field(5_000_000, description="Files larger than this are skipped.")
+
+    top_k: int = Field(6, description="Passages handed to the answerer.")
+    candidates: int = Field(30, description="Candidates each retriever returns before fusion.")
+    rrf_k: int = Field(60, description="Reciprocal-rank-fusion constant.")
+
+    mode: Literal["auto", "extractive", "llm"] = Field(
+        "auto", description="auto = llm when llm_base_url or OPENAI_API_KEY is set, else extractive."
+    )
+    llm_base_url: str | None = Field(
+        None, description="OpenAI-compatible endpoint (vLLM, Ollama, llama.cpp server...)."
+    )
+    llm_model: str = Field("gpt-4o-mini", description="Chat model name sent to the endpoint.")
+    llm_api_key: str | None = Field(None, description="API key; falls back to OPENAI_API_KEY.")
+    llm_timeout: float = Field(60.0, description="Seconds before an LLM call is abandoned.")
+    llm_max_retries: int = Field(1, description="Retries (with backoff) on a failed LLM call.")
+    llm_max_tokens: int = Field(400, description="Completion token limit.")
+    llm_fallback: Literal["extractive", "abstain"] = Field(
+        "extractive", description="What to answer when no LLM sentence survives verification."
+    )
+
+    abstain_threshold: float = Field(
+        0.44, description="Abstain when the best evidence sentence scores below this (0..1)."
+    )
+    support_threshold: float = Field(
+        0.55, description="Minimum cosine similarity between a sentence and its cited passage."
+    )
+    max_answer_sentences: int = Field(2, description="Evidence sentences in an extractive answer.")
+    max_question_chars: int = Field(2000, description="Longer questions are rejected.")
+    answer_prompt: str = Field("answer", description="Prompt name (optionally name@version).")
+    prompts_dir: Path = Field(
+        Path(__file__).resolve().parent.parent / "prompts", description="Prompt templates."
+    )
+
+    host: str = Field("127.0.0.1", description="Address the server binds to.")
+    port: int = Field(8000, description="Port the server listens on.")
+    api_key: str | None = Field(None, description="When set, the API requires this bearer token.")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+    @property
+    def chroma_server(self) -> str | None:
+        """The Chroma server URL, or None for the embedded store."""
+        if self.chroma_url:
+            return self.chroma_url
+        if self.chroma_host:
+            return f"http://{self.chroma_host}:{self.chroma_port}"
+        return None

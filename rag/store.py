@@ -1,0 +1,210 @@
+"""Chunks in Chroma, through llama-index's Chroma vector store: embedded on disk or a server."""
+
+import json
+import uuid
+from dataclasses import dataclass
+
+import chromadb
+import numpy as np
+from chromadb.config import Settings as ChromaSettings
+from llama_index.core.schema import TextNode
+from llama_index.core.vector_stores.types import (
+    FilterOperator,
+    MetadataFilter,
+    MetadataFilters,
+    VectorStoreQuery,
+)
+from llama_index.vector_stores.chroma import ChromaVectorStore
+
+from rag.errors import StoreUnavailable
+from rag.models import Chunk
+from rag.settings import Settings
+
+_VERSION_KEY = "rag_version"
+
+
+@dataclass
+class Filters:
+    """Restrict retrieval to some files, outlets or a date range (ISO dates, inclusive)."""
+
+    files: list[str] | None = None
+    outlets: list[str] | None = None
+    date_from: str | None = None
+    date_to: str | None = None
+
+    def matches(self, meta: dict) -> bool:
+        """The same test the store applies, for retrievers that filter in memory."""
+        if self.files and meta.get("file") not in self.files:
+            return False
+        if self.outlets and meta.get("outlet") not in self.outlets:
+            return False
+        day = int(meta.get("date_int") or 0)
+        if self.date_from and day < _day(self.date_from):
+            return False
+        return not (self.date_to and (day == 0 or day > _day(self.date_to)))
+
+    def to_llama(self) -> MetadataFilters | None:
+        rules: list[MetadataFilter] = []
+        if self.files:
+            rules.append(MetadataFilter(key="file", value=self.files, operator=FilterOperator.IN))
+        if self.outlets:
+            rules.append(
+                MetadataFilter(key="outlet", value=self.outlets, operator=FilterOperator.IN)
+            )
+        if self.date_from:
+            rules.append(MetadataFilter(key="date_int", value=_day(self.date_from),
+                                        operator=FilterOperator.GTE))
+        if self.date_to:
+            rules.append(MetadataFilter(key="date_int", value=_day(self.date_to),
+                                        operator=FilterOperator.LTE))
+            rules.append(MetadataFilter(key="date_int", value=0, operator=FilterOperator.GT))
+        return MetadataFilters(filters=rules) if rules else None  # type: ignore[arg-type]
+
+
+def _day(iso: str) -> int:
+    return int(iso.replace("-", "")[:8])
+
+
+class ChunkStore:
+    """The chunks of every indexed file, their embeddings and metadata."""
+
+    def __init__(self, settings: Settings):
+        self.client = _connect(settings)
+        try:
+            self.collection = self.client.get_or_create_collection(
+                settings.collection, metadata={"hnsw:space": "cosine"}
+            )
+        except Exception as err:
+            raise StoreUnavailable(f"cannot open the Chroma collection: {err}") from err
+        self.vectors = ChromaVectorStore(chroma_collection=self.collection)
+
+    def add(self, chunks: list[Chunk], embeddings: np.ndarray) -> None:
+        """Write chunks with their embeddings (ids already present are overwritten)."""
+        nodes = [_to_node(chunk, vector) for chunk, vector in zip(chunks, embeddings)]
+        for i in range(0, len(nodes), 2000):
+            self.vectors.add(nodes[i : i + 2000])
+
+    def delete(self, ids: list[str]) -> None:
+        for i in range(0, len(ids), 2000):
+            self.vectors.delete_nodes(node_ids=ids[i : i + 2000])
+
+    def query(self, vector: np.ndarray, k: int, filters: Filters | None) -> list[tuple[Chunk, float]]:
+        """The k nearest chunks and their cosine similarity."""
+        query = VectorStoreQuery(
+            query_embedding=vector.tolist(),
+            similarity_top_k=k,
+            filters=filters.to_llama() if filters else None,
+        )
+        result = self.vectors.query(query)
+        sims = [1.0 + float(np.log(max(s, 1e-12))) for s in result.similarities or []]
+        chunks = [_from_node(node) for node in result.nodes or []]
+        return list(zip(chunks, sims))
+
+    def file_chunk_ids(self) -> dict[str, tuple[str, set[str]]]:
+        """For each indexed file: its content hash and the ids of its chunks."""
+        files: dict[str, tuple[str, set[str]]] = {}
+        for chunk_id, meta in self._scan(["metadatas"]):
+            sha, ids = files.setdefault(meta["file"], (meta.get("file_sha256", ""), set()))
+            ids.add(chunk_id)
+        return files
+
+    def all_chunks(self) -> list[Chunk]:
+        """Every chunk (for the lexical index and document listings)."""
+        return [_from_record(cid, meta, text) for cid, meta, text in self._scan_full()]
+
+    def chunks_of(self, file: str) -> list[Chunk]:
+        got = self.collection.get(where={"file": file}, include=["metadatas", "documents"])
+        chunks = [_from_record(*row) for row in zip(got["ids"], got["metadatas"], got["documents"])]
+        return sorted(chunks, key=lambda c: c.start)
+
+    def count(self) -> int:
+        return self.collection.count()
+
+    def version(self) -> str:
+        """Changes whenever the corpus changes, so readers know to rebuild derived indexes."""
+        return str((self.collection.metadata or {}).get(_VERSION_KEY, ""))
+
+    def bump_version(self) -> None:
+        meta = {k: v for k, v in (self.collection.metadata or {}).items() if not k.startswith("hnsw:")}
+        meta[_VERSION_KEY] = uuid.uuid4().hex
+        self.collection.modify(metadata=meta)
+
+    def _scan(self, include: list[str], page: int = 5000):  # type: ignore[no-untyped-def]
+        offset = 0
+        while True:
+            got = self.collection.get(include=include, limit=page, offset=offset)  # type: ignore[arg-type]
+            if not got["ids"]:
+                return
+            yield from zip(got["ids"], got["metadatas"])
+            offset += len(got["ids"])
+
+    def _scan_full(self, page: int = 5000):  # type: ignore[no-untyped-def]
+        offset = 0
+        while True:
+            got = self.collection.get(include=["metadatas", "documents"], limit=page, offset=offset)
+            if not got["ids"]:
+                return
+            yield from zip(got["ids"], got["metadatas"], got["documents"])
+            offset += len(got["ids"])
+
+
+def _connect(settings: Settings):  # type: ignore[no-untyped-def]
+    chroma_settings = ChromaSettings(anonymized_telemetry=False)
+    server = settings.chroma_server
+    try:
+        if server:
+            from urllib.parse import urlparse
+
+            url = urlparse(server)
+            return chromadb.HttpClient(
+                host=url.hostname or "127.0.0.1",
+                port=url.port or 8000,
+                ssl=url.scheme == "https",
+                settings=chroma_settings,
+            )
+        path = settings.data_dir / "chroma"
+        path.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+    except Exception as err:
+        where = server or str(settings.data_dir)
+        raise StoreUnavailable(f"cannot reach the Chroma store at {where}: {err}") from err
+
+
+def _to_node(chunk: Chunk, vector: np.ndarray) -> TextNode:
+    metadata = {
+        **chunk.metadata,
+        "file": chunk.file,
+        "start": chunk.start,
+        "end": chunk.end,
+        "line": chunk.line,
+        "sentences": json.dumps(chunk.sentences),
+    }
+    return TextNode(
+        id_=chunk.id,
+        text=chunk.text,
+        metadata=metadata,
+        embedding=vector.tolist(),
+        excluded_embed_metadata_keys=list(metadata),
+        excluded_llm_metadata_keys=list(metadata),
+    )
+
+
+def _from_node(node) -> Chunk:  # type: ignore[no-untyped-def]
+    return _from_record(node.node_id, node.metadata, node.get_content())
+
+
+def _from_record(chunk_id: str, meta: dict, text: str) -> Chunk:
+    keep = {k: v for k, v in meta.items() if not k.startswith("_") and k not in _POSITIONAL}
+    return Chunk(
+        id=chunk_id,
+        file=meta["file"],
+        text=text,
+        start=int(meta["start"]),
+        end=int(meta["end"]),
+        line=int(meta["line"]),
+        sentences=[tuple(s) for s in json.loads(meta["sentences"])],  # type: ignore[misc]
+        metadata=keep,
+    )
+
+
+_POSITIONAL = {"file", "start", "end", "line", "sentences", "document_id", "doc_id", "ref_doc_id"}

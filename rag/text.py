@@ -1,0 +1,136 @@
+"""Text primitives shared by every stage: sentence spans, content words, numbers."""
+
+import re
+from functools import lru_cache
+
+import Stemmer
+
+_ABBREVIATIONS = {
+    "mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "gen", "col", "lt", "sgt", "gov", "sen",
+    "rep", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
+    "no", "vs", "etc", "inc", "ltd", "co", "corp", "u.s", "u.n", "u.k", "e.g", "i.e", "a.m", "p.m",
+}
+# A sentence ends at . ! or ? (plus closing quotes/brackets) before whitespace.
+_END = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s)")
+_OPENERS = "\"'“‘([A-Z0-9"
+_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9.'’\-]*")
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_NUMBER_WORDS = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14,
+    "fifteen": 15, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "hundred": 100,
+    "thousand": 1000, "million": 1_000_000, "billion": 1_000_000_000,
+}
+STOPWORDS = frozenset(
+    """a an and are as at be been being but by can could did do does for from had has have he
+    her his how i if in into is it its itself me more most my no nor not of on once only or other
+    our out over own same she should so some such than that the their them then there these they
+    this those through to too under until up very was we were what when where which while who whom
+    why will with would you your said says say also about after again against all am any because
+    before below between both during each few further here just now off per s t whose yet""".split()
+)
+
+_stemmer = Stemmer.Stemmer("english")
+_IRREGULAR = {
+    "led": "lead", "said": "say", "says": "say", "took": "take", "taken": "take", "fled": "flee",
+    "won": "win", "fought": "fight", "held": "hold", "met": "meet", "began": "begin",
+    "begun": "begin", "sought": "seek", "struck": "strike", "hit": "hit", "went": "go",
+    "gone": "go", "made": "make", "told": "tell", "left": "leave", "came": "come", "ran": "run",
+    "rose": "rise", "fell": "fall", "seized": "seize", "killed": "kill", "men": "man",
+    "women": "woman", "children": "child", "people": "people", "thought": "think",
+    "brought": "bring", "caught": "catch", "lost": "lose", "sent": "send", "spoke": "speak",
+    "spoken": "speak", "wrote": "write", "written": "write", "chose": "choose", "grew": "grow",
+}
+
+
+def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+    """Split text[start:end] into sentences; return (start, end) offsets, whitespace trimmed."""
+    end = len(text) if end is None else end
+    spans: list[tuple[int, int]] = []
+    cursor = start
+    for match in _END.finditer(text, start, end):
+        stop = match.end()
+        if not _is_sentence_end(text, match.start(), stop, end):
+            continue
+        _append_trimmed(text, cursor, stop, spans)
+        cursor = stop
+    _append_trimmed(text, cursor, end, spans)
+    return spans
+
+
+def _is_sentence_end(text: str, dot: int, stop: int, limit: int) -> bool:
+    following = text[stop:limit].lstrip()
+    if not following or following[0] not in _OPENERS and not following[0].isupper():
+        return False
+    if text[dot] != ".":
+        return True
+    word = re.search(r"([A-Za-z.]+)$", text[max(0, dot - 12) : dot])
+    if not word:
+        return True
+    token = word.group(1).lower().strip(".")
+    if token in _ABBREVIATIONS:
+        return False
+    # An initial such as "J." or the inside of "U.N." is not an end.
+    return not (len(token) == 1 and word.group(1)[-1:].isupper())
+
+
+def _append_trimmed(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> None:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    if end > start:
+        spans.append((start, end))
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased word tokens, dots and apostrophes inside words removed (U.N. -> un)."""
+    return [re.sub(r"[.'’]", "", w).lower().strip("-") for w in _WORD.findall(text)]
+
+
+@lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    """The English stem of one lower-case word (irregular verb forms folded to their base)."""
+    return _stemmer.stemWord(_IRREGULAR.get(word, word))
+
+
+def content_terms(text: str) -> list[str]:
+    """Stems of the words that carry content (no stopwords, no one-letter tokens)."""
+    return [stem(w) for w in words(text) if w and w not in STOPWORDS and len(w) > 1]
+
+
+def numbers(text: str) -> set[float]:
+    """Every number the text states, in digits or words ("five" -> 5, "20km" -> 20)."""
+    found = {float(n.replace(",", "")) for n in _NUMBER.findall(text) if _is_number(n)}
+    parts = [part for word in words(text) for part in word.split("-")]
+    for previous, part in zip([""] + parts, parts):
+        if part in _NUMBER_WORDS:
+            scale = 0.5 if previous == "half" or previous == "a" and "half" in parts else 1
+            found.add(float(_NUMBER_WORDS[part]) * scale)
+    return found
+
+
+def _is_number(token: str) -> bool:
+    try:
+        float(token.replace(",", ""))
+        return True
+    except ValueError:
+        return False
+
+
+def proper_names(text: str) -> set[str]:
+    """Capitalised words not at a sentence start, lower-cased: the names a claim relies on."""
+    names = set()
+    tokens = _WORD.findall(text)
+    for i, token in enumerate(tokens):
+        if i == 0 or not token[0].isupper():
+            continue
+        word = re.sub(r"[.'’]", "", token).lower()
+        if word not in STOPWORDS and len(word) > 1:
+            names.add(word)
+    return names
+
+
+def line_of(text: str, offset: int) -> int:
+    """1-based line number of a character offset."""
+    return text.count("\n", 0, offset) + 1
