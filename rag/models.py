@@ -67,6 +67,9 @@ class AnswerSentence(BaseModel):
     text: str
     supported: bool = True
     reason: str | None = Field(None, description="Why the verifier rejected it, if it did.")
+    attributed: bool = Field(
+        False, description="The generator cited nothing; the verifier attached the closest passage."
+    )
     citations: list[Citation] = []
 
 
@@ -90,3 +93,13 @@ class Answer(BaseModel):
     sources: list[Source] = []
     fallback: str | None = Field(None, description="Set when the answer fell back, and why.")
     timings: dict[str, float] = {}
+
+
+class DocumentInfo(BaseModel):
+    """An indexed file as listings show it."""
+
+    file: str
+    title: str | None = None
+    outlet: str | None = None
+    date: str | None = None
+    chunks: int = 0

@@ -11,7 +11,7 @@ from rag.errors import BadInput, LLMUnavailable
 from rag.evidence import SentenceVectors, score_evidence
 from rag.generate import ABSTAIN_TEXT, Draft, Generator, build_generator
 from rag.ingest import IngestReport, ingest_folder
-from rag.models import Answer, AnswerSentence, Hit, Source
+from rag.models import Answer, AnswerSentence, DocumentInfo, Hit, Source
 from rag.retrieve import HybridRetriever
 from rag.settings import Settings
 from rag.store import ChunkStore, Filters
@@ -51,6 +51,10 @@ class Pipeline:
         with self._write_lock:
             return ingest_folder(root, self.store, self.embedder, self.settings, sync, progress)
 
+    def documents(self) -> list[DocumentInfo]:
+        """The indexed files."""
+        return self.store.documents()
+
     def ask(self, question: str, filters: Filters | None = None, top_k: int | None = None,
             mode: str | None = None) -> Answer:
         """A verified, cited answer, or an abstention when the sources do not say."""
@@ -69,7 +73,7 @@ class Pipeline:
             err.sources = sources_of(hits)
             raise
         timings["generate_ms"] = _ms(began) - timings["retrieve_ms"]
-        sentences = self._verify(draft)
+        sentences = self._verify(draft, hits)
         fallback = None
         if not any(s.supported for s in sentences) and generator.name != "extractive":
             if draft.abstained:
@@ -77,12 +81,18 @@ class Pipeline:
             fallback = draft.note or "no sentence of the LLM's answer was supported by its citations"
             if self.settings.llm_fallback == "abstain":
                 return _abstain(question, generator.name, timings, began, fallback, sentences)
-            sentences += self._verify(self.generator("extractive").draft(question, hits, evidence))
+            extractive = self.generator("extractive").draft(question, hits, evidence)
+            sentences += self._verify(extractive, hits)
         timings["total_ms"] = _ms(began)
         return _compose(question, generator.name, sentences, hits, fallback, timings)
 
-    def _verify(self, draft: Draft) -> list[AnswerSentence]:
-        return [self.verifier.verify(claim, chunks) for claim, chunks in draft.claims]
+    def _verify(self, draft: Draft, hits: list[Hit]) -> list[AnswerSentence]:
+        """Each claim checked against what it cites; an uncited one against its closest passage."""
+        retrieved = [hit.chunk for hit in hits]
+        return [
+            self.verifier.verify(claim, chunks) if chunks else self.verifier.attribute(claim, retrieved)
+            for claim, chunks in draft.claims
+        ]
 
     def clean_question(self, question: str) -> str:
         """The question without control characters; empty or over-long ones are refused."""

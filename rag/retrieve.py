@@ -1,5 +1,6 @@
 """Hybrid retrieval: dense (Chroma) and BM25 (bm25s) rankings fused by reciprocal rank."""
 
+import logging
 import math
 import threading
 from collections import Counter
@@ -12,6 +13,8 @@ from rag.embedding import Embedder
 from rag.models import Chunk, Hit
 from rag.store import ChunkStore, Filters
 from rag.text import content_terms
+
+logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets itself to DEBUG on import
 
 
 def reciprocal_rank_fusion(rankings: Sequence[Sequence[str]], k: int = 60) -> dict[str, float]:

@@ -17,7 +17,7 @@ from llama_index.core.vector_stores.types import (
 from llama_index.vector_stores.chroma import ChromaVectorStore
 
 from rag.errors import StoreUnavailable
-from rag.models import Chunk
+from rag.models import Chunk, DocumentInfo
 from rag.settings import Settings
 
 _VERSION_KEY = "rag_version"
@@ -107,6 +107,16 @@ class ChunkStore:
             sha, ids = files.setdefault(meta["file"], (meta.get("file_sha256", ""), set()))
             ids.add(chunk_id)
         return files
+
+    def documents(self) -> list[DocumentInfo]:
+        """Every indexed file with its metadata and chunk count."""
+        found: dict[str, DocumentInfo] = {}
+        for _, meta in self._scan(["metadatas"]):
+            doc = found.setdefault(meta["file"], DocumentInfo(
+                file=meta["file"], title=meta.get("title") or None,
+                outlet=meta.get("outlet") or None, date=meta.get("date") or None))
+            doc.chunks += 1
+        return sorted(found.values(), key=lambda d: d.file)
 
     def all_chunks(self) -> list[Chunk]:
         """Every chunk (for the lexical index and document listings)."""

@@ -21,6 +21,8 @@ def check_support(claim: str, passages: list[str], similarity: float, threshold:
     """Is the claim supported by these passages: numbers, names, content words, meaning?"""
     if not passages:
         return Verdict(False, "cites no retrieved passage")
+    if claim.rstrip().endswith("?") or claim.lower().startswith(("question:", "answer:")):
+        return Verdict(False, "not a statement (an echoed question or label)")
     source = " ".join(passages)
     missing_numbers = numbers(claim) - numbers(source)
     if missing_numbers:
@@ -61,6 +63,17 @@ class Verifier:
         return AnswerSentence(
             text=claim, supported=verdict.supported, reason=verdict.reason, citations=citations
         )
+
+    def attribute(self, claim: str, candidates: list[Chunk]) -> AnswerSentence:
+        """Verify an uncited claim against the retrieved passage closest to it."""
+        spans = [(c, t) for c in candidates for *_, t in c.sentence_texts()]
+        if not spans:
+            return self.verify(claim, [])
+        matrix = self.vectors.embed([claim] + [t for _, t in spans])
+        closest = spans[int(np.argmax(matrix[1:] @ matrix[0]))][0]
+        sentence = self.verify(claim, [closest])
+        sentence.attributed = True
+        return sentence
 
     def _whole_passage_similarity(self, claim: str, chunks: list[Chunk]) -> float:
         # A claim may merge two sentences of a passage; compare it with sentence pairs too.

@@ -1,0 +1,140 @@
+"""The `rag` command: ingest, ask, documents, serve."""
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from rag.errors import BadInput, LLMUnavailable, RagError
+from rag.models import Answer
+from rag.settings import Settings
+from rag.store import Filters
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    settings = Settings()
+    try:
+        return int(args.run(args, settings) or 0)
+    except BadInput as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except LLMUnavailable as err:
+        print(f"error: {err}", file=sys.stderr)
+        for source in err.sources:
+            print(f"  retrieved: {source.file} ({source.outlet or 'unknown outlet'})", file=sys.stderr)
+        return 3
+    except RagError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rag", description=__doc__)
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    ingest = commands.add_parser("ingest", help="index a folder of articles (txt, md, html)")
+    ingest.add_argument("path", type=Path)
+    ingest.add_argument("--sync", action="store_true", help="drop files no longer in the folder")
+    ingest.set_defaults(run=_ingest)
+
+    ask = commands.add_parser("ask", help="answer a question with cited sentences")
+    ask.add_argument("question")
+    ask.add_argument("--json", action="store_true", help="print the full answer object")
+    ask.add_argument("--mode", choices=["extractive", "llm"], help="default: from settings")
+    ask.add_argument("--top-k", type=int)
+    _add_filter_args(ask)
+    ask.set_defaults(run=_ask)
+
+    docs = commands.add_parser("documents", help="list indexed files")
+    docs.add_argument("--json", action="store_true")
+    docs.set_defaults(run=_documents)
+
+    serve = commands.add_parser("serve", help="serve the page and the API")
+    serve.add_argument("--ingest", type=Path, metavar="PATH", help="index this folder first")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.set_defaults(run=_serve)
+    return parser
+
+
+def _add_filter_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--file", action="append", help="only this file (repeatable)")
+    parser.add_argument("--outlet", action="append", help="only this outlet (repeatable)")
+    parser.add_argument("--since", help="only articles dated on or after YYYY-MM-DD")
+    parser.add_argument("--until", help="only articles dated on or before YYYY-MM-DD")
+
+
+def _filters(args: argparse.Namespace) -> Filters | None:
+    filters = Filters(files=args.file, outlets=args.outlet, date_from=args.since,
+                      date_to=args.until)
+    return filters if any(vars(filters).values()) else None
+
+
+def _pipeline(settings: Settings):  # type: ignore[no-untyped-def]
+    from rag.pipeline import build_pipeline
+
+    return build_pipeline(settings)
+
+
+def _ingest(args: argparse.Namespace, settings: Settings) -> int:
+    report = _pipeline(settings).ingest(args.path, sync=args.sync)
+    print(report.summary())
+    return 0
+
+
+def _ask(args: argparse.Namespace, settings: Settings) -> int:
+    pipeline = _pipeline(settings)
+    if pipeline.store.count() == 0:
+        raise BadInput("nothing is indexed yet: run `rag ingest FOLDER` first")
+    answer = pipeline.ask(args.question, _filters(args), args.top_k, args.mode)
+    print(answer.model_dump_json(indent=2) if args.json else render_answer(answer))
+    return 0
+
+
+def render_answer(answer: Answer) -> str:
+    """The answer for a terminal: text, then each cited passage, then anything dropped."""
+    lines = [answer.answer]
+    quoted = {c.marker: c for s in answer.sentences if s.supported for c in s.citations}
+    if quoted:
+        lines.append("")
+    for marker, citation in quoted.items():
+        lines.append(f"{marker} \u201c{citation.quote}\u201d")
+    dropped = [s for s in answer.sentences if not s.supported]
+    if dropped:
+        lines += ["", "Not supported by the cited sources (dropped):"]
+        lines += [f"  - {s.text} ({s.reason})" for s in dropped]
+    if answer.fallback:
+        lines += ["", f"note: {answer.fallback}"]
+    return "\n".join(lines)
+
+
+def _documents(args: argparse.Namespace, settings: Settings) -> int:
+    documents = _pipeline(settings).documents()
+    if args.json:
+        print(json.dumps([d.model_dump() for d in documents], indent=2))
+        return 0
+    for doc in documents:
+        print(f"{doc.file}\t{doc.outlet or '-'}\t{doc.date or '-'}\t{doc.chunks} chunks\t{doc.title}")
+    return 0
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from rag.api import create_app
+
+    pipeline = _pipeline(settings)
+    if args.ingest:
+        print(pipeline.ingest(args.ingest).summary(), flush=True)
+    host, port = args.host or settings.host, args.port or settings.port
+    print(f"serving the page on http://{host}:{port}/ and the API docs on http://{host}:{port}/docs",
+          flush=True)
+    uvicorn.run(create_app(settings, pipeline), host=host, port=port, log_level="warning")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
