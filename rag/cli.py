@@ -97,11 +97,11 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
 def render_answer(answer: Answer) -> str:
     """The answer for a terminal: text, then each cited passage, then anything dropped."""
     lines = [answer.answer]
-    quoted = {c.marker: c for s in answer.sentences if s.supported for c in s.citations}
+    quoted = {(c.file, c.start): c for s in answer.sentences if s.supported for c in s.citations}
     if quoted:
         lines.append("")
-    for marker, citation in quoted.items():
-        lines.append(f"{marker} \u201c{citation.quote}\u201d")
+    for citation in quoted.values():
+        lines.append(f"{citation.marker} \u201c{citation.quote}\u201d")
     dropped = [s for s in answer.sentences if not s.supported]
     if dropped:
         lines += ["", "Not supported by the cited sources (dropped):"]

@@ -1,5 +1,6 @@
 """Score the sentences of retrieved chunks as evidence for a question."""
 
+import re
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -8,7 +9,7 @@ import numpy as np
 
 from rag.embedding import Embedder
 from rag.models import Chunk, Citation, Hit
-from rag.text import content_terms, numbers, proper_names
+from rag.text import STOPWORDS, content_terms, numbers, proper_names, words
 
 SIMILARITY_WEIGHT = 0.65
 
@@ -94,3 +95,40 @@ def score_evidence(question: str, hits: list[Hit], vectors: SentenceVectors,
         for (chunk, s, e, t), sim, vec in zip(spans, sims, matrix[1:])
     ]
     return sorted(found, key=lambda ev: -ev.score)
+
+
+def expected_answer_type(question: str) -> str | None:
+    """'name' for who-questions, 'number' for how-many/when-questions, else None."""
+    q = question.lower().strip()
+    if re.match(r"(who|whom|whose)\b|which (person|man|woman|photographer|journalist|leader|"
+                r"official|group|envoy|director|agency|outlet)\b", q):
+        return "name"
+    if re.match(r"(how (many|much|far|old|long|large|big)|when|what year|what date)\b", q):
+        return "number"
+    return None
+
+
+def has_answer_type(sentence: str, kind: str | None, question: str) -> bool:
+    """Does the sentence carry what the question asks for (a new name, or a number)?"""
+    if kind == "name":
+        asked = set(words(question))
+        return any(not set(words(name)) <= asked for name in name_phrases(sentence))
+    if kind == "number":
+        return bool(numbers(sentence)) or bool(re.search(r"\b(monday|tuesday|wednesday|thursday|"
+                                                         r"friday|saturday|sunday)\b", sentence.lower()))
+    return True
+
+
+_NAME_RUN = re.compile(r"\b[A-Z][\w'’-]+(?:\s+(?:al-|bin\s+|de\s+)?[A-Z][\w'’-]+)+")
+
+
+def name_phrases(text: str) -> list[str]:
+    """Runs of two or more capitalised words ("Anas Alkharboutli"), leading stopwords dropped."""
+    found = []
+    for match in _NAME_RUN.finditer(text):
+        parts = match.group(0).split()
+        while parts and parts[0].lower() in STOPWORDS:
+            parts = parts[1:]
+        if len(parts) >= 2:
+            found.append(" ".join(parts))
+    return found

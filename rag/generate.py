@@ -9,7 +9,7 @@ import numpy as np
 
 from rag.citations import parse_cited_text
 from rag.errors import BadInput, LLMUnavailable
-from rag.evidence import Evidence
+from rag.evidence import Evidence, expected_answer_type, has_answer_type
 from rag.models import Chunk, Hit
 from rag.prompts import load_prompt
 from rag.settings import Settings
@@ -59,7 +59,13 @@ class ExtractiveGenerator:
             if len(chosen) >= self.max_sentences or cluster[0].score < max(0.92 * best, self.threshold):
                 break
             chosen.append(cluster)
-        return Draft(claims=[(c[0].text, _one_chunk_per_file(c)) for c in chosen])
+        claims = [(c[0].text, _one_chunk_per_file(c)) for c in chosen]
+        kind = expected_answer_type(question)
+        if not has_answer_type(chosen[0][0].text, kind, question):
+            neighbour = _neighbour_with(chosen[0][0], kind, question, hits)
+            if neighbour:
+                claims.insert(1, neighbour)
+        return Draft(claims=claims[: max(self.max_sentences, 2)])
 
 
 def cluster_near_duplicates(evidence: list[Evidence], cosine: float = 0.88,
@@ -78,6 +84,21 @@ def cluster_near_duplicates(evidence: list[Evidence], cosine: float = 0.88,
         else:
             clusters.append([ev])
     return clusters
+
+
+def _neighbour_with(ev: Evidence, kind: str | None, question: str,
+                    hits: list[Hit]) -> tuple[str, list[Chunk]] | None:
+    """The sentence after (or before) the evidence in its file, if it holds the missing answer."""
+    around = {s: (t, hit.chunk) for hit in hits if hit.chunk.file == ev.chunk.file
+              for s, _, t in hit.chunk.sentence_texts()}
+    starts = sorted(around)
+    at = starts.index(ev.start)
+    for j in (at + 1, at - 1):
+        if 0 <= j < len(starts):
+            text, chunk = around[starts[j]]
+            if has_answer_type(text, kind, question):
+                return text, [chunk]
+    return None
 
 
 def _one_chunk_per_file(cluster: list[Evidence]) -> list[Chunk]:

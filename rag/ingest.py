@@ -47,6 +47,7 @@ class IngestReport:
 class _Pending:
     chunks: list[Chunk] = field(default_factory=list)
     stale_ids: list[str] = field(default_factory=list)
+    files: list[tuple[Document, list[Chunk]]] = field(default_factory=list)
 
 
 def find_files(root: Path) -> list[tuple[Path, str]]:
@@ -74,6 +75,7 @@ def ingest_folder(
     began = time.perf_counter()
     report = IngestReport()
     indexed = store.file_chunk_ids()
+    recorded = store.file_names()
     files = find_files(root)
     pending = _Pending()
     for path, name in tqdm(files, desc="ingest", unit="file", disable=_quiet(progress, files)):
@@ -83,7 +85,7 @@ def ingest_folder(
             report.skipped.append((name, str(reason)))
             log.warning("skipped %s: %s", name, reason)
             continue
-        _plan_file(doc, indexed.get(name), settings, pending, report)
+        _plan_file(doc, indexed.get(name), name in recorded, settings, pending, report)
         if len(pending.chunks) >= FLUSH_CHUNKS:
             _flush(pending, store, embedder, report)
     _flush(pending, store, embedder, report)
@@ -113,30 +115,43 @@ def _load(path: Path, root: Path, name: str, settings: Settings) -> Document:
 
 
 def _plan_file(
-    doc: Document, known: tuple[str, set[str]] | None, settings: Settings, pending: _Pending,
-    report: IngestReport,
+    doc: Document, known: tuple[str, set[str]] | None, recorded: bool, settings: Settings,
+    pending: _Pending, report: IngestReport,
 ) -> None:
     chunks = chunk_document(doc, settings.chunk_chars, settings.chunk_overlap_sentences)
     new_ids = {c.id for c in chunks}
     old_ids = known[1] if known else set()
-    if known and new_ids == old_ids:
+    if not known:
+        report.added.append(doc.file)
+    elif new_ids != old_ids:
+        report.updated.append(doc.file)
+    else:
         report.unchanged.append(doc.file)
-        return
-    (report.updated if known else report.added).append(doc.file)
+        if recorded:
+            return  # an interrupted run may have left the chunks without the file record
     pending.chunks += [c for c in chunks if c.id not in old_ids]
     pending.stale_ids += sorted(old_ids - new_ids)
+    pending.files.append((doc, chunks))
 
 
 def _flush(pending: _Pending, store: ChunkStore, embedder: Embedder, report: IngestReport) -> None:
-    """Write new chunks before deleting stale ones, so a crash never leaves a file with none."""
-    if pending.chunks:
-        vectors = embedder.embed([c.text for c in pending.chunks])
+    """Write new chunks before deleting stale ones, so a crash never leaves a file with none.
+
+    The file's own record (full text, mean vector) goes last: its presence marks the file done.
+    """
+    vectors = embedder.embed([c.text for c in pending.chunks]) if pending.chunks else None
+    if vectors is not None:
         store.add(pending.chunks, vectors)
         report.chunks_written += len(pending.chunks)
     if pending.stale_ids:
         store.delete(pending.stale_ids)
         report.chunks_deleted += len(pending.stale_ids)
-    pending.chunks, pending.stale_ids = [], []
+    row = {c.id: i for i, c in enumerate(pending.chunks)}
+    for doc, chunks in pending.files:
+        rows = [row[c.id] for c in chunks if c.id in row]
+        mean = vectors[rows].mean(axis=0) if vectors is not None and rows else embedder.embed([doc.title])[0]
+        store.put_file(doc, mean, len(chunks))
+    pending.chunks, pending.stale_ids, pending.files = [], [], []
 
 
 def _drop_missing(
@@ -146,5 +161,6 @@ def _drop_missing(
     for name, (_, ids) in sorted(indexed.items()):
         if name not in present:
             store.delete(sorted(ids))
+            store.drop_file(name)
             report.removed.append(name)
             report.chunks_deleted += len(ids)

@@ -7,11 +7,11 @@ import time
 from pathlib import Path
 
 from rag.embedding import Embedder, build_embedder
-from rag.errors import BadInput, LLMUnavailable
+from rag.errors import BadInput, LLMUnavailable, NotFound
 from rag.evidence import SentenceVectors, score_evidence
 from rag.generate import ABSTAIN_TEXT, Draft, Generator, build_generator
 from rag.ingest import IngestReport, ingest_folder
-from rag.models import Answer, AnswerSentence, DocumentInfo, Hit, Source
+from rag.models import Answer, AnswerSentence, Chunk, DocumentInfo, Hit, Source
 from rag.retrieve import HybridRetriever
 from rag.settings import Settings
 from rag.store import ChunkStore, Filters
@@ -55,6 +55,24 @@ class Pipeline:
         """The indexed files."""
         return self.store.documents()
 
+    def document(self, file: str) -> tuple[str, DocumentInfo]:
+        """A file's text and metadata; NotFound when it is not indexed."""
+        found = self.store.file_text(file)
+        if found is None:
+            raise NotFound(f"no indexed file named {file!r}")
+        return found
+
+    def delete(self, file: str) -> int:
+        """Drop a file's chunks and record; returns how many chunks went."""
+        with self._write_lock:
+            ids = self.store.file_chunk_ids().get(file, ("", set()))[1]
+            if not ids and self.store.file_text(file) is None:
+                raise NotFound(f"no indexed file named {file!r}")
+            self.store.delete(sorted(ids))
+            self.store.drop_file(file)
+            self.store.bump_version()
+            return len(ids)
+
     def ask(self, question: str, filters: Filters | None = None, top_k: int | None = None,
             mode: str | None = None) -> Answer:
         """A verified, cited answer, or an abstention when the sources do not say."""
@@ -67,6 +85,7 @@ class Pipeline:
         timings["retrieve_ms"] = _ms(began)
         if not evidence or evidence[0].score < self.settings.abstain_threshold:
             return _abstain(question, generator.name, timings, began)
+        hits = hits + self._neighbours(evidence[0].chunk, hits)
         try:
             draft = generator.draft(question, hits, evidence)
         except LLMUnavailable as err:
@@ -85,6 +104,11 @@ class Pipeline:
             sentences += self._verify(extractive, hits)
         timings["total_ms"] = _ms(began)
         return _compose(question, generator.name, sentences, hits, fallback, timings)
+
+    def _neighbours(self, chunk: Chunk, hits: list[Hit]) -> list[Hit]:
+        """Chunks around the best evidence that retrieval missed: an answer may run on."""
+        have = {hit.chunk.id for hit in hits}
+        return [Hit(c, 0.0) for c in self.store.neighbours(chunk) if c.id not in have]
 
     def _verify(self, draft: Draft, hits: list[Hit]) -> list[AnswerSentence]:
         """Each claim checked against what it cites; an uncited one against its closest passage."""

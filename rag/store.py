@@ -17,6 +17,7 @@ from llama_index.core.vector_stores.types import (
 from llama_index.vector_stores.chroma import ChromaVectorStore
 
 from rag.errors import StoreUnavailable
+from rag.loaders import Document
 from rag.models import Chunk, DocumentInfo
 from rag.settings import Settings
 
@@ -74,9 +75,35 @@ class ChunkStore:
             self.collection = self.client.get_or_create_collection(
                 settings.collection, metadata={"hnsw:space": "cosine"}
             )
+            self.files = self.client.get_or_create_collection(
+                f"{settings.collection}_files", metadata={"hnsw:space": "cosine"}
+            )
         except Exception as err:
             raise StoreUnavailable(f"cannot open the Chroma collection: {err}") from err
         self.vectors = ChromaVectorStore(chroma_collection=self.collection)
+
+    def put_file(self, doc: Document, vector: np.ndarray, chunk_count: int) -> None:
+        """Keep a file's full text and metadata (its vector: the mean of its chunks')."""
+        self.files.upsert(
+            ids=[doc.file],
+            documents=[doc.text],
+            embeddings=[vector.tolist()],
+            metadatas=[{"title": doc.title, "outlet": doc.outlet or "", "date": doc.date or "",
+                        "sha256": doc.sha256, "chunks": chunk_count}],
+        )
+
+    def drop_file(self, file: str) -> None:
+        self.files.delete(ids=[file])
+
+    def file_names(self) -> set[str]:
+        return set(self.files.get(include=[])["ids"])
+
+    def file_text(self, file: str) -> tuple[str, DocumentInfo] | None:
+        """A file's text (the one citation offsets point into) and its metadata."""
+        got = self.files.get(ids=[file], include=["documents", "metadatas"])
+        if not got["ids"]:
+            return None
+        return got["documents"][0], _info(file, got["metadatas"][0])
 
     def add(self, chunks: list[Chunk], embeddings: np.ndarray) -> None:
         """Write chunks with their embeddings (ids already present are overwritten)."""
@@ -110,13 +137,9 @@ class ChunkStore:
 
     def documents(self) -> list[DocumentInfo]:
         """Every indexed file with its metadata and chunk count."""
-        found: dict[str, DocumentInfo] = {}
-        for _, meta in self._scan(["metadatas"]):
-            doc = found.setdefault(meta["file"], DocumentInfo(
-                file=meta["file"], title=meta.get("title") or None,
-                outlet=meta.get("outlet") or None, date=meta.get("date") or None))
-            doc.chunks += 1
-        return sorted(found.values(), key=lambda d: d.file)
+        got = self.files.get(include=["metadatas"])
+        docs = [_info(file, meta) for file, meta in zip(got["ids"], got["metadatas"])]
+        return sorted(docs, key=lambda d: d.file)
 
     def all_chunks(self) -> list[Chunk]:
         """Every chunk (for the lexical index and document listings)."""
@@ -126,6 +149,13 @@ class ChunkStore:
         got = self.collection.get(where={"file": file}, include=["metadatas", "documents"])
         chunks = [_from_record(*row) for row in zip(got["ids"], got["metadatas"], got["documents"])]
         return sorted(chunks, key=lambda c: c.start)
+
+    def neighbours(self, chunk: Chunk) -> list[Chunk]:
+        """The chunks just before and after this one in its file."""
+        index = int(chunk.metadata.get("chunk_index", -1))
+        where = {"$and": [{"file": chunk.file}, {"chunk_index": {"$in": [index - 1, index + 1]}}]}
+        got = self.collection.get(where=where, include=["metadatas", "documents"])  # type: ignore[dict-item]
+        return [_from_record(*row) for row in zip(got["ids"], got["metadatas"], got["documents"])]
 
     def count(self) -> int:
         return self.collection.count()
@@ -156,6 +186,12 @@ class ChunkStore:
                 return
             yield from zip(got["ids"], got["metadatas"], got["documents"])
             offset += len(got["ids"])
+
+
+def _info(file: str, meta: dict) -> DocumentInfo:
+    return DocumentInfo(file=file, title=meta.get("title") or None,
+                        outlet=meta.get("outlet") or None, date=meta.get("date") or None,
+                        chunks=int(meta.get("chunks") or 0))
 
 
 def _connect(settings: Settings):  # type: ignore[no-untyped-def]

@@ -1,0 +1,231 @@
+"""The HTTP API (FastAPI) and the page (Gradio) on one app. Routes render pipeline results."""
+
+import logging
+import re
+import secrets
+import tempfile
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Literal
+
+from fastapi import Depends, FastAPI, HTTPException, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, Field
+
+from rag.errors import BadInput, LLMUnavailable, NotFound, RagError, StoreUnavailable
+from rag.loaders import SUPPORTED_SUFFIXES
+from rag.models import Answer, DocumentInfo
+from rag.pipeline import Pipeline, build_pipeline
+from rag.settings import Settings
+from rag.store import Filters
+
+log = logging.getLogger(__name__)
+_SAFE_NAME = re.compile(r"^[\w][\w .\-]{0,200}$")
+
+
+class FilterModel(BaseModel):
+    files: list[str] | None = Field(None, description="Only these files.")
+    outlets: list[str] | None = Field(None, description="Only these outlets.")
+    date_from: str | None = Field(None, pattern=r"^\d{4}-\d{2}-\d{2}$", description="YYYY-MM-DD")
+    date_to: str | None = Field(None, pattern=r"^\d{4}-\d{2}-\d{2}$", description="YYYY-MM-DD")
+
+
+class AnswerRequest(BaseModel):
+    question: str = Field(..., description="What to ask the articles.")
+    filters: FilterModel | None = None
+    top_k: int | None = Field(None, ge=1, le=50, description="Passages to answer from.")
+    mode: Literal["extractive", "llm"] | None = Field(None, description="Default: from settings.")
+
+
+class DocumentText(BaseModel):
+    document: DocumentInfo
+    text: str
+    highlights: list[tuple[int, int]] = Field(
+        [], description="Spans [start, end) to highlight, e.g. the ones an answer cited."
+    )
+
+
+class IngestResult(BaseModel):
+    added: list[str]
+    updated: list[str]
+    unchanged: list[str]
+    skipped: list[tuple[str, str]]
+    chunks_written: int
+
+
+def create_app(settings: Settings | None = None, pipeline: Pipeline | None = None) -> FastAPI:
+    """The FastAPI app with the page mounted at /; the pipeline is built at startup if not given."""
+    settings = settings or Settings()
+    state: dict = {"pipeline": pipeline}
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
+        if state["pipeline"] is None:
+            state["pipeline"] = build_pipeline(settings)
+        yield
+
+    app = FastAPI(
+        title="citerag",
+        version="0.1.0",
+        description="Answers about a folder of articles; every sentence cites file and passage.",
+        lifespan=lifespan,
+    )
+
+    def current() -> Pipeline:
+        if state["pipeline"] is None:
+            raise HTTPException(503, "the pipeline is still loading")
+        return state["pipeline"]
+
+    auth = _bearer_auth(settings)
+    _add_error_handlers(app)
+    _add_routes(app, current, auth, settings)
+    _mount_page(app, current, settings)
+    return app
+
+
+def _bearer_auth(settings: Settings):  # type: ignore[no-untyped-def]
+    scheme = HTTPBearer(auto_error=False)
+
+    def check(credentials: HTTPAuthorizationCredentials | None = Depends(scheme)) -> None:
+        if not settings.api_key:
+            return
+        given = credentials.credentials if credentials else ""
+        if not secrets.compare_digest(given.encode(), settings.api_key.encode()):
+            raise HTTPException(401, "missing or wrong bearer token",
+                                headers={"WWW-Authenticate": "Bearer"})
+
+    return check
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(NotFound)
+    async def not_found(request: Request, err: NotFound) -> JSONResponse:
+        return JSONResponse({"detail": str(err)}, status_code=404)
+
+    @app.exception_handler(BadInput)
+    async def bad_input(request: Request, err: BadInput) -> JSONResponse:
+        return JSONResponse({"detail": str(err)}, status_code=400)
+
+    @app.exception_handler(LLMUnavailable)
+    async def llm_down(request: Request, err: LLMUnavailable) -> JSONResponse:
+        sources = [s.model_dump() for s in err.sources]
+        return JSONResponse({"detail": str(err), "sources": sources}, status_code=503)
+
+    @app.exception_handler(StoreUnavailable)
+    async def store_down(request: Request, err: StoreUnavailable) -> JSONResponse:
+        return JSONResponse({"detail": str(err)}, status_code=503)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, err: RequestValidationError) -> JSONResponse:
+        problems = [
+            f"{'.'.join(str(p) for p in e['loc'] if p != 'body') or 'body'}: {e['msg']}"
+            for e in err.errors()
+        ]
+        return JSONResponse({"detail": "; ".join(problems), "errors": err.errors()},
+                            status_code=422)
+
+
+def _add_routes(app: FastAPI, current, auth, settings: Settings) -> None:  # type: ignore[no-untyped-def]
+    guarded = [Depends(auth)]
+
+    @app.get("/healthz", tags=["ops"])
+    def healthz() -> dict:
+        """The process is up."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["ops"])
+    def readyz() -> JSONResponse:
+        """The store answers and the models are loaded."""
+        pipeline = current()
+        try:
+            chunks = pipeline.store.count()
+        except Exception as err:  # the store is down: not ready, and say why
+            return JSONResponse({"status": "unavailable", "detail": str(err)}, status_code=503)
+        return JSONResponse({"status": "ready", "chunks": chunks, "mode": pipeline.default_mode})
+
+    @app.post("/v1/answer", response_model=Answer, tags=["answers"], dependencies=guarded)
+    def answer(request: AnswerRequest) -> Answer:
+        """A verified answer whose every sentence cites file and passage, or an abstention."""
+        return current().ask(request.question, _filters(request.filters), request.top_k,
+                             request.mode)
+
+    @app.get("/v1/documents", response_model=list[DocumentInfo], tags=["documents"],
+             dependencies=guarded)
+    def documents() -> list[DocumentInfo]:
+        """Indexed files with metadata and chunk counts."""
+        return current().documents()
+
+    @app.get("/v1/documents/{file:path}", response_model=DocumentText, tags=["documents"],
+             dependencies=guarded)
+    def document(file: str, highlight: str | None = None) -> DocumentText:
+        """A file's text; `highlight=start-end,start-end` marks cited spans."""
+        _check_name(file)
+        text, info = current().document(file)
+        return DocumentText(document=info, text=text, highlights=_spans(highlight, len(text)))
+
+    @app.delete("/v1/documents/{file:path}", tags=["documents"], dependencies=guarded)
+    def delete(file: str) -> dict:
+        """Drop a file from the index."""
+        _check_name(file)
+        return {"file": file, "chunks_deleted": current().delete(file)}
+
+    @app.post("/v1/documents", response_model=IngestResult, tags=["documents"],
+              dependencies=guarded)
+    def upload(files: list[UploadFile]) -> IngestResult:
+        """Upload and index one or more txt, md or html files."""
+        return _ingest_uploads(current(), files, settings)
+
+
+def _filters(model: FilterModel | None) -> Filters | None:
+    if model is None:
+        return None
+    filters = Filters(**model.model_dump())
+    return filters if any(vars(filters).values()) else None
+
+
+def _check_name(file: str) -> None:
+    parts = Path(file).parts
+    if ".." in parts or file.startswith(("/", "\\")) or "\x00" in file:
+        raise BadInput(f"invalid file name {file!r}: paths may not leave the corpus")
+
+
+def _spans(value: str | None, limit: int) -> list[tuple[int, int]]:
+    spans = []
+    for part in filter(None, (value or "").split(",")):
+        match = re.fullmatch(r"(\d+)-(\d+)", part.strip())
+        if not match or not int(match.group(1)) < int(match.group(2)) <= limit:
+            raise BadInput(f"bad highlight span {part!r}: use start-end within the text")
+        spans.append((int(match.group(1)), int(match.group(2))))
+    return spans
+
+
+def _ingest_uploads(pipeline: Pipeline, files: list[UploadFile], settings: Settings) -> IngestResult:
+    with tempfile.TemporaryDirectory() as folder:
+        for upload in files:
+            name = Path(upload.filename or "").name
+            if not _SAFE_NAME.match(name) or Path(name).suffix.lower() not in SUPPORTED_SUFFIXES:
+                raise BadInput(f"cannot index {upload.filename!r}: upload .txt, .md or .html files")
+            data = upload.file.read(settings.max_file_bytes + 1)
+            if len(data) > settings.max_file_bytes:
+                raise BadInput(f"{name} is larger than {settings.max_file_bytes:,} bytes")
+            (Path(folder) / name).write_bytes(data)
+        report = pipeline.ingest(Path(folder))
+    if report.skipped and not (report.added or report.updated or report.unchanged):
+        reasons = "; ".join(f"{name}: {why}" for name, why in report.skipped)
+        raise BadInput(f"nothing indexed: {reasons}")
+    return IngestResult(added=report.added, updated=report.updated, unchanged=report.unchanged,
+                        skipped=report.skipped, chunks_written=report.chunks_written)
+
+
+def _mount_page(app: FastAPI, current, settings: Settings) -> None:  # type: ignore[no-untyped-def]
+    import gradio as gr
+
+    from rag.ui import CSS, build_page
+
+    gr.mount_gradio_app(app, build_page(current), path="/", server_name=settings.host,
+                        server_port=settings.port, css=CSS)
+
+
+__all__ = ["create_app", "RagError"]

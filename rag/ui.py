@@ -1,0 +1,152 @@
+"""The Gradio page: chat with citation chips, the cited passage highlighted, sources and upload.
+
+Callbacks only call the pipeline and render its result; every piece of article or model text is
+escaped before it reaches the page.
+"""
+
+import html
+from collections.abc import Callable
+from pathlib import Path
+
+import gradio as gr
+
+from rag.errors import LLMUnavailable, RagError
+from rag.models import Answer, Citation
+from rag.pipeline import Pipeline
+from rag.store import Filters
+
+CSS = """
+.passage mark { background: #ffe58a; padding: 0 2px; }
+.passage { white-space: pre-wrap; line-height: 1.5; }
+.passage-meta { color: #555; font-size: 0.9em; margin-bottom: 6px; }
+.unsupported { color: #a00; text-decoration: line-through; }
+"""
+CONTEXT_CHARS = 500
+
+
+def build_page(current: Callable[[], Pipeline]) -> gr.Blocks:
+    """The page; current() returns the running pipeline."""
+    with gr.Blocks(title="citerag") as page:
+        gr.Markdown("# citerag\nAsk the articles. Every sentence of an answer cites its source; "
+                    "click a citation to read the passage.")
+        citations = gr.State([])
+        with gr.Tab("Ask"):
+            with gr.Row():
+                with gr.Column(scale=3):
+                    chat = gr.Chatbot(label="Answers", height=420, elem_id="chat")
+                    question = gr.Textbox(label="Question", placeholder="Who is the UN special "
+                                          "envoy for Syria?", elem_id="question")
+                    ask = gr.Button("Ask", variant="primary", elem_id="ask")
+                with gr.Column(scale=2):
+                    chips = gr.Radio(label="Citations (click one)", choices=[],
+                                     elem_id="citations", interactive=True)
+                    passage = gr.HTML(elem_id="passage")
+            with gr.Accordion("Options", open=False):
+                mode = gr.Radio(["extractive", "llm"], label="Answer mode",
+                                value=lambda: current().default_mode)
+                top_k = gr.Slider(1, 20, value=6, step=1, label="Passages (top-k)")
+                outlets = gr.Dropdown(label="Outlets", multiselect=True, choices=[])
+                files = gr.Dropdown(label="Files", multiselect=True, choices=[])
+                with gr.Row():
+                    date_from = gr.Textbox(label="From (YYYY-MM-DD)")
+                    date_to = gr.Textbox(label="To (YYYY-MM-DD)")
+        with gr.Tab("Sources"):
+            table = gr.Dataframe(headers=["file", "title", "outlet", "date", "chunks"],
+                                 interactive=False, elem_id="sources")
+            upload = gr.File(label="Add articles (.txt, .md, .html)", file_count="multiple",
+                             file_types=[".txt", ".md", ".html", ".htm"])
+            add = gr.Button("Index uploaded files")
+            status = gr.Markdown()
+
+        def respond(text, history, mode_, k, outlets_, files_, since, until):  # type: ignore[no-untyped-def]
+            history = list(history or [])
+            filters = Filters(files=files_ or None, outlets=outlets_ or None,
+                              date_from=since or None, date_to=until or None)
+            try:
+                answer = current().ask(text, filters, int(k), mode_)
+            except LLMUnavailable as err:
+                found = ", ".join(s.file for s in err.sources) or "none"
+                return _reply(history, text, f"⚠ {err} (retrieved sources: {found})", [])
+            except RagError as err:
+                return _reply(history, text, f"⚠ {err}", [])
+            cited = [c for s in answer.sentences if s.supported for c in s.citations]
+            return _reply(history, text, render_markdown(answer), cited)
+
+        def show(choice, cited):  # type: ignore[no-untyped-def]
+            if not choice:
+                return ""
+            index = int(choice.split("]", 1)[0].lstrip("["))
+            return render_passage(current(), cited[index - 1])
+
+        def refresh():  # type: ignore[no-untyped-def]
+            docs = current().documents()
+            rows = [[d.file, d.title, d.outlet or "", d.date or "", d.chunks] for d in docs]
+            outlet_names = sorted({d.outlet for d in docs if d.outlet})
+            return (rows, gr.update(choices=outlet_names),
+                    gr.update(choices=[d.file for d in docs]))
+
+        def index(paths):  # type: ignore[no-untyped-def]
+            if not paths:
+                return "Choose files first."
+            return "```\n" + ingest_paths(current(), [Path(p) for p in paths]) + "\n```"
+
+        inputs = [question, chat, mode, top_k, outlets, files, date_from, date_to]
+        outputs = [chat, chips, citations, passage, question]
+        ask.click(respond, inputs, outputs)
+        question.submit(respond, inputs, outputs)
+        chips.change(show, [chips, citations], passage)
+        add.click(index, upload, status, show_progress="full").then(
+            refresh, None, [table, outlets, files])
+        page.load(refresh, None, [table, outlets, files])
+    return page
+
+
+def _reply(history: list, question: str, text: str, cited: list[Citation]):  # type: ignore[no-untyped-def]
+    history += [{"role": "user", "content": html.escape(question)},
+                {"role": "assistant", "content": text}]
+    labels = [f"[{i}] {c.file}:L{c.line}" for i, c in enumerate(cited, start=1)]
+    return history, gr.update(choices=labels, value=None), cited, "", ""
+
+
+def render_markdown(answer: Answer) -> str:
+    """The answer for the chat: escaped sentences, each followed by its numbered chips."""
+    if answer.abstained:
+        return html.escape(answer.answer)
+    parts, n = [], 0
+    for sentence in answer.sentences:
+        if not sentence.supported:
+            parts.append(f'<span class="unsupported" title="{html.escape(sentence.reason or "")}">'
+                         f"{html.escape(sentence.text)}</span> (not supported, dropped)")
+            continue
+        marks = []
+        for citation in sentence.citations:
+            n += 1
+            marks.append(f"[{n}: {html.escape(citation.file)}:L{citation.line}]")
+        parts.append(f"{html.escape(sentence.text)} {' '.join(marks)}")
+    return "\n\n".join(parts)
+
+
+def render_passage(pipeline: Pipeline, citation: Citation) -> str:
+    """The cited span highlighted in its context, with the file's name, outlet and date."""
+    text, info = pipeline.document(citation.file)
+    lo = max(0, text.rfind("\n", 0, max(0, citation.start - CONTEXT_CHARS)) + 1)
+    hi = text.find("\n", min(len(text), citation.end + CONTEXT_CHARS))
+    hi = len(text) if hi < 0 else hi
+    meta = " · ".join(html.escape(x) for x in (info.file, info.outlet or "unknown outlet",
+                                                info.date or "undated"))
+    body = (html.escape(text[lo:citation.start]) + "<mark>"
+            + html.escape(text[citation.start:citation.end]) + "</mark>"
+            + html.escape(text[citation.end:hi]))
+    return (f'<div class="passage-meta">{meta} — line {citation.line}</div>'
+            f'<div class="passage">{body}</div>')
+
+
+def ingest_paths(pipeline: Pipeline, paths: list[Path]) -> str:
+    """Index uploaded files under their own names; the run's summary."""
+    import shutil
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        for path in paths:
+            shutil.copy(path, Path(folder) / path.name)
+        return pipeline.ingest(Path(folder)).summary()

@@ -1,0 +1,105 @@
+"""Shared fixtures: settings in a temp dir, the real model, real Chroma, servers on 127.0.0.1."""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+import rag  # noqa: F401  (offline environment first)
+from rag.pipeline import Pipeline, build_pipeline
+from rag.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTICLES = ROOT / "data" / "articles"
+OUTPUT = ROOT / "test-output"
+
+
+def make_settings(data_dir: Path, **overrides) -> Settings:
+    """Settings that ignore the user's environment and rag.toml."""
+    for key in [k for k in os.environ if k.startswith("RAG_")]:
+        os.environ.pop(key)
+    return Settings(data_dir=data_dir, **overrides)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return make_settings(tmp_path / "rag")
+
+
+@pytest.fixture
+def pipeline(settings: Settings) -> Pipeline:
+    """A fresh, empty pipeline on an embedded store (the model is loaded once per process)."""
+    return build_pipeline(settings)
+
+
+@pytest.fixture(scope="session")
+def sample_pipeline(tmp_path_factory: pytest.TempPathFactory) -> Pipeline:
+    """The five sample articles indexed once for the whole session."""
+    settings = make_settings(tmp_path_factory.mktemp("sample") / "rag")
+    built = build_pipeline(settings)
+    report = built.ingest(ARTICLES)
+    assert len(report.added) == 5, report.summary()
+    return built
+
+
+@pytest.fixture
+def articles_copy(tmp_path: Path) -> Path:
+    """A writable copy of the sample articles."""
+    folder = tmp_path / "articles"
+    shutil.copytree(ARTICLES, folder)
+    return folder
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for(url: str, seconds: float, process: subprocess.Popen | None = None) -> None:
+    """Poll url until it answers 2xx; fail early if the process died."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"server exited with code {process.returncode} before {url} answered")
+        try:
+            if httpx.get(url, timeout=2).is_success:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise TimeoutError(f"{url} did not answer within {seconds}s")
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory: pytest.TempPathFactory):
+    """A real `chroma run` server on 127.0.0.1, stopped after the session."""
+    port = free_port()
+    path = tmp_path_factory.mktemp("chroma-server")
+    chroma = Path(sys.executable).parent / "chroma"
+    log = open(path / "server.log", "w")
+    process = subprocess.Popen(
+        [str(chroma), "run", "--path", str(path / "db"), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
+    )
+    try:
+        wait_for(f"http://127.0.0.1:{port}/api/v2/heartbeat", 60, process)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop(process)
+        log.close()

@@ -1,0 +1,74 @@
+"""End to end on data/articles: real embedding model, real embedded Chroma, extractive answers."""
+
+import pytest
+
+from tests.conftest import ARTICLES
+
+ANSWERABLE = [
+    ("Who is the UN special envoy for Syria?", "Pedersen"),
+    ("How far did the insurgents retreat from Hama?", "20"),
+    ("How many people has the war killed?", "half"),
+    ("Who leads the offensive?", "Hayat Tahrir al-Sham"),
+    ("Which photographer was killed near Hama?", "Anas Alkharboutli"),
+    ("How many civilians did Russian airstrikes kill in displacement camps?", "eight civilians"),
+    ("How old was Anas Alkharboutli?", "32"),
+    ("Who is the director of the Syria Conflict Research Programme?", "Rim Turkmani"),
+    ("Which coastal cities could be isolated if Hama falls?", "Tartous"),
+    ("How many Syrian refugees does Turkey want to return?", "3 million"),
+    ("What was HTS formerly known as?", "al-Nusra Front"),
+]
+UNANSWERABLE = [
+    "Who won the 2022 FIFA World Cup?",
+    "What is the recipe for chocolate cake?",
+    "Who is the Prime Minister of Syria?",
+    "How many tanks did Russia send to Hama?",
+]
+
+
+@pytest.mark.parametrize("question, fact", ANSWERABLE)
+def test_answers_state_the_fact_and_cite_a_file_that_contains_it(sample_pipeline, question, fact):
+    answer = sample_pipeline.ask(question)
+    assert not answer.abstained
+    assert fact in answer.answer
+    cited = [c for s in answer.sentences if s.supported for c in s.citations]
+    assert cited and all(s.citations for s in answer.sentences if s.supported)
+    for citation in cited:
+        text = (ARTICLES / citation.file).read_text(encoding="utf-8")
+        assert text[citation.start : citation.end] == citation.quote
+        assert text.count("\n", 0, citation.start) + 1 == citation.line
+        assert f"[{citation.file}:L{citation.line}]" in answer.answer
+    assert any(fact in c.quote for c in cited)
+
+
+@pytest.mark.parametrize("question", UNANSWERABLE)
+def test_questions_the_articles_cannot_answer_are_abstained(sample_pipeline, question):
+    answer = sample_pipeline.ask(question)
+    assert answer.abstained
+    assert answer.answer == "The sources do not say."
+    assert not [c for s in answer.sentences if s.supported for c in s.citations]
+
+
+def test_a_fact_several_outlets_report_cites_all_of_them(sample_pipeline):
+    answer = sample_pipeline.ask("How many people has the war killed?")
+    files = {c.file for s in answer.sentences for c in s.citations}
+    assert len(files) >= 3
+
+
+def test_filters_restrict_the_cited_files(sample_pipeline):
+    from rag.store import Filters
+
+    answer = sample_pipeline.ask("How far did the insurgents retreat from Hama?",
+                                 Filters(outlets=["AP"]))
+    assert {c.file for s in answer.sentences for c in s.citations} == {"003_82cead1f1c9ff3e4.txt"}
+    dated = sample_pipeline.ask("How far did the insurgents retreat from Hama?",
+                                Filters(date_from="2024-12-05"))
+    assert {c.file for s in dated.sentences for c in s.citations} == {"000_43fc5ccdc40033fb.txt"}
+
+
+@pytest.mark.parametrize("question, message", [("", "empty"), ("   \t", "empty"),
+                                               ("?!?", "no words"), ("x" * 5000, "limit")])
+def test_bad_questions_are_refused(sample_pipeline, question, message):
+    from rag.errors import BadInput
+
+    with pytest.raises(BadInput, match=message):
+        sample_pipeline.ask(question)

@@ -1,0 +1,32 @@
+import pytest
+
+from rag.retrieve import reciprocal_rank_fusion
+from rag.store import Filters
+
+
+def test_rrf_rewards_items_both_rankings_agree_on():
+    fused = reciprocal_rank_fusion([["a", "b", "c"], ["c", "a", "d"]], k=60)
+    assert max(fused, key=fused.get) == "a"
+    assert fused["a"] == pytest.approx(1 / 61 + 1 / 62)
+    assert fused["d"] == pytest.approx(1 / 63)
+    assert set(fused) == {"a", "b", "c", "d"}
+
+
+def test_rrf_of_one_ranking_keeps_its_order():
+    fused = reciprocal_rank_fusion([["x", "y", "z"]])
+    assert sorted(fused, key=fused.get, reverse=True) == ["x", "y", "z"]
+
+
+@pytest.mark.parametrize(
+    "filters, meta, keep",
+    [
+        (Filters(files=["a.txt"]), {"file": "a.txt"}, True),
+        (Filters(files=["a.txt"]), {"file": "b.txt"}, False),
+        (Filters(outlets=["AP"]), {"file": "a", "outlet": "AP"}, True),
+        (Filters(date_from="2024-12-03"), {"file": "a", "date_int": 20241204}, True),
+        (Filters(date_from="2024-12-03"), {"file": "a", "date_int": 20241202}, False),
+        (Filters(date_to="2024-12-03"), {"file": "a", "date_int": 0}, False),
+    ],
+)
+def test_in_memory_filters_match_the_store_rules(filters, meta, keep):
+    assert filters.matches(meta) is keep

@@ -1,0 +1,62 @@
+"""Ingest on the real embedding model and a real embedded Chroma."""
+
+import os
+
+from rag.pipeline import build_pipeline
+
+
+def test_reingesting_unchanged_files_writes_nothing(pipeline, articles_copy):
+    first = pipeline.ingest(articles_copy)
+    assert len(first.added) == 5 and first.chunks_written > 0
+    ids_before = set(pipeline.store.collection.get(include=[])["ids"])
+    again = pipeline.ingest(articles_copy)
+    assert (again.added, again.updated, again.chunks_written, again.chunks_deleted) == ([], [], 0, 0)
+    assert len(again.unchanged) == 5
+    assert set(pipeline.store.collection.get(include=[])["ids"]) == ids_before
+
+
+def test_a_changed_file_replaces_its_chunks(pipeline, articles_copy):
+    pipeline.ingest(articles_copy)
+    target = articles_copy / "004_41f9c137d467bf3b.txt"
+    target.write_text(target.read_text() + "\nA brand new closing sentence about Khansir.\n")
+    report = pipeline.ingest(articles_copy)
+    assert report.updated == ["004_41f9c137d467bf3b.txt"] and len(report.unchanged) == 4
+    texts = [c.text for c in pipeline.store.chunks_of("004_41f9c137d467bf3b.txt")]
+    assert any("brand new closing sentence" in t for t in texts)
+    ids = pipeline.store.file_chunk_ids()["004_41f9c137d467bf3b.txt"][1]
+    assert len(ids) == len(texts)  # no stale chunk left behind
+
+
+def test_sync_drops_chunks_of_deleted_files_and_plain_ingest_keeps_them(pipeline, articles_copy):
+    pipeline.ingest(articles_copy)
+    (articles_copy / "000_43fc5ccdc40033fb.txt").unlink()
+    kept = pipeline.ingest(articles_copy)
+    assert kept.removed == [] and "000_43fc5ccdc40033fb.txt" in pipeline.store.file_chunk_ids()
+    synced = pipeline.ingest(articles_copy, sync=True)
+    assert synced.removed == ["000_43fc5ccdc40033fb.txt"]
+    assert "000_43fc5ccdc40033fb.txt" not in pipeline.store.file_chunk_ids()
+    assert "000_43fc5ccdc40033fb.txt" not in {d.file for d in pipeline.documents()}
+
+
+def test_bad_files_are_skipped_and_nothing_indexed_is_lost(pipeline, articles_copy):
+    pipeline.ingest(articles_copy)
+    count = pipeline.store.count()
+    (articles_copy / "binary.txt").write_bytes(b"\x00\x01\x02" * 100)
+    (articles_copy / "latin1.txt").write_bytes("caf\xe9 au lait".encode("latin-1"))
+    (articles_copy / "empty.md").write_text("")
+    (articles_copy / "huge.txt").write_text("word " * 1_100_000)  # over the 5 MB default
+    os.symlink("/etc/hostname", articles_copy / "escape.txt")
+    report = pipeline.ingest(articles_copy)
+    reasons = dict(report.skipped)
+    assert set(reasons) == {"binary.txt", "latin1.txt", "empty.md", "huge.txt", "escape.txt"}
+    assert "binary" in reasons["binary.txt"] and "UTF-8" in reasons["latin1.txt"]
+    assert "empty" in reasons["empty.md"] and "limit" in reasons["huge.txt"]
+    assert "outside" in reasons["escape.txt"]
+    assert pipeline.store.count() == count and len(report.unchanged) == 5
+
+
+def test_the_index_survives_a_new_process(settings, articles_copy):
+    build_pipeline(settings).ingest(articles_copy)
+    reopened = build_pipeline(settings)
+    assert len(reopened.documents()) == 5
+    assert not reopened.ask("Who is the UN special envoy for Syria?").abstained

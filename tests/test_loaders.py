@@ -1,0 +1,104 @@
+from pathlib import Path
+
+import pytest
+
+from rag.loaders import SkipFile, load_document, parse_date
+
+ARTICLES = Path(__file__).resolve().parent.parent / "data" / "articles"
+
+
+@pytest.mark.parametrize(
+    "file, outlet, date, title_start",
+    [
+        ("000_43fc5ccdc40033fb.txt", None, "2024-12-05", "Terrorists have staged"),
+        ("001_d03958c25c20727c.txt", None, None, "The Syrian government said"),
+        ("002_4bae47413ab922b5.txt", None, None, "On Wednesday, Syria announced"),
+        ("003_82cead1f1c9ff3e4.txt", "AP", "2024-12-04", "Syria said Wednesday"),
+        ("004_41f9c137d467bf3b.txt", "Times of Oman", "2024-12-02", "Syrian rebels push toward Hama"),
+    ],
+)
+def test_sample_article_metadata(file, outlet, date, title_start):
+    doc = load_document(ARTICLES / file, file, 1_000_000)
+    assert (doc.outlet, doc.date) == (outlet, date)
+    assert doc.title.startswith(title_start)
+
+
+def content(doc):
+    return "\n".join(doc.text[s:e] for s, e in doc.segments)
+
+
+def test_boilerplate_source_and_date_lines_are_not_content():
+    doc = load_document(ARTICLES / "004_41f9c137d467bf3b.txt", "004", 1_000_000)
+    text = content(doc)
+    assert "Source: Times of Oman" not in text
+    assert "Dec 02, 2024" not in text
+    assert not text.startswith("World")
+    assert text.count("Syrian rebels push toward Hama after taking Aleppo") == 1
+    assert "Damascus [Syria], December 2:" not in text  # the dateline
+    assert text.splitlines()[1].startswith("Rebel forces in northwestern Syria")
+
+
+def test_ad_box_and_date_prefix_and_agency_dateline_are_dropped():
+    ad = load_document(ARTICLES / "001_d03958c25c20727c.txt", "001", 1_000_000)
+    assert "ARTICLE AD BOX" not in content(ad)
+    ap = load_document(ARTICLES / "003_82cead1f1c9ff3e4.txt", "003", 1_000_000)
+    assert content(ap).startswith("Syria said Wednesday")
+    assert ap.dateline == "BEIRUT"
+
+
+def test_segments_point_into_the_original_text(tmp_path):
+    path = tmp_path / "a.txt"
+    path.write_text(" date 2024-01-02 BEIRUT — (AP) — First sentence here.\n\nSecond line.\n")
+    doc = load_document(path, "a.txt", 1000)
+    assert doc.text == path.read_text()
+    assert [doc.text[s:e] for s, e in doc.segments] == ["First sentence here.", "Second line."]
+
+
+def test_html_is_reduced_to_article_text_and_metadata(tmp_path):
+    path = tmp_path / "page.html"
+    path.write_text(
+        "<html><head><title>Ignored</title><meta property='og:title' content='Rebels near Hama'>"
+        "<meta property='og:site_name' content='Example News'>"
+        "<meta property='article:published_time' content='2024-12-03T10:00:00Z'>"
+        "<script>alert('x')</script></head><body><nav>Home | World</nav>"
+        "<article><h1>Rebels near Hama</h1><p>Rebels reached Hama on Tuesday.</p>"
+        "<p>Thousands fled.</p></article><footer>© Example</footer></body></html>"
+    )
+    doc = load_document(path, "page.html", 10_000)
+    assert (doc.title, doc.outlet, doc.date) == ("Rebels near Hama", "Example News", "2024-12-03")
+    text = content(doc)
+    assert "Rebels reached Hama on Tuesday." in text and "Thousands fled." in text
+    assert "alert" not in doc.text and "Home | World" not in doc.text and "©" not in doc.text
+
+
+def test_markdown_heading_is_the_title(tmp_path):
+    path = tmp_path / "note.md"
+    path.write_text("# Talks in Ankara\n\nOfficials met on Monday.\n")
+    doc = load_document(path, "note.md", 10_000)
+    assert doc.title == "Talks in Ankara"
+
+
+@pytest.mark.parametrize(
+    "data, reason",
+    [
+        (b"", "empty"),
+        (b"   \n\n", "empty"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00", "binary"),
+        ("café".encode("latin-1") + b" and more text.", "not UTF-8"),
+        (b"x" * 2000, "larger than"),
+    ],
+)
+def test_bad_files_are_refused_with_a_reason(tmp_path, data, reason):
+    path = tmp_path / "bad.txt"
+    path.write_bytes(data)
+    with pytest.raises(SkipFile, match=reason):
+        load_document(path, "bad.txt", 1000)
+
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [("Dec 02, 2024", "2024-12-02"), ("December 2, 2024", "2024-12-02"),
+     ("2 December 2024", "2024-12-02"), ("2024-12-05", "2024-12-05"), ("soon", None)],
+)
+def test_dates_in_common_forms(value, expected):
+    assert parse_date(value) == expected

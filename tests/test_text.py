@@ -1,0 +1,56 @@
+import pytest
+
+from rag.text import content_terms, numbers, proper_names, sentence_spans
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("One. Two!", ["One.", "Two!"]),
+        ("Geir Pedersen, the U.N. special envoy, said so. Then he left.",
+         ["Geir Pedersen, the U.N. special envoy, said so.", "Then he left."]),
+        ("Mr. Assad spoke on Dec. 2 in Damascus. It was cold.",
+         ["Mr. Assad spoke on Dec. 2 in Damascus.", "It was cold."]),
+        ("“Syria will be in grave danger,” he added. Next.",
+         ["“Syria will be in grave danger,” he added.", "Next."]),
+        ("He said: “We will stay.” Others fled.", ["He said: “We will stay.”", "Others fled."]),
+        ("No end punctuation", ["No end punctuation"]),
+        ("   ", []),
+    ],
+)
+def test_sentences_split_at_real_ends_only(text, expected):
+    assert [text[s:e] for s, e in sentence_spans(text)] == expected
+
+
+def test_sentence_offsets_can_start_mid_text():
+    text = "Header line\nFirst one. Second one."
+    spans = sentence_spans(text, 12)
+    assert [text[s:e] for s, e in spans] == ["First one.", "Second one."]
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("some 20 kilometers (12 miles)", {20.0, 12.0}),
+        ("retreated some 20km", {20.0}),
+        ("captured five fighters, of whom two", {5.0, 2.0}),
+        ("an estimated half-million people", {500_000.0}),
+        ("more than 3 million refugees", {3.0, 1_000_000.0}),
+        ("1,204 paragraphs", {1204.0}),
+        ("no numbers here", set()),
+    ],
+)
+def test_numbers_are_read_in_digits_and_words(text, expected):
+    assert numbers(text) == expected
+
+
+def test_names_skip_the_first_word_and_fold_dots():
+    assert proper_names("Geir Pedersen is the U.N. envoy for Syria.") == {"pedersen", "un", "syria"}
+
+
+def test_content_terms_drop_stopwords_and_stem():
+    assert content_terms("The insurgents were retreating from Hama") == ["insurg", "retreat", "hama"]
+
+
+def test_irregular_verbs_meet_their_base_form():
+    assert content_terms("Who leads it?") == content_terms("It is led by them.")[:1]

@@ -1,0 +1,31 @@
+import pytest
+
+from rag.verify import check_support
+
+PASSAGE = (
+    "Syrian state media SANA said insurgents retreated some 20 kilometers (12 miles) from "
+    "government-held Hama, Syria's fourth largest city."
+)
+
+
+@pytest.mark.parametrize(
+    "claim, similarity, supported, reason",
+    [
+        ("Insurgents retreated some 20 kilometers from Hama.", 0.8, True, None),
+        ("Insurgents retreated some 30 kilometers from Hama.", 0.8, False, "numbers"),
+        ("Insurgents retreated some 20 kilometers from Aleppo.", 0.8, False, "names"),
+        ("Hama is a city where bakers sell bread every morning.", 0.8, False, "content words"),
+        ("Insurgents retreated some 20 kilometers from Hama.", 0.3, False, "meaning"),
+        ("How far did insurgents retreat from Hama?", 0.9, False, "not a statement"),
+    ],
+)
+def test_support_decisions(claim, similarity, supported, reason):
+    verdict = check_support(claim, [PASSAGE], similarity, threshold=0.55)
+    assert verdict.supported is supported
+    if reason:
+        assert reason in verdict.reason
+
+
+def test_a_claim_citing_nothing_is_unsupported():
+    verdict = check_support("Anything at all.", [], 1.0, 0.55)
+    assert not verdict.supported and "cites no" in verdict.reason
