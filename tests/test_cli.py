@@ -1,0 +1,50 @@
+"""The `rag` command as a user runs it, in a subprocess."""
+
+import json
+import os
+import subprocess
+import sys
+
+from fastapi.testclient import TestClient
+
+from rag.api import create_app
+from rag.pipeline import build_pipeline
+from tests.conftest import ARTICLES, make_settings
+
+QUESTION = "Who is the UN special envoy for Syria?"
+
+
+def rag(*args: str, data_dir) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
+    env["RAG_DATA_DIR"] = str(data_dir)
+    return subprocess.run([sys.executable, "-m", "rag.cli", *args], capture_output=True,
+                          text=True, env=env, timeout=300)
+
+
+def test_ingest_ask_and_json_match_the_api(tmp_path):
+    data = tmp_path / "rag"
+    first = rag("ingest", str(ARTICLES), data_dir=data)
+    assert first.returncode == 0, first.stderr
+    assert "5 added, 0 updated, 0 unchanged" in first.stdout
+
+    again = rag("ingest", str(ARTICLES), data_dir=data)
+    assert "0 added, 0 updated, 5 unchanged" in again.stdout and "0 chunks written" in again.stdout
+
+    human = rag("ask", QUESTION, data_dir=data)
+    assert human.returncode == 0 and "Pedersen" in human.stdout
+    assert ".txt:L" in human.stdout and "“" in human.stdout  # markers and quoted passages
+
+    printed = json.loads(rag("ask", QUESTION, "--json", data_dir=data).stdout)
+    settings = make_settings(data)
+    with TestClient(create_app(settings, build_pipeline(settings))) as client:
+        served = client.post("/v1/answer", json={"question": QUESTION}).json()
+    printed.pop("timings"), served.pop("timings")
+    assert printed == served
+
+
+def test_errors_are_one_line_without_a_traceback(tmp_path):
+    empty = rag("ask", "Who?", data_dir=tmp_path / "rag")
+    assert empty.returncode == 2 and "nothing is indexed" in empty.stderr
+    assert "Traceback" not in empty.stderr
+    missing = rag("ingest", str(tmp_path / "nowhere"), data_dir=tmp_path / "rag")
+    assert missing.returncode == 2 and "no such file or folder" in missing.stderr
