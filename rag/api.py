@@ -222,10 +222,10 @@ def _ingest_uploads(pipeline: Pipeline, files: list[UploadFile], settings: Setti
 def _mount_page(app: FastAPI, current, settings: Settings) -> None:  # type: ignore[no-untyped-def]
     import gradio as gr
 
-    from rag.ui import CSS, build_page
+    from rag.ui import CSS, THEME, build_page
 
     gr.mount_gradio_app(app, build_page(current), path="/", server_name=settings.host,
-                        server_port=settings.port, css=CSS)
+                        server_port=settings.port, css=CSS, theme=THEME)
 
 
 __all__ = ["create_app", "RagError"]

@@ -22,6 +22,9 @@ CSS = """
 .unsupported { color: #a00; text-decoration: line-through; }
 """
 CONTEXT_CHARS = 500
+# Local fonts only: the default theme would fetch Google Fonts, and the page must work offline.
+THEME = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"],
+                          font_mono=["ui-monospace", "monospace"])
 
 
 def build_page(current: Callable[[], Pipeline]) -> gr.Blocks:

@@ -1,0 +1,95 @@
+"""The page in real headless Chromium (Debian's), driven by Playwright, against `rag serve`."""
+
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+from playwright.sync_api import sync_playwright
+
+from tests.conftest import ARTICLES, OUTPUT, free_port, stop, wait_for
+
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run"]
+HOSTILE = (
+    "Ada Quill is the harbour master of Testville.<script>window.__pwned = 1</script> "
+    "<img src=x onerror=\"window.__pwned = 2\"> She took office in 2021.\n"
+)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("corpus")
+    for path in ARTICLES.iterdir():
+        shutil.copy(path, folder)
+    (folder / "hostile.txt").write_text(HOSTILE)
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
+    env["RAG_DATA_DIR"] = str(tmp_path_factory.mktemp("data"))
+    OUTPUT.mkdir(exist_ok=True)
+    log = open(OUTPUT / "serve.log", "w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "rag.cli", "serve", "--ingest", str(folder), "--port", str(port)],
+        stdout=log, stderr=subprocess.STDOUT, env=env)
+    try:
+        wait_for(f"http://127.0.0.1:{port}/readyz", 180, process)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop(process)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        dialogs: list[str] = []
+        outside: list[str] = []
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(server)
+                   else (outside.append(route.request.url), route.abort()))
+        page.goto(server + "/", wait_until="load")
+        page.locator("#question textarea").wait_for(timeout=60_000)
+        page.dialogs = dialogs  # type: ignore[attr-defined]
+        page.outside = outside  # type: ignore[attr-defined]
+        yield page
+        browser.close()
+
+
+def ask(page, question: str) -> None:
+    page.locator("#question textarea").fill(question)
+    page.locator("#ask").click()
+
+
+def test_question_citation_chip_and_highlighted_passage(page):
+    ask(page, "Who is the UN special envoy for Syria?")
+    chat = page.locator("#chat")
+    chat.get_by_text("Pedersen", exact=False).first.wait_for(timeout=60_000)
+    chip = page.locator("#citations label").first
+    chip.wait_for(timeout=10_000)
+    assert ".txt:L" in chip.inner_text()
+    chip.click()
+    mark = page.locator("#passage mark")
+    mark.wait_for(timeout=10_000)
+    assert "Pedersen" in mark.inner_text()
+    meta = page.locator("#passage .passage-meta").inner_text()
+    assert ".txt" in meta and "line" in meta
+    page.screenshot(path=str(OUTPUT / "page-answer.png"), full_page=True)
+
+
+def test_article_markup_is_shown_as_text_and_never_runs(page):
+    ask(page, "Who is the harbour master of Testville?")
+    page.locator("#chat").get_by_text("Ada Quill", exact=False).first.wait_for(timeout=60_000)
+    page.locator("#citations label").first.click()
+    page.locator("#passage mark").wait_for(timeout=10_000)
+    assert page.evaluate("window.__pwned === undefined")
+    assert not page.dialogs
+    assert "<script>" in page.locator("#passage").inner_text()
+    page.screenshot(path=str(OUTPUT / "page-escaped.png"), full_page=True)
+
+
+def test_the_page_requests_nothing_beyond_the_server(page):
+    assert page.outside == []
