@@ -1,6 +1,5 @@
 """citerag: grounded, cited answers and summaries over a folder of articles."""
 
-import logging
 import os
 
 # Offline by default: never reach a model hub, never phone home.

@@ -36,7 +36,7 @@ class AnswerRequest(BaseModel):
     question: str = Field(..., description="What to ask the articles.")
     filters: FilterModel | None = None
     top_k: int | None = Field(None, ge=1, le=50, description="Passages to answer from.")
-    mode: Literal["extractive", "llm"] | None = Field(None, description="Default: from settings.")
+    mode: Literal["extractive", "llm", "llamacpp"] | None = Field(None, description="Default: from settings.")
 
 
 class DocumentText(BaseModel):
@@ -93,8 +93,9 @@ def _bearer_auth(settings: Settings):  # type: ignore[no-untyped-def]
             return
         given = credentials.credentials if credentials else ""
         if not secrets.compare_digest(given.encode(), settings.api_key.encode()):
-            raise HTTPException(401, "missing or wrong bearer token",
-                                headers={"WWW-Authenticate": "Bearer"})
+            raise HTTPException(
+                401, "missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"}
+            )
 
     return check
 
@@ -123,8 +124,9 @@ def _add_error_handlers(app: FastAPI) -> None:
             f"{'.'.join(str(p) for p in e['loc'] if p != 'body') or 'body'}: {e['msg']}"
             for e in err.errors()
         ]
-        return JSONResponse({"detail": "; ".join(problems), "errors": err.errors()},
-                            status_code=422)
+        return JSONResponse(
+            {"detail": "; ".join(problems), "errors": err.errors()}, status_code=422
+        )
 
 
 def _add_routes(app: FastAPI, current, auth, settings: Settings) -> None:  # type: ignore[no-untyped-def]
@@ -148,17 +150,23 @@ def _add_routes(app: FastAPI, current, auth, settings: Settings) -> None:  # typ
     @app.post("/v1/answer", response_model=Answer, tags=["answers"], dependencies=guarded)
     def answer(request: AnswerRequest) -> Answer:
         """A verified answer whose every sentence cites file and passage, or an abstention."""
-        return current().ask(request.question, _filters(request.filters), request.top_k,
-                             request.mode)
+        return current().ask(
+            request.question, _filters(request.filters), request.top_k, request.mode
+        )
 
-    @app.get("/v1/documents", response_model=list[DocumentInfo], tags=["documents"],
-             dependencies=guarded)
+    @app.get(
+        "/v1/documents", response_model=list[DocumentInfo], tags=["documents"], dependencies=guarded
+    )
     def documents() -> list[DocumentInfo]:
         """Indexed files with metadata and chunk counts."""
         return current().documents()
 
-    @app.get("/v1/documents/{file:path}", response_model=DocumentText, tags=["documents"],
-             dependencies=guarded)
+    @app.get(
+        "/v1/documents/{file:path}",
+        response_model=DocumentText,
+        tags=["documents"],
+        dependencies=guarded,
+    )
     def document(file: str, highlight: str | None = None) -> DocumentText:
         """A file's text; `highlight=start-end,start-end` marks cited spans."""
         _check_name(file)
@@ -171,8 +179,9 @@ def _add_routes(app: FastAPI, current, auth, settings: Settings) -> None:  # typ
         _check_name(file)
         return {"file": file, "chunks_deleted": current().delete(file)}
 
-    @app.post("/v1/documents", response_model=IngestResult, tags=["documents"],
-              dependencies=guarded)
+    @app.post(
+        "/v1/documents", response_model=IngestResult, tags=["documents"], dependencies=guarded
+    )
     def upload(files: list[UploadFile]) -> IngestResult:
         """Upload and index one or more txt, md or html files."""
         return _ingest_uploads(current(), files, settings)
@@ -201,7 +210,9 @@ def _spans(value: str | None, limit: int) -> list[tuple[int, int]]:
     return spans
 
 
-def _ingest_uploads(pipeline: Pipeline, files: list[UploadFile], settings: Settings) -> IngestResult:
+def _ingest_uploads(
+    pipeline: Pipeline, files: list[UploadFile], settings: Settings
+) -> IngestResult:
     with tempfile.TemporaryDirectory() as folder:
         for upload in files:
             name = Path(upload.filename or "").name
@@ -215,8 +226,13 @@ def _ingest_uploads(pipeline: Pipeline, files: list[UploadFile], settings: Setti
     if report.skipped and not (report.added or report.updated or report.unchanged):
         reasons = "; ".join(f"{name}: {why}" for name, why in report.skipped)
         raise BadInput(f"nothing indexed: {reasons}")
-    return IngestResult(added=report.added, updated=report.updated, unchanged=report.unchanged,
-                        skipped=report.skipped, chunks_written=report.chunks_written)
+    return IngestResult(
+        added=report.added,
+        updated=report.updated,
+        unchanged=report.unchanged,
+        skipped=report.skipped,
+        chunks_written=report.chunks_written,
+    )
 
 
 def _mount_page(app: FastAPI, current, settings: Settings) -> None:  # type: ignore[no-untyped-def]
@@ -224,8 +240,15 @@ def _mount_page(app: FastAPI, current, settings: Settings) -> None:  # type: ign
 
     from rag.ui import CSS, THEME, build_page
 
-    gr.mount_gradio_app(app, build_page(current), path="/", server_name=settings.host,
-                        server_port=settings.port, css=CSS, theme=THEME)
+    gr.mount_gradio_app(
+        app,
+        build_page(current),
+        path="/",
+        server_name=settings.host,
+        server_port=settings.port,
+        css=CSS,
+        theme=THEME,
+    )
 
 
 __all__ = ["create_app", "RagError"]

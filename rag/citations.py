@@ -5,8 +5,9 @@ from dataclasses import dataclass, field
 
 from rag.text import sentence_spans
 
-_MARKER = re.compile(r"\[\s*(?:passages?|sources?|doc(?:ument)?s?)?\s*(\d+(?:\s*[,;]\s*\d+)*)\s*\]",
-                     re.IGNORECASE)
+_MARKER = re.compile(
+    r"\[\s*(?:passages?|sources?|doc(?:ument)?s?)?\s*(\d+(?:\s*[,;]\s*\d+)*)\s*\]", re.IGNORECASE
+)
 # "... end. [1][2] Next" -> "... end [1][2]. Next": markers then belong to the sentence before.
 _MARKERS_AFTER_STOP = re.compile(r"([.!?])((?:\s*" + _MARKER.pattern + r")+)", re.IGNORECASE)
 

@@ -24,7 +24,9 @@ def main(argv: list[str] | None = None) -> int:
     except LLMUnavailable as err:
         print(f"error: {err}", file=sys.stderr)
         for source in err.sources:
-            print(f"  retrieved: {source.file} ({source.outlet or 'unknown outlet'})", file=sys.stderr)
+            print(
+                f"  retrieved: {source.file} ({source.outlet or 'unknown outlet'})", file=sys.stderr
+            )
         return 3
     except RagError as err:
         print(f"error: {err}", file=sys.stderr)
@@ -43,7 +45,9 @@ def _parser() -> argparse.ArgumentParser:
     ask = commands.add_parser("ask", help="answer a question with cited sentences")
     ask.add_argument("question")
     ask.add_argument("--json", action="store_true", help="print the full answer object")
-    ask.add_argument("--mode", choices=["extractive", "llm"], help="default: from settings")
+    ask.add_argument(
+        "--mode", choices=["extractive", "llm", "llamacpp"], help="default: from settings"
+    )
     ask.add_argument("--top-k", type=int)
     _add_filter_args(ask)
     ask.set_defaults(run=_ask)
@@ -68,8 +72,9 @@ def _add_filter_args(parser: argparse.ArgumentParser) -> None:
 
 
 def _filters(args: argparse.Namespace) -> Filters | None:
-    filters = Filters(files=args.file, outlets=args.outlet, date_from=args.since,
-                      date_to=args.until)
+    filters = Filters(
+        files=args.file, outlets=args.outlet, date_from=args.since, date_to=args.until
+    )
     return filters if any(vars(filters).values()) else None
 
 
@@ -117,7 +122,9 @@ def _documents(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps([d.model_dump() for d in documents], indent=2))
         return 0
     for doc in documents:
-        print(f"{doc.file}\t{doc.outlet or '-'}\t{doc.date or '-'}\t{doc.chunks} chunks\t{doc.title}")
+        print(
+            f"{doc.file}\t{doc.outlet or '-'}\t{doc.date or '-'}\t{doc.chunks} chunks\t{doc.title}"
+        )
     return 0
 
 
@@ -130,8 +137,10 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     if args.ingest:
         print(pipeline.ingest(args.ingest).summary(), flush=True)
     host, port = args.host or settings.host, args.port or settings.port
-    print(f"serving the page on http://{host}:{port}/ and the API docs on http://{host}:{port}/docs",
-          flush=True)
+    print(
+        f"serving the page on http://{host}:{port}/ and the API docs on http://{host}:{port}/docs",
+        flush=True,
+    )
     uvicorn.run(create_app(settings, pipeline), host=host, port=port, log_level="warning")
     return 0
 

@@ -1,5 +1,6 @@
 """Text to vectors: the bundled all-MiniLM-L6-v2 by default, OpenAI embeddings when configured."""
 
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Protocol
 
@@ -59,11 +60,13 @@ class OpenAIEmbedder:
 
         self.name = settings.embed_model
         self.client = OpenAI(
-            base_url=settings.llm_base_url, api_key=settings.llm_api_key, timeout=settings.llm_timeout
+            base_url=settings.llm_base_url,
+            api_key=settings.llm_api_key,
+            timeout=settings.llm_timeout,
         )
 
     def embed(self, texts: list[str]) -> np.ndarray:
-        rows = []
+        rows: list[list[float]] = []
         for i in range(0, len(texts), 256):
             response = self.client.embeddings.create(model=self.name, input=texts[i : i + 256])
             rows.extend(item.embedding for item in response.data)
@@ -71,7 +74,10 @@ class OpenAIEmbedder:
         return vectors / np.clip(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12, None)
 
 
-EMBEDDERS = {"local": lambda s: LocalEmbedder(s.embed_batch_size), "openai": OpenAIEmbedder}
+EMBEDDERS: dict[str, Callable[[Settings], Embedder]] = {
+    "local": lambda s: LocalEmbedder(s.embed_batch_size),
+    "openai": OpenAIEmbedder,
+}
 
 
 def build_embedder(settings: Settings) -> Embedder:

@@ -57,7 +57,9 @@ def is_full_sentence(text: str) -> bool:
     return len(text.split()) >= 4 and text.rstrip("\"'”’)]").endswith((".", "!", "?", "…"))
 
 
-def term_overlap(question: str, sentence: str, idf: Callable[[str], float] = lambda t: 1.0) -> float:
+def term_overlap(
+    question: str, sentence: str, idf: Callable[[str], float] = lambda t: 1.0
+) -> float:
     """Share of the question's content words in the sentence, weighted by rarity in the corpus.
 
     Names and numbers count double. A question word no article uses weighs most: a sentence
@@ -77,8 +79,12 @@ def term_overlap(question: str, sentence: str, idf: Callable[[str], float] = lam
     return hit / sum(weight.values())
 
 
-def score_evidence(question: str, hits: list[Hit], vectors: SentenceVectors,
-                   idf: Callable[[str], float] = lambda t: 1.0) -> list[Evidence]:
+def score_evidence(
+    question: str,
+    hits: list[Hit],
+    vectors: SentenceVectors,
+    idf: Callable[[str], float] = lambda t: 1.0,
+) -> list[Evidence]:
     """Every full sentence of the hits (headings left out), best evidence first."""
     spans = [
         (hit.chunk, s, e, t)
@@ -100,8 +106,11 @@ def score_evidence(question: str, hits: list[Hit], vectors: SentenceVectors,
 def expected_answer_type(question: str) -> str | None:
     """'name' for who-questions, 'number' for how-many/when-questions, else None."""
     q = question.lower().strip()
-    if re.match(r"(who|whom|whose)\b|which (person|man|woman|photographer|journalist|leader|"
-                r"official|group|envoy|director|agency|outlet)\b", q):
+    if re.match(
+        r"(who|whom|whose)\b|which (person|man|woman|photographer|journalist|leader|"
+        r"official|group|envoy|director|agency|outlet)\b",
+        q,
+    ):
         return "name"
     if re.match(r"(how (many|much|far|old|long|large|big)|when|what year|what date)\b", q):
         return "number"
@@ -114,8 +123,13 @@ def has_answer_type(sentence: str, kind: str | None, question: str) -> bool:
         asked = set(words(question))
         return any(not set(words(name)) <= asked for name in name_phrases(sentence))
     if kind == "number":
-        return bool(numbers(sentence)) or bool(re.search(r"\b(monday|tuesday|wednesday|thursday|"
-                                                         r"friday|saturday|sunday)\b", sentence.lower()))
+        return bool(numbers(sentence)) or bool(
+            re.search(
+                r"\b(monday|tuesday|wednesday|thursday|"
+                r"friday|saturday|sunday)\b",
+                sentence.lower(),
+            )
+        )
     return True
 
 

@@ -1,7 +1,8 @@
-"""Answer generators behind one small interface: extractive (default) and LLM (OpenAI-compatible)."""
+"""Answer generators behind one interface: extractive (default) and LLM (OpenAI-compatible)."""
 
 import logging
 import re
+import threading
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -56,7 +57,9 @@ class ExtractiveGenerator:
         best = clusters[0][0].score
         chosen = [clusters[0]]
         for cluster in clusters[1:]:
-            if len(chosen) >= self.max_sentences or cluster[0].score < max(0.92 * best, self.threshold):
+            if len(chosen) >= self.max_sentences or cluster[0].score < max(
+                0.92 * best, self.threshold
+            ):
                 break
             chosen.append(cluster)
         claims = [(c[0].text, _one_chunk_per_file(c)) for c in chosen]
@@ -68,9 +71,10 @@ class ExtractiveGenerator:
         return Draft(claims=claims[: max(self.max_sentences, 2)])
 
 
-def cluster_near_duplicates(evidence: list[Evidence], cosine: float = 0.88,
-                            jaccard: float = 0.6) -> list[list[Evidence]]:
-    """Group sentences that say the same thing (best first); the first member represents the group."""
+def cluster_near_duplicates(
+    evidence: list[Evidence], cosine: float = 0.88, jaccard: float = 0.6
+) -> list[list[Evidence]]:
+    """Group sentences that say the same thing, best first; the first member represents each."""
     clusters: list[list[Evidence]] = []
     for ev in evidence:
         terms = set(content_terms(ev.text))
@@ -86,11 +90,16 @@ def cluster_near_duplicates(evidence: list[Evidence], cosine: float = 0.88,
     return clusters
 
 
-def _neighbour_with(ev: Evidence, kind: str | None, question: str,
-                    hits: list[Hit]) -> tuple[str, list[Chunk]] | None:
+def _neighbour_with(
+    ev: Evidence, kind: str | None, question: str, hits: list[Hit]
+) -> tuple[str, list[Chunk]] | None:
     """The sentence after (or before) the evidence in its file, if it holds the missing answer."""
-    around = {s: (t, hit.chunk) for hit in hits if hit.chunk.file == ev.chunk.file
-              for s, _, t in hit.chunk.sentence_texts()}
+    around = {
+        s: (t, hit.chunk)
+        for hit in hits
+        if hit.chunk.file == ev.chunk.file
+        for s, _, t in hit.chunk.sentence_texts()
+    }
     starts = sorted(around)
     at = starts.index(ev.start)
     for j in (at + 1, at - 1):
@@ -163,21 +172,64 @@ def _openai_completer(settings: Settings):  # type: ignore[no-untyped-def]
                 temperature=0,
                 max_tokens=settings.llm_max_tokens,
             )
-        except (openai.APIConnectionError, openai.APITimeoutError, openai.InternalServerError,
-                openai.RateLimitError) as err:
+        except (
+            openai.APIConnectionError,
+            openai.APITimeoutError,
+            openai.InternalServerError,
+            openai.RateLimitError,
+        ) as err:
             raise LLMUnavailable(f"the LLM endpoint failed: {type(err).__name__}: {err}") from err
         except openai.APIStatusError as err:
-            raise LLMUnavailable(f"the LLM endpoint refused the request: {err.status_code}") from err
+            raise LLMUnavailable(
+                f"the LLM endpoint refused the request: {err.status_code}"
+            ) from err
         return response.choices[0].message.content or "" if response.choices else ""
 
     return complete
 
 
-GENERATORS = {"extractive": ExtractiveGenerator, "llm": ChatGenerator}
+def _llamacpp_completer(settings: Settings):  # type: ignore[no-untyped-def]
+    """A GGUF model run in-process (the optional `llamacpp` extra); loaded once per generator."""
+    if not settings.llm_model_path:
+        raise BadInput("mode llamacpp needs RAG_LLM_MODEL_PATH (a .gguf file)")
+    try:
+        from llama_cpp import Llama
+    except ImportError as err:
+        raise BadInput("mode llamacpp needs: pip install 'citerag[llamacpp]'") from err
+    model = Llama(model_path=str(settings.llm_model_path), n_ctx=4096, verbose=False)
+    lock = threading.Lock()  # one llama.cpp context serves one request at a time
+
+    def complete(messages: list[dict[str, str]]) -> str:
+        with lock:
+            reply = model.create_chat_completion(
+                messages=messages,  # type: ignore[arg-type]
+                temperature=0,
+                max_tokens=settings.llm_max_tokens,
+            )
+        return reply["choices"][0]["message"]["content"] or ""  # type: ignore[index]
+
+    return complete
+
+
+class LlamaCppGenerator(ChatGenerator):
+    """The llm generator with a local GGUF model instead of an HTTP endpoint."""
+
+    name = "llamacpp"
+
+    def __init__(self, settings: Settings):
+        super().__init__(settings, complete=_llamacpp_completer(settings))
+
+
+GENERATORS: dict[str, type] = {
+    "extractive": ExtractiveGenerator,
+    "llm": ChatGenerator,
+    "llamacpp": LlamaCppGenerator,
+}
 
 
 def build_generator(mode: str, settings: Settings) -> Generator:
     """The generator registered under mode; an unknown mode lists the valid ones."""
     if mode not in GENERATORS:
         raise BadInput(f"unknown mode {mode!r}; choose one of: {', '.join(GENERATORS)}")
-    return GENERATORS[mode](settings)
+    generator: Generator = GENERATORS[mode](settings)
+    return generator

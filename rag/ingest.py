@@ -68,7 +68,11 @@ def _hidden(path: Path, root: Path) -> bool:
 
 
 def ingest_folder(
-    root: Path, store: ChunkStore, embedder: Embedder, settings: Settings, sync: bool = False,
+    root: Path,
+    store: ChunkStore,
+    embedder: Embedder,
+    settings: Settings,
+    sync: bool = False,
     progress: bool | None = None,
 ) -> IngestReport:
     """Bring the index in line with the files under root; unchanged files cost nothing."""
@@ -115,8 +119,12 @@ def _load(path: Path, root: Path, name: str, settings: Settings) -> Document:
 
 
 def _plan_file(
-    doc: Document, known: tuple[str, set[str]] | None, recorded: bool, settings: Settings,
-    pending: _Pending, report: IngestReport,
+    doc: Document,
+    known: tuple[str, set[str]] | None,
+    recorded: bool,
+    settings: Settings,
+    pending: _Pending,
+    report: IngestReport,
 ) -> None:
     chunks = chunk_document(doc, settings.chunk_chars, settings.chunk_overlap_sentences)
     new_ids = {c.id for c in chunks}
@@ -149,13 +157,19 @@ def _flush(pending: _Pending, store: ChunkStore, embedder: Embedder, report: Ing
     row = {c.id: i for i, c in enumerate(pending.chunks)}
     for doc, chunks in pending.files:
         rows = [row[c.id] for c in chunks if c.id in row]
-        mean = vectors[rows].mean(axis=0) if vectors is not None and rows else embedder.embed([doc.title])[0]
+        mean = (
+            vectors[rows].mean(axis=0)
+            if vectors is not None and rows
+            else embedder.embed([doc.title])[0]
+        )
         store.put_file(doc, mean, len(chunks))
     pending.chunks, pending.stale_ids, pending.files = [], [], []
 
 
 def _drop_missing(
-    indexed: dict[str, tuple[str, set[str]]], present: set[str], store: ChunkStore,
+    indexed: dict[str, tuple[str, set[str]]],
+    present: set[str],
+    store: ChunkStore,
     report: IngestReport,
 ) -> None:
     for name, (_, ids) in sorted(indexed.items()):

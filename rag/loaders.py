@@ -141,19 +141,34 @@ def _content_of_line(
 
 
 def _looks_like_headline(line: str) -> bool:
-    return 3 <= len(line.split()) <= 25 and line[-1] not in ".!?\"”’:" and len(line) < 200
+    return 3 <= len(line.split()) <= 25 and line[-1] not in '.!?"”’:' and len(line) < 200
 
 
 def _from_html(name: str, html: str) -> Document:
     soup = BeautifulSoup(html, "html.parser")
     meta = {
-        "title": _meta(soup, "og:title") or (soup.title.get_text(strip=True) if soup.title else None),
+        "title": _meta(soup, "og:title")
+        or (soup.title.get_text(strip=True) if soup.title else None),
         "outlet": _meta(soup, "og:site_name") or _meta(soup, "publisher"),
         "date": parse_date(_meta(soup, "article:published_time") or _time_tag(soup) or ""),
         "dateline": None,
     }
-    for tag in soup(["script", "style", "noscript", "nav", "header", "footer", "aside", "form",
-                     "iframe", "svg", "button", "template"]):
+    for tag in soup(
+        [
+            "script",
+            "style",
+            "noscript",
+            "nav",
+            "header",
+            "footer",
+            "aside",
+            "form",
+            "iframe",
+            "svg",
+            "button",
+            "template",
+        ]
+    ):
         tag.decompose()
     body = soup.find("article") or soup.find("main") or soup.body or soup
     if not meta["title"] and (h1 := body.find("h1")):
@@ -190,8 +205,15 @@ def parse_date(value: str) -> str | None:
     value = value.strip().replace("Sept ", "Sep ")
     if match := re.match(r"(\d{4}-\d{2}-\d{2})", value):
         return match.group(1)
-    for fmt in ("%b %d, %Y", "%B %d, %Y", "%b %d %Y", "%B %d %Y", "%d %B %Y", "%d %b %Y",
-                "%b. %d, %Y"):
+    for fmt in (
+        "%b %d, %Y",
+        "%B %d, %Y",
+        "%b %d %Y",
+        "%B %d %Y",
+        "%d %B %Y",
+        "%d %b %Y",
+        "%b. %d, %Y",
+    ):
         try:
             return datetime.strptime(value, fmt).date().isoformat()
         except ValueError:

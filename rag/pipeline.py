@@ -73,8 +73,13 @@ class Pipeline:
             self.store.bump_version()
             return len(ids)
 
-    def ask(self, question: str, filters: Filters | None = None, top_k: int | None = None,
-            mode: str | None = None) -> Answer:
+    def ask(
+        self,
+        question: str,
+        filters: Filters | None = None,
+        top_k: int | None = None,
+        mode: str | None = None,
+    ) -> Answer:
         """A verified, cited answer, or an abstention when the sources do not say."""
         question = self.clean_question(question)
         generator = self.generator(mode)
@@ -97,7 +102,9 @@ class Pipeline:
         if not any(s.supported for s in sentences) and generator.name != "extractive":
             if draft.abstained:
                 return _abstain(question, generator.name, timings, began)
-            fallback = draft.note or "no sentence of the LLM's answer was supported by its citations"
+            fallback = (
+                draft.note or "no sentence of the LLM's answer was supported by its citations"
+            )
             if self.settings.llm_fallback == "abstain":
                 return _abstain(question, generator.name, timings, began, fallback, sentences)
             extractive = self.generator("extractive").draft(question, hits, evidence)
@@ -114,7 +121,9 @@ class Pipeline:
         """Each claim checked against what it cites; an uncited one against its closest passage."""
         retrieved = [hit.chunk for hit in hits]
         return [
-            self.verifier.verify(claim, chunks) if chunks else self.verifier.attribute(claim, retrieved)
+            self.verifier.verify(claim, chunks)
+            if chunks
+            else self.verifier.attribute(claim, retrieved)
             for claim, chunks in draft.claims
         ]
 
@@ -133,25 +142,58 @@ class Pipeline:
         return question
 
 
-def _compose(question: str, mode: str, sentences: list[AnswerSentence], hits: list[Hit],
-             fallback: str | None, timings: dict[str, float]) -> Answer:
+def _compose(
+    question: str,
+    mode: str,
+    sentences: list[AnswerSentence],
+    hits: list[Hit],
+    fallback: str | None,
+    timings: dict[str, float],
+) -> Answer:
     kept = [s for s in sentences if s.supported]
     if not kept:
-        return Answer(question=question, answer=ABSTAIN_TEXT, abstained=True, mode=mode,
-                      sentences=sentences, fallback=fallback, timings=timings)
+        return Answer(
+            question=question,
+            answer=ABSTAIN_TEXT,
+            abstained=True,
+            mode=mode,
+            sentences=sentences,
+            fallback=fallback,
+            timings=timings,
+        )
     text = " ".join(f"{s.text} {''.join(c.marker for c in s.citations)}" for s in kept)
     cited = {c.file for s in kept for c in s.citations}
     sources = [source for source in sources_of(hits) if source.file in cited]
-    return Answer(question=question, answer=text, abstained=False, mode=mode, sentences=sentences,
-                  sources=sources, fallback=fallback,
-                  timings=timings)
+    return Answer(
+        question=question,
+        answer=text,
+        abstained=False,
+        mode=mode,
+        sentences=sentences,
+        sources=sources,
+        fallback=fallback,
+        timings=timings,
+    )
 
 
-def _abstain(question: str, mode: str, timings: dict[str, float], began: float,
-             fallback: str | None = None, sentences: list[AnswerSentence] | None = None) -> Answer:
+def _abstain(
+    question: str,
+    mode: str,
+    timings: dict[str, float],
+    began: float,
+    fallback: str | None = None,
+    sentences: list[AnswerSentence] | None = None,
+) -> Answer:
     timings["total_ms"] = _ms(began)
-    return Answer(question=question, answer=ABSTAIN_TEXT, abstained=True, mode=mode,
-                  sentences=sentences or [], fallback=fallback, timings=timings)
+    return Answer(
+        question=question,
+        answer=ABSTAIN_TEXT,
+        abstained=True,
+        mode=mode,
+        sentences=sentences or [],
+        fallback=fallback,
+        timings=timings,
+    )
 
 
 def sources_of(hits: list[Hit]) -> list[Source]:
@@ -163,8 +205,12 @@ def sources_of(hits: list[Hit]) -> list[Source]:
 
 
 def _source_from_meta(file: str, meta: dict) -> Source:
-    return Source(file=file, title=meta.get("title") or None, outlet=meta.get("outlet") or None,
-                  date=meta.get("date") or None)
+    return Source(
+        file=file,
+        title=meta.get("title") or None,
+        outlet=meta.get("outlet") or None,
+        date=meta.get("date") or None,
+    )
 
 
 def _ms(since: float) -> float:

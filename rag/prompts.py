@@ -54,11 +54,13 @@ def load_prompt(directory: Path, name: str) -> Prompt:
 
 def parse_prompt(source: str, name: str) -> Prompt:
     """Split front-matter and ### system / ### user sections."""
-    front, body = {}, source
+    front: dict = {}
+    body = source
     if source.startswith("---"):
         _, header, body = source.split("---", 2)
         front = yaml.safe_load(header) or {}
     parts = _SECTION.split(body)
     sections = {role: text.strip() + "\n" for role, text in zip(parts[1::2], parts[2::2])}
-    return Prompt(name=str(front.get("name", name)), version=str(front.get("version", "0")),
-                  sections=sections)
+    return Prompt(
+        name=str(front.get("name", name)), version=str(front.get("version", "0")), sections=sections
+    )

@@ -41,13 +41,17 @@ class Settings(BaseSettings):
     candidates: int = Field(30, description="Candidates each retriever returns before fusion.")
     rrf_k: int = Field(60, description="Reciprocal-rank-fusion constant.")
 
-    mode: Literal["auto", "extractive", "llm"] = Field(
-        "auto", description="auto = llm when llm_base_url or OPENAI_API_KEY is set, else extractive."
+    mode: Literal["auto", "extractive", "llm", "llamacpp"] = Field(
+        "auto",
+        description="auto = llm when llm_base_url or OPENAI_API_KEY is set, else extractive.",
     )
     llm_base_url: str | None = Field(
         None, description="OpenAI-compatible endpoint (vLLM, Ollama, llama.cpp server...)."
     )
     llm_model: str = Field("gpt-4o-mini", description="Chat model name sent to the endpoint.")
+    llm_model_path: Path | None = Field(
+        None, description="A .gguf model for mode llamacpp (run in-process by llama-cpp-python)."
+    )
     llm_api_key: str | None = Field(None, description="API key; falls back to OPENAI_API_KEY.")
     llm_timeout: float = Field(60.0, description="Seconds before an LLM call is abandoned.")
     llm_max_retries: int = Field(1, description="Retries (with backoff) on a failed LLM call.")

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import chromadb
 import numpy as np
 from chromadb.config import Settings as ChromaSettings
-from llama_index.core.schema import TextNode
+from llama_index.core.schema import BaseNode, TextNode
 from llama_index.core.vector_stores.types import (
     FilterOperator,
     MetadataFilter,
@@ -53,11 +53,17 @@ class Filters:
                 MetadataFilter(key="outlet", value=self.outlets, operator=FilterOperator.IN)
             )
         if self.date_from:
-            rules.append(MetadataFilter(key="date_int", value=_day(self.date_from),
-                                        operator=FilterOperator.GTE))
+            rules.append(
+                MetadataFilter(
+                    key="date_int", value=_day(self.date_from), operator=FilterOperator.GTE
+                )
+            )
         if self.date_to:
-            rules.append(MetadataFilter(key="date_int", value=_day(self.date_to),
-                                        operator=FilterOperator.LTE))
+            rules.append(
+                MetadataFilter(
+                    key="date_int", value=_day(self.date_to), operator=FilterOperator.LTE
+                )
+            )
             rules.append(MetadataFilter(key="date_int", value=0, operator=FilterOperator.GT))
         return MetadataFilters(filters=rules) if rules else None  # type: ignore[arg-type]
 
@@ -88,8 +94,15 @@ class ChunkStore:
             ids=[doc.file],
             documents=[doc.text],
             embeddings=[vector.tolist()],
-            metadatas=[{"title": doc.title, "outlet": doc.outlet or "", "date": doc.date or "",
-                        "sha256": doc.sha256, "chunks": chunk_count}],
+            metadatas=[
+                {
+                    "title": doc.title,
+                    "outlet": doc.outlet or "",
+                    "date": doc.date or "",
+                    "sha256": doc.sha256,
+                    "chunks": chunk_count,
+                }
+            ],
         )
 
     def drop_file(self, file: str) -> None:
@@ -107,7 +120,7 @@ class ChunkStore:
 
     def add(self, chunks: list[Chunk], embeddings: np.ndarray) -> None:
         """Write chunks with their embeddings (ids already present are overwritten)."""
-        nodes = [_to_node(chunk, vector) for chunk, vector in zip(chunks, embeddings)]
+        nodes: list[BaseNode] = [_to_node(c, v) for c, v in zip(chunks, embeddings)]
         for i in range(0, len(nodes), 2000):
             self.vectors.add(nodes[i : i + 2000])
 
@@ -115,7 +128,9 @@ class ChunkStore:
         for i in range(0, len(ids), 2000):
             self.vectors.delete_nodes(node_ids=ids[i : i + 2000])
 
-    def query(self, vector: np.ndarray, k: int, filters: Filters | None) -> list[tuple[Chunk, float]]:
+    def query(
+        self, vector: np.ndarray, k: int, filters: Filters | None
+    ) -> list[tuple[Chunk, float]]:
         """The k nearest chunks and their cosine similarity."""
         query = VectorStoreQuery(
             query_embedding=vector.tolist(),
@@ -165,7 +180,9 @@ class ChunkStore:
         return str((self.collection.metadata or {}).get(_VERSION_KEY, ""))
 
     def bump_version(self) -> None:
-        meta = {k: v for k, v in (self.collection.metadata or {}).items() if not k.startswith("hnsw:")}
+        meta = {
+            k: v for k, v in (self.collection.metadata or {}).items() if not k.startswith("hnsw:")
+        }
         meta[_VERSION_KEY] = uuid.uuid4().hex
         self.collection.modify(metadata=meta)
 
@@ -189,9 +206,13 @@ class ChunkStore:
 
 
 def _info(file: str, meta: dict) -> DocumentInfo:
-    return DocumentInfo(file=file, title=meta.get("title") or None,
-                        outlet=meta.get("outlet") or None, date=meta.get("date") or None,
-                        chunks=int(meta.get("chunks") or 0))
+    return DocumentInfo(
+        file=file,
+        title=meta.get("title") or None,
+        outlet=meta.get("outlet") or None,
+        date=meta.get("date") or None,
+        chunks=int(meta.get("chunks") or 0),
+    )
 
 
 def _connect(settings: Settings):  # type: ignore[no-untyped-def]

@@ -23,30 +23,41 @@ CSS = """
 """
 CONTEXT_CHARS = 500
 # Local fonts only: the default theme would fetch Google Fonts, and the page must work offline.
-THEME = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"],
-                          font_mono=["ui-monospace", "monospace"])
+THEME = gr.themes.Default(
+    font=["ui-sans-serif", "system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"]
+)
 
 
 def build_page(current: Callable[[], Pipeline]) -> gr.Blocks:
     """The page; current() returns the running pipeline."""
     with gr.Blocks(title="citerag") as page:
-        gr.Markdown("# citerag\nAsk the articles. Every sentence of an answer cites its source; "
-                    "click a citation to read the passage.")
+        gr.Markdown(
+            "# citerag\nAsk the articles. Every sentence of an answer cites its source; "
+            "click a citation to read the passage."
+        )
         citations = gr.State([])
         with gr.Tab("Ask"):
             with gr.Row():
                 with gr.Column(scale=3):
                     chat = gr.Chatbot(label="Answers", height=420, elem_id="chat")
-                    question = gr.Textbox(label="Question", placeholder="Who is the UN special "
-                                          "envoy for Syria?", elem_id="question")
+                    question = gr.Textbox(
+                        label="Question",
+                        placeholder="Who is the UN special envoy for Syria?",
+                        elem_id="question",
+                    )
                     ask = gr.Button("Ask", variant="primary", elem_id="ask")
                 with gr.Column(scale=2):
-                    chips = gr.Radio(label="Citations (click one)", choices=[],
-                                     elem_id="citations", interactive=True)
+                    chips = gr.Radio(
+                        label="Citations (click one)",
+                        choices=[],
+                        elem_id="citations",
+                        interactive=True,
+                    )
                     passage = gr.HTML(elem_id="passage")
             with gr.Accordion("Options", open=False):
-                mode = gr.Radio(["extractive", "llm"], label="Answer mode",
-                                value=lambda: current().default_mode)
+                mode = gr.Radio(
+                    ["extractive", "llm", "llamacpp"], label="Answer mode", value=lambda: current().default_mode
+                )
                 top_k = gr.Slider(1, 20, value=6, step=1, label="Passages (top-k)")
                 outlets = gr.Dropdown(label="Outlets", multiselect=True, choices=[])
                 files = gr.Dropdown(label="Files", multiselect=True, choices=[])
@@ -54,17 +65,27 @@ def build_page(current: Callable[[], Pipeline]) -> gr.Blocks:
                     date_from = gr.Textbox(label="From (YYYY-MM-DD)")
                     date_to = gr.Textbox(label="To (YYYY-MM-DD)")
         with gr.Tab("Sources"):
-            table = gr.Dataframe(headers=["file", "title", "outlet", "date", "chunks"],
-                                 interactive=False, elem_id="sources")
-            upload = gr.File(label="Add articles (.txt, .md, .html)", file_count="multiple",
-                             file_types=[".txt", ".md", ".html", ".htm"])
+            table = gr.Dataframe(
+                headers=["file", "title", "outlet", "date", "chunks"],
+                interactive=False,
+                elem_id="sources",
+            )
+            upload = gr.File(
+                label="Add articles (.txt, .md, .html)",
+                file_count="multiple",
+                file_types=[".txt", ".md", ".html", ".htm"],
+            )
             add = gr.Button("Index uploaded files")
             status = gr.Markdown()
 
         def respond(text, history, mode_, k, outlets_, files_, since, until):  # type: ignore[no-untyped-def]
             history = list(history or [])
-            filters = Filters(files=files_ or None, outlets=outlets_ or None,
-                              date_from=since or None, date_to=until or None)
+            filters = Filters(
+                files=files_ or None,
+                outlets=outlets_ or None,
+                date_from=since or None,
+                date_to=until or None,
+            )
             try:
                 answer = current().ask(text, filters, int(k), mode_)
             except LLMUnavailable as err:
@@ -85,8 +106,11 @@ def build_page(current: Callable[[], Pipeline]) -> gr.Blocks:
             docs = current().documents()
             rows = [[d.file, d.title, d.outlet or "", d.date or "", d.chunks] for d in docs]
             outlet_names = sorted({d.outlet for d in docs if d.outlet})
-            return (rows, gr.update(choices=outlet_names),
-                    gr.update(choices=[d.file for d in docs]))
+            return (
+                rows,
+                gr.update(choices=outlet_names),
+                gr.update(choices=[d.file for d in docs]),
+            )
 
         def index(paths):  # type: ignore[no-untyped-def]
             if not paths:
@@ -99,14 +123,17 @@ def build_page(current: Callable[[], Pipeline]) -> gr.Blocks:
         question.submit(respond, inputs, outputs)
         chips.change(show, [chips, citations], passage)
         add.click(index, upload, status, show_progress="full").then(
-            refresh, None, [table, outlets, files])
+            refresh, None, [table, outlets, files]
+        )
         page.load(refresh, None, [table, outlets, files])
     return page
 
 
 def _reply(history: list, question: str, text: str, cited: list[Citation]):  # type: ignore[no-untyped-def]
-    history += [{"role": "user", "content": html.escape(question)},
-                {"role": "assistant", "content": text}]
+    history += [
+        {"role": "user", "content": html.escape(question)},
+        {"role": "assistant", "content": text},
+    ]
     labels = [f"[{i}] {c.file}:L{c.line}" for i, c in enumerate(cited, start=1)]
     return history, gr.update(choices=labels, value=None), cited, "", ""
 
@@ -118,8 +145,10 @@ def render_markdown(answer: Answer) -> str:
     parts, n = [], 0
     for sentence in answer.sentences:
         if not sentence.supported:
-            parts.append(f'<span class="unsupported" title="{html.escape(sentence.reason or "")}">'
-                         f"{html.escape(sentence.text)}</span> (not supported, dropped)")
+            parts.append(
+                f'<span class="unsupported" title="{html.escape(sentence.reason or "")}">'
+                f"{html.escape(sentence.text)}</span> (not supported, dropped)"
+            )
             continue
         marks = []
         for citation in sentence.citations:
@@ -135,13 +164,20 @@ def render_passage(pipeline: Pipeline, citation: Citation) -> str:
     lo = max(0, text.rfind("\n", 0, max(0, citation.start - CONTEXT_CHARS)) + 1)
     hi = text.find("\n", min(len(text), citation.end + CONTEXT_CHARS))
     hi = len(text) if hi < 0 else hi
-    meta = " · ".join(html.escape(x) for x in (info.file, info.outlet or "unknown outlet",
-                                                info.date or "undated"))
-    body = (html.escape(text[lo:citation.start]) + "<mark>"
-            + html.escape(text[citation.start:citation.end]) + "</mark>"
-            + html.escape(text[citation.end:hi]))
-    return (f'<div class="passage-meta">{meta} — line {citation.line}</div>'
-            f'<div class="passage">{body}</div>')
+    meta = " · ".join(
+        html.escape(x) for x in (info.file, info.outlet or "unknown outlet", info.date or "undated")
+    )
+    body = (
+        html.escape(text[lo : citation.start])
+        + "<mark>"
+        + html.escape(text[citation.start : citation.end])
+        + "</mark>"
+        + html.escape(text[citation.end : hi])
+    )
+    return (
+        f'<div class="passage-meta">{meta} — line {citation.line}</div>'
+        f'<div class="passage">{body}</div>'
+    )
 
 
 def ingest_paths(pipeline: Pipeline, paths: list[Path]) -> str:

@@ -29,16 +29,24 @@ def check_support(claim: str, passages: list[str], similarity: float, threshold:
         shown = ", ".join(f"{n:g}" for n in sorted(missing_numbers))
         return Verdict(False, f"numbers not in the cited passages: {shown}")
     source_words = set(words(source)) | set(content_terms(source))
-    missing_names = {n for n in proper_names(claim) if n not in source_words and stem(n) not in source_words}
+    missing_names = {
+        n for n in proper_names(claim) if n not in source_words and stem(n) not in source_words
+    }
     if missing_names:
-        return Verdict(False, f"names not in the cited passages: {', '.join(sorted(missing_names))}")
+        return Verdict(
+            False, f"names not in the cited passages: {', '.join(sorted(missing_names))}"
+        )
     terms = set(content_terms(claim))
     if terms:
         coverage = len(terms & set(content_terms(source))) / len(terms)
         if coverage < MIN_COVERAGE:
-            return Verdict(False, f"only {coverage:.0%} of its content words are in the cited passages")
+            return Verdict(
+                False, f"only {coverage:.0%} of its content words are in the cited passages"
+            )
     if similarity < threshold:
-        return Verdict(False, f"meaning too far from the cited passages ({similarity:.2f} < {threshold:.2f})")
+        return Verdict(
+            False, f"meaning too far from the cited passages ({similarity:.2f} < {threshold:.2f})"
+        )
     return Verdict(True)
 
 

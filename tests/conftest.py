@@ -67,7 +67,9 @@ def wait_for(url: str, seconds: float, process: subprocess.Popen | None = None) 
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
-            raise RuntimeError(f"server exited with code {process.returncode} before {url} answered")
+            raise RuntimeError(
+                f"server exited with code {process.returncode} before {url} answered"
+            )
         try:
             if httpx.get(url, timeout=2).is_success:
                 return
@@ -94,8 +96,19 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory):
     chroma = Path(sys.executable).parent / "chroma"
     log = open(path / "server.log", "w")
     process = subprocess.Popen(
-        [str(chroma), "run", "--path", str(path / "db"), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
+        [
+            str(chroma),
+            "run",
+            "--path",
+            str(path / "db"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
     )
     try:
         wait_for(f"http://127.0.0.1:{port}/api/v2/heartbeat", 60, process)

@@ -30,10 +30,25 @@ class LlamaCppServer:
         self.port = free_port()
         self.log = open(log_path, "w")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "llama_cpp.server", "--model", str(smollm2_gguf()),
-             "--model_alias", "smollm2", "--host", "127.0.0.1", "--port", str(self.port),
-             "--n_ctx", "4096", "--n_threads", "2"],
-            stdout=self.log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "llama_cpp.server",
+                "--model",
+                str(smollm2_gguf()),
+                "--model_alias",
+                "smollm2",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--n_ctx",
+                "4096",
+                "--n_threads",
+                "2",
+            ],
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
         )
         wait_for(f"{self.url}/models", 120, self.process)
 
@@ -67,9 +82,17 @@ class ScriptedServer:
             if "raw" in step:
                 return JSONResponse(step["raw"])
             return {
-                "id": "x", "object": "chat.completion", "created": 0, "model": "scripted",
-                "choices": [{"index": 0, "finish_reason": "stop",
-                             "message": {"role": "assistant", "content": step["text"]}}],
+                "id": "x",
+                "object": "chat.completion",
+                "created": 0,
+                "model": "scripted",
+                "choices": [
+                    {
+                        "index": 0,
+                        "finish_reason": "stop",
+                        "message": {"role": "assistant", "content": step["text"]},
+                    }
+                ],
             }
 
         self.port = free_port()

@@ -57,16 +57,20 @@ def test_a_fact_several_outlets_report_cites_all_of_them(sample_pipeline):
 def test_filters_restrict_the_cited_files(sample_pipeline):
     from rag.store import Filters
 
-    answer = sample_pipeline.ask("How far did the insurgents retreat from Hama?",
-                                 Filters(outlets=["AP"]))
+    answer = sample_pipeline.ask(
+        "How far did the insurgents retreat from Hama?", Filters(outlets=["AP"])
+    )
     assert {c.file for s in answer.sentences for c in s.citations} == {"003_82cead1f1c9ff3e4.txt"}
-    dated = sample_pipeline.ask("How far did the insurgents retreat from Hama?",
-                                Filters(date_from="2024-12-05"))
+    dated = sample_pipeline.ask(
+        "How far did the insurgents retreat from Hama?", Filters(date_from="2024-12-05")
+    )
     assert {c.file for s in dated.sentences for c in s.citations} == {"000_43fc5ccdc40033fb.txt"}
 
 
-@pytest.mark.parametrize("question, message", [("", "empty"), ("   \t", "empty"),
-                                               ("?!?", "no words"), ("x" * 5000, "limit")])
+@pytest.mark.parametrize(
+    "question, message",
+    [("", "empty"), ("   \t", "empty"), ("?!?", "no words"), ("x" * 5000, "limit")],
+)
 def test_bad_questions_are_refused(sample_pipeline, question, message):
     from rag.errors import BadInput
 

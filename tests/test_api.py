@@ -15,7 +15,9 @@ def client(sample_pipeline):
 
 
 def test_answer_returns_cited_sentences(client):
-    response = client.post("/v1/answer", json={"question": "Who is the UN special envoy for Syria?"})
+    response = client.post(
+        "/v1/answer", json={"question": "Who is the UN special envoy for Syria?"}
+    )
     assert response.status_code == 200
     body = response.json()
     assert set(body) >= {"answer", "abstained", "sentences", "sources", "timings"}
@@ -25,13 +27,19 @@ def test_answer_returns_cited_sentences(client):
     text = (ARTICLES / citation["file"]).read_text(encoding="utf-8")
     assert text[citation["start"] : citation["end"]] == citation["quote"]
     assert {s["file"] for s in body["sources"]} == {
-        c["file"] for s in body["sentences"] for c in s["citations"]}
+        c["file"] for s in body["sentences"] for c in s["citations"]
+    }
 
 
 def test_answer_with_filters_and_top_k(client):
-    response = client.post("/v1/answer", json={
-        "question": "How far did the insurgents retreat from Hama?", "top_k": 3,
-        "filters": {"outlets": ["AP"]}})
+    response = client.post(
+        "/v1/answer",
+        json={
+            "question": "How far did the insurgents retreat from Hama?",
+            "top_k": 3,
+            "filters": {"outlets": ["AP"]},
+        },
+    )
     files = {c["file"] for s in response.json()["sentences"] for c in s["citations"]}
     assert files == {"003_82cead1f1c9ff3e4.txt"}
 
@@ -61,8 +69,9 @@ def test_bad_requests_get_a_4xx_that_says_what_is_wrong(client, payload, status,
 
 
 def test_malformed_json_is_a_422(client):
-    response = client.post("/v1/answer", content=b'{"question": ',
-                           headers={"content-type": "application/json"})
+    response = client.post(
+        "/v1/answer", content=b'{"question": ', headers={"content-type": "application/json"}
+    )
     assert response.status_code == 422 and "JSON" in response.json()["detail"]
 
 
@@ -76,10 +85,15 @@ def test_documents_list_and_text_with_highlights(client):
     assert one.json()["highlights"] == [[33, 60]]
 
 
-@pytest.mark.parametrize("path, status", [("/v1/documents/nope.txt", 404),
-                                          ("/v1/documents/../secrets.txt", 404),
-                                          ("/v1/documents/..%2F..%2Fetc%2Fpasswd", 400),
-                                          ("/v1/documents/003_82cead1f1c9ff3e4.txt?highlight=9-1", 400)])
+@pytest.mark.parametrize(
+    "path, status",
+    [
+        ("/v1/documents/nope.txt", 404),
+        ("/v1/documents/../secrets.txt", 404),
+        ("/v1/documents/..%2F..%2Fetc%2Fpasswd", 400),
+        ("/v1/documents/003_82cead1f1c9ff3e4.txt?highlight=9-1", 400),
+    ],
+)
 def test_unknown_files_and_escaping_paths_are_refused(client, path, status):
     assert client.get(path).status_code == status
 
@@ -96,13 +110,21 @@ def test_upload_then_answer_then_delete(tmp_path):
     settings = make_settings(tmp_path / "rag")
     with TestClient(create_app(settings, build_pipeline(settings))) as client:
         note = b"The mayor of Testville, Ada Quill, opened the new bridge on Monday.\n"
-        response = client.post("/v1/documents", files=[("files", ("testville.txt", note, "text/plain"))])
+        response = client.post(
+            "/v1/documents", files=[("files", ("testville.txt", note, "text/plain"))]
+        )
         assert response.status_code == 200 and response.json()["added"] == ["testville.txt"]
-        answer = client.post("/v1/answer", json={"question": "Who is the mayor of Testville?"}).json()
+        answer = client.post(
+            "/v1/answer", json={"question": "Who is the mayor of Testville?"}
+        ).json()
         assert "Ada Quill" in answer["answer"]
-        bad = client.post("/v1/documents", files=[("files", ("x.pdf", b"%PDF-1.4", "application/pdf"))])
+        bad = client.post(
+            "/v1/documents", files=[("files", ("x.pdf", b"%PDF-1.4", "application/pdf"))]
+        )
         assert bad.status_code == 400 and ".txt" in bad.json()["detail"]
-        binary = client.post("/v1/documents", files=[("files", ("b.txt", b"\x00\x01" * 50, "text/plain"))])
+        binary = client.post(
+            "/v1/documents", files=[("files", ("b.txt", b"\x00\x01" * 50, "text/plain"))]
+        )
         assert binary.status_code == 400 and "binary" in binary.json()["detail"]
         assert client.delete("/v1/documents/testville.txt").json()["chunks_deleted"] == 1
         assert client.get("/v1/documents").json() == []
@@ -126,13 +148,15 @@ def test_bearer_token_guards_every_api_route(sample_pipeline):
 def test_a_dead_llm_is_a_503_with_the_sources(sample_pipeline):
     from tests.conftest import free_port
 
-    settings = sample_pipeline.settings.model_copy(update={
-        "llm_base_url": f"http://127.0.0.1:{free_port()}/v1", "llm_max_retries": 0})
+    settings = sample_pipeline.settings.model_copy(
+        update={"llm_base_url": f"http://127.0.0.1:{free_port()}/v1", "llm_max_retries": 0}
+    )
     from rag.pipeline import Pipeline
 
     pipeline = Pipeline(settings, sample_pipeline.store, sample_pipeline.embedder)
     with TestClient(create_app(settings, pipeline)) as client:
-        response = client.post("/v1/answer", json={"question": "Who is the UN special envoy for Syria?",
-                                                    "mode": "llm"})
+        response = client.post(
+            "/v1/answer", json={"question": "Who is the UN special envoy for Syria?", "mode": "llm"}
+        )
     assert response.status_code == 503
     assert response.json()["sources"] and "LLM" in response.json()["detail"]

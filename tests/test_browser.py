@@ -11,11 +11,18 @@ from playwright.sync_api import sync_playwright
 from tests.conftest import ARTICLES, OUTPUT, free_port, stop, wait_for
 
 CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 HOSTILE = (
     "Ada Quill is the harbour master of Testville.<script>window.__pwned = 1</script> "
-    "<img src=x onerror=\"window.__pwned = 2\"> She took office in 2021.\n"
+    '<img src=x onerror="window.__pwned = 2"> She took office in 2021.\n'
 )
 
 
@@ -32,7 +39,10 @@ def server(tmp_path_factory):
     log = open(OUTPUT / "serve.log", "w")
     process = subprocess.Popen(
         [sys.executable, "-m", "rag.cli", "serve", "--ingest", str(folder), "--port", str(port)],
-        stdout=log, stderr=subprocess.STDOUT, env=env)
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
     try:
         wait_for(f"http://127.0.0.1:{port}/readyz", 180, process)
         yield f"http://127.0.0.1:{port}"
@@ -49,8 +59,14 @@ def page(server):
         dialogs: list[str] = []
         outside: list[str] = []
         page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-        page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(server)
-                   else (outside.append(route.request.url), route.abort()))
+        page.route(
+            "**/*",
+            lambda route: (
+                route.continue_()
+                if route.request.url.startswith(server)
+                else (outside.append(route.request.url), route.abort())
+            ),
+        )
         page.goto(server + "/", wait_until="load")
         page.locator("#question textarea").wait_for(timeout=60_000)
         page.dialogs = dialogs  # type: ignore[attr-defined]

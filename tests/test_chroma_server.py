@@ -23,14 +23,17 @@ def test_ingest_and_answer_through_a_chroma_server(chroma_server, tmp_path, arti
     assert synced.removed == ["002_4bae47413ab922b5.txt"]
     reopened = build_pipeline(settings)  # a second client sees the same server state
     assert [d.file for d in reopened.documents()] == [
-        "000_43fc5ccdc40033fb.txt", "001_d03958c25c20727c.txt", "003_82cead1f1c9ff3e4.txt",
+        "000_43fc5ccdc40033fb.txt",
+        "001_d03958c25c20727c.txt",
+        "003_82cead1f1c9ff3e4.txt",
         "004_41f9c137d467bf3b.txt",
     ]
 
 
 def test_host_and_port_settings_reach_the_server(chroma_server, tmp_path):
     host, port = chroma_server.removeprefix("http://").split(":")
-    settings = make_settings(tmp_path / "rag", chroma_host=host, chroma_port=int(port),
-                             collection="host_port_test")
+    settings = make_settings(
+        tmp_path / "rag", chroma_host=host, chroma_port=int(port), collection="host_port_test"
+    )
     assert settings.chroma_server == chroma_server
     assert build_pipeline(settings).store.count() == 0

@@ -8,7 +8,10 @@ from rag.citations import parse_cited_text
     [
         ("Pedersen is the envoy [1].", [("Pedersen is the envoy.", [1], [])]),
         ("Pedersen is the envoy. [2]", [("Pedersen is the envoy.", [2], [])]),
-        ("A is true [1][3]. B is true [2, 3].", [("A is true.", [1, 3], []), ("B is true.", [2, 3], [])]),
+        (
+            "A is true [1][3]. B is true [2, 3].",
+            [("A is true.", [1, 3], []), ("B is true.", [2, 3], [])],
+        ),
         ("A is true [Passage 2].", [("A is true.", [2], [])]),
         ("A is true [7].", [("A is true.", [], [7])]),
         ("A is true [0] [1].", [("A is true.", [1], [0])]),

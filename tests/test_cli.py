@@ -17,8 +17,13 @@ QUESTION = "Who is the UN special envoy for Syria?"
 def rag(*args: str, data_dir) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
     env["RAG_DATA_DIR"] = str(data_dir)
-    return subprocess.run([sys.executable, "-m", "rag.cli", *args], capture_output=True,
-                          text=True, env=env, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "rag.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
 
 
 def test_ingest_ask_and_json_match_the_api(tmp_path):

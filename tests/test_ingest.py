@@ -10,7 +10,12 @@ def test_reingesting_unchanged_files_writes_nothing(pipeline, articles_copy):
     assert len(first.added) == 5 and first.chunks_written > 0
     ids_before = set(pipeline.store.collection.get(include=[])["ids"])
     again = pipeline.ingest(articles_copy)
-    assert (again.added, again.updated, again.chunks_written, again.chunks_deleted) == ([], [], 0, 0)
+    assert (again.added, again.updated, again.chunks_written, again.chunks_deleted) == (
+        [],
+        [],
+        0,
+        0,
+    )
     assert len(again.unchanged) == 5
     assert set(pipeline.store.collection.get(include=[])["ids"]) == ids_before
 

@@ -11,7 +11,8 @@ from tests.llm_servers import LlamaCppServer, ScriptedServer
 def llm_pipeline(sample: Pipeline, url: str, **overrides) -> Pipeline:
     """The session's indexed store with an llm generator pointed at url."""
     settings = sample.settings.model_copy(
-        update={"llm_base_url": url, "llm_model": "smollm2", "mode": "llm", **overrides})
+        update={"llm_base_url": url, "llm_model": "smollm2", "mode": "llm", **overrides}
+    )
     pipeline = Pipeline(settings, sample.store, sample.embedder)
     return pipeline
 
@@ -69,8 +70,13 @@ def test_smollm2_answers_are_verified_and_its_inventions_flagged(sample_pipeline
     for answer, raw in zip(answers, completions):
         assert answer.mode == "llm" and not answer.abstained
         assert_grounded(answer)
-        report.append(f"Q: {answer.question}\nLLM: {raw}\nANSWER: {answer.answer}\n" + "\n".join(
-            f"  [{'ok' if s.supported else 'FLAGGED'}] {s.text} ({s.reason})" for s in answer.sentences))
+        report.append(
+            f"Q: {answer.question}\nLLM: {raw}\nANSWER: {answer.answer}\n"
+            + "\n".join(
+                f"  [{'ok' if s.supported else 'FLAGGED'}] {s.text} ({s.reason})"
+                for s in answer.sentences
+            )
+        )
     (OUTPUT / "smollm2-answers.txt").write_text("\n\n".join(report))
     assert len(completions) == len(QUESTIONS) and all(completions)
     flagged = [s for a in answers for s in a.sentences if not s.supported]
@@ -80,10 +86,15 @@ def test_smollm2_answers_are_verified_and_its_inventions_flagged(sample_pipeline
 
 def test_cited_and_uncited_sentences_are_checked_against_their_passages(sample_pipeline, scripted):
     pipeline = llm_pipeline(sample_pipeline, scripted.url)
-    scripted.queue.append({"text": (
-        "Geir Pedersen is the UN special envoy for Syria [1]. "
-        "He was appointed by the Pope in 1999 [2]. "
-        "Pedersen spoke to the U.N. Security Council [99].")})
+    scripted.queue.append(
+        {
+            "text": (
+                "Geir Pedersen is the UN special envoy for Syria [1]. "
+                "He was appointed by the Pope in 1999 [2]. "
+                "Pedersen spoke to the U.N. Security Council [99]."
+            )
+        }
+    )
     answer = pipeline.ask("Who is the UN special envoy for Syria?")
     verdicts = {s.text: s for s in answer.sentences}
     assert not verdicts["He was appointed by the Pope in 1999."].supported
@@ -96,8 +107,14 @@ def test_cited_and_uncited_sentences_are_checked_against_their_passages(sample_p
     assert_grounded(answer)
 
 
-@pytest.mark.parametrize("reply", [{"text": ""}, {"text": "asdf qwerty zxcv [1]."},
-                                    {"text": "Bananas are yellow and grow in Ecuador [2]."}])
+@pytest.mark.parametrize(
+    "reply",
+    [
+        {"text": ""},
+        {"text": "asdf qwerty zxcv [1]."},
+        {"text": "Bananas are yellow and grow in Ecuador [2]."},
+    ],
+)
 def test_garbage_replies_fall_back_to_the_extractive_answer(sample_pipeline, scripted, reply):
     pipeline = llm_pipeline(sample_pipeline, scripted.url)
     scripted.queue.append(reply)
@@ -113,7 +130,9 @@ def test_an_llm_that_says_the_sources_do_not_say_abstains(sample_pipeline, scrip
     assert answer.abstained and answer.answer == "The sources do not say."
 
 
-@pytest.mark.parametrize("failure", [{"status": 500}, {"status": 503}, {"delay": 3, "text": "late"}])
+@pytest.mark.parametrize(
+    "failure", [{"status": 500}, {"status": 503}, {"delay": 3, "text": "late"}]
+)
 def test_a_dead_or_slow_llm_raises_unavailable_with_the_sources(sample_pipeline, scripted, failure):
     pipeline = llm_pipeline(sample_pipeline, scripted.url, llm_timeout=1.0, llm_max_retries=1)
     scripted.queue += [failure, failure]
@@ -126,7 +145,28 @@ def test_a_dead_or_slow_llm_raises_unavailable_with_the_sources(sample_pipeline,
 def test_an_unreachable_endpoint_raises_unavailable(sample_pipeline):
     from tests.conftest import free_port
 
-    pipeline = llm_pipeline(sample_pipeline, f"http://127.0.0.1:{free_port()}/v1",
-                            llm_max_retries=0)
+    pipeline = llm_pipeline(
+        sample_pipeline, f"http://127.0.0.1:{free_port()}/v1", llm_max_retries=0
+    )
     with pytest.raises(LLMUnavailable, match="failed"):
         pipeline.ask("Who is the UN special envoy for Syria?")
+
+
+def test_a_local_gguf_runs_in_process_and_is_verified_the_same_way(sample_pipeline):
+    from tests.llm_servers import smollm2_gguf
+
+    settings = sample_pipeline.settings.model_copy(
+        update={"llm_model_path": smollm2_gguf(), "mode": "llamacpp"}
+    )
+    pipeline = Pipeline(settings, sample_pipeline.store, sample_pipeline.embedder)
+    answer = pipeline.ask("How many people has the war killed?")
+    assert answer.mode == "llamacpp" and not answer.abstained
+    assert "half" in answer.answer
+    assert_grounded(answer)
+
+
+def test_unknown_modes_list_the_valid_ones(sample_pipeline):
+    from rag.errors import BadInput
+
+    with pytest.raises(BadInput, match="extractive, llm, llamacpp"):
+        sample_pipeline.ask("Who?", mode="magic")

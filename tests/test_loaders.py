@@ -14,7 +14,12 @@ ARTICLES = Path(__file__).resolve().parent.parent / "data" / "articles"
         ("001_d03958c25c20727c.txt", None, None, "The Syrian government said"),
         ("002_4bae47413ab922b5.txt", None, None, "On Wednesday, Syria announced"),
         ("003_82cead1f1c9ff3e4.txt", "AP", "2024-12-04", "Syria said Wednesday"),
-        ("004_41f9c137d467bf3b.txt", "Times of Oman", "2024-12-02", "Syrian rebels push toward Hama"),
+        (
+            "004_41f9c137d467bf3b.txt",
+            "Times of Oman",
+            "2024-12-02",
+            "Syrian rebels push toward Hama",
+        ),
     ],
 )
 def test_sample_article_metadata(file, outlet, date, title_start):
@@ -97,8 +102,13 @@ def test_bad_files_are_refused_with_a_reason(tmp_path, data, reason):
 
 @pytest.mark.parametrize(
     "value, expected",
-    [("Dec 02, 2024", "2024-12-02"), ("December 2, 2024", "2024-12-02"),
-     ("2 December 2024", "2024-12-02"), ("2024-12-05", "2024-12-05"), ("soon", None)],
+    [
+        ("Dec 02, 2024", "2024-12-02"),
+        ("December 2, 2024", "2024-12-02"),
+        ("2 December 2024", "2024-12-02"),
+        ("2024-12-05", "2024-12-05"),
+        ("soon", None),
+    ],
 )
 def test_dates_in_common_forms(value, expected):
     assert parse_date(value) == expected

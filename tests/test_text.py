@@ -7,12 +7,18 @@ from rag.text import content_terms, numbers, proper_names, sentence_spans
     "text, expected",
     [
         ("One. Two!", ["One.", "Two!"]),
-        ("Geir Pedersen, the U.N. special envoy, said so. Then he left.",
-         ["Geir Pedersen, the U.N. special envoy, said so.", "Then he left."]),
-        ("Mr. Assad spoke on Dec. 2 in Damascus. It was cold.",
-         ["Mr. Assad spoke on Dec. 2 in Damascus.", "It was cold."]),
-        ("“Syria will be in grave danger,” he added. Next.",
-         ["“Syria will be in grave danger,” he added.", "Next."]),
+        (
+            "Geir Pedersen, the U.N. special envoy, said so. Then he left.",
+            ["Geir Pedersen, the U.N. special envoy, said so.", "Then he left."],
+        ),
+        (
+            "Mr. Assad spoke on Dec. 2 in Damascus. It was cold.",
+            ["Mr. Assad spoke on Dec. 2 in Damascus.", "It was cold."],
+        ),
+        (
+            "“Syria will be in grave danger,” he added. Next.",
+            ["“Syria will be in grave danger,” he added.", "Next."],
+        ),
         ("He said: “We will stay.” Others fled.", ["He said: “We will stay.”", "Others fled."]),
         ("No end punctuation", ["No end punctuation"]),
         ("   ", []),
@@ -49,7 +55,11 @@ def test_names_skip_the_first_word_and_fold_dots():
 
 
 def test_content_terms_drop_stopwords_and_stem():
-    assert content_terms("The insurgents were retreating from Hama") == ["insurg", "retreat", "hama"]
+    assert content_terms("The insurgents were retreating from Hama") == [
+        "insurg",
+        "retreat",
+        "hama",
+    ]
 
 
 def test_irregular_verbs_meet_their_base_form():
