@@ -36,7 +36,9 @@ class AnswerRequest(BaseModel):
     question: str = Field(..., description="What to ask the articles.")
     filters: FilterModel | None = None
     top_k: int | None = Field(None, ge=1, le=50, description="Passages to answer from.")
-    mode: Literal["extractive", "llm", "llamacpp"] | None = Field(None, description="Default: from settings.")
+    mode: Literal["extractive", "llm", "llamacpp"] | None = Field(
+        None, description="Default: from settings."
+    )
 
 
 class DocumentText(BaseModel):

@@ -56,7 +56,9 @@ def build_page(current: Callable[[], Pipeline]) -> gr.Blocks:
                     passage = gr.HTML(elem_id="passage")
             with gr.Accordion("Options", open=False):
                 mode = gr.Radio(
-                    ["extractive", "llm", "llamacpp"], label="Answer mode", value=lambda: current().default_mode
+                    ["extractive", "llm", "llamacpp"],
+                    label="Answer mode",
+                    value=lambda: current().default_mode,
                 )
                 top_k = gr.Slider(1, 20, value=6, step=1, label="Passages (top-k)")
                 outlets = gr.Dropdown(label="Outlets", multiselect=True, choices=[])
