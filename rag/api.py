@@ -6,14 +6,15 @@ import secrets
 import tempfile
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from fastapi import Depends, FastAPI, HTTPException, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
+from rag.api_stream import MODELS, ChatRequest, answer_events, chat_chunks, chat_completion
 from rag.errors import BadInput, LLMUnavailable, NotFound, RagError, StoreUnavailable
 from rag.loaders import SUPPORTED_SUFFIXES
 from rag.models import Answer, DocumentInfo
@@ -36,9 +37,18 @@ class AnswerRequest(BaseModel):
     question: str = Field(..., description="What to ask the articles.")
     filters: FilterModel | None = None
     top_k: int | None = Field(None, ge=1, le=50, description="Passages to answer from.")
+    stream: bool = Field(
+        False,
+        description="Server-sent events: `token`s, then each verified `sentence`, then `answer`.",
+    )
     mode: Literal["extractive", "llm", "llamacpp"] | None = Field(
         None, description="Default: from settings."
     )
+
+
+class SummarizeRequest(BaseModel):
+    files: list[str] | None = Field(None, description="Files to summarise; all when omitted.")
+    length: int = Field(5, ge=1, le=30, description="Sentences in the summary.")
 
 
 class DocumentText(BaseModel):
@@ -150,11 +160,44 @@ def _add_routes(app: FastAPI, current, auth, settings: Settings) -> None:  # typ
         return JSONResponse({"status": "ready", "chunks": chunks, "mode": pipeline.default_mode})
 
     @app.post("/v1/answer", response_model=Answer, tags=["answers"], dependencies=guarded)
-    def answer(request: AnswerRequest) -> Answer:
+    def answer(request: AnswerRequest) -> Answer | StreamingResponse:
         """A verified answer whose every sentence cites file and passage, or an abstention."""
-        return current().ask(
-            request.question, _filters(request.filters), request.top_k, request.mode
+        pipeline = current()
+        filters = _filters(request.filters)
+        if not request.stream:
+            return pipeline.ask(request.question, filters, request.top_k, request.mode)
+        question = pipeline.clean_question(request.question)  # a bad question is a plain 400
+        events = answer_events(
+            lambda on_token: pipeline.ask(question, filters, request.top_k, request.mode, on_token)
         )
+        return StreamingResponse(events, media_type="text/event-stream")
+
+    @app.post("/v1/summarize", response_model=Answer, tags=["answers"], dependencies=guarded)
+    def summarize(request: SummarizeRequest) -> Answer:
+        """A summary of some files (or all), every sentence cited and verified."""
+        for file in request.files or []:
+            _check_name(file)
+        return current().summarize(request.files, request.length)
+
+    @app.get("/v1/models", tags=["openai"], dependencies=guarded)
+    def models() -> dict:
+        """The model names /v1/chat/completions accepts."""
+        return {
+            "object": "list",
+            "data": [{"id": name, "object": "model", "owned_by": "citerag"} for name in MODELS],
+        }
+
+    @app.post("/v1/chat/completions", tags=["openai"], dependencies=guarded)
+    def chat(request: ChatRequest) -> Any:
+        """OpenAI-compatible: the last user message is the question. The reply's text carries
+        [file:Lline] markers; `citations` (flat, with sentence index) and `citerag` (the full
+        answer object) are extra fields on the completion (on the last chunk when streaming)."""
+        answer = current().ask(request.question(), mode=request.mode())
+        if request.stream:
+            return StreamingResponse(
+                chat_chunks(answer, request.model), media_type="text/event-stream"
+            )
+        return chat_completion(answer, request.model)
 
     @app.get(
         "/v1/documents", response_model=list[DocumentInfo], tags=["documents"], dependencies=guarded

@@ -3,6 +3,7 @@
 import logging
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -18,6 +19,7 @@ from rag.text import content_terms
 
 log = logging.getLogger(__name__)
 ABSTAIN_TEXT = "The sources do not say."
+OnToken = Callable[[str], None] | None
 _ABSTAIN_PHRASES = re.compile(
     r"sources? (?:do|does) ?n[o']t (?:say|contain|mention|state)|no (?:passage|source) "
     r"(?:says|mentions|contains)|not (?:mentioned|stated|specified) in the (?:passages|sources)|"
@@ -38,7 +40,9 @@ class Draft:
 class Generator(Protocol):
     name: str
 
-    def draft(self, question: str, hits: list[Hit], evidence: list[Evidence]) -> Draft: ...
+    def draft(
+        self, question: str, hits: list[Hit], evidence: list[Evidence], on_token: OnToken = None
+    ) -> Draft: ...
 
 
 class ExtractiveGenerator:
@@ -50,7 +54,9 @@ class ExtractiveGenerator:
         self.max_sentences = settings.max_answer_sentences
         self.threshold = settings.abstain_threshold
 
-    def draft(self, question: str, hits: list[Hit], evidence: list[Evidence]) -> Draft:
+    def draft(
+        self, question: str, hits: list[Hit], evidence: list[Evidence], on_token: OnToken = None
+    ) -> Draft:
         clusters = cluster_near_duplicates(evidence[:40])
         if not clusters:
             return Draft(abstained=True)
@@ -127,9 +133,11 @@ class ChatGenerator:
         self.prompt = load_prompt(settings.prompts_dir, settings.answer_prompt)
         self.complete = complete or _openai_completer(settings)
 
-    def draft(self, question: str, hits: list[Hit], evidence: list[Evidence]) -> Draft:
+    def draft(
+        self, question: str, hits: list[Hit], evidence: list[Evidence], on_token: OnToken = None
+    ) -> Draft:
         messages = self.prompt.render(question=question, passages=format_passages(hits))
-        text = self.complete(messages)
+        text = self.complete(messages, on_token)
         if not text or not text.strip():
             return Draft(note="the LLM returned no text")
         if _ABSTAIN_PHRASES.search(text) and len(text) < 200:
@@ -164,14 +172,17 @@ def _openai_completer(settings: Settings):  # type: ignore[no-untyped-def]
         max_retries=settings.llm_max_retries,
     )
 
-    def complete(messages: list[dict[str, str]]) -> str:
+    def complete(messages: list[dict[str, str]], on_token: OnToken = None) -> str:
         try:
             response = client.chat.completions.create(
                 model=settings.llm_model,
                 messages=messages,  # type: ignore[arg-type]
                 temperature=0,
                 max_tokens=settings.llm_max_tokens,
+                stream=on_token is not None,
             )
+            if on_token is not None:
+                return _collect_stream(response, on_token)
         except (
             openai.APIConnectionError,
             openai.APITimeoutError,
@@ -183,9 +194,20 @@ def _openai_completer(settings: Settings):  # type: ignore[no-untyped-def]
             raise LLMUnavailable(
                 f"the LLM endpoint refused the request: {err.status_code}"
             ) from err
-        return response.choices[0].message.content or "" if response.choices else ""
+        choices = response.choices  # type: ignore[union-attr]
+        return choices[0].message.content or "" if choices else ""
 
     return complete
+
+
+def _collect_stream(response, on_token: Callable[[str], None]) -> str:  # type: ignore[no-untyped-def]
+    parts = []
+    for chunk in response:
+        piece = chunk.choices[0].delta.content if chunk.choices else None
+        if piece:
+            parts.append(piece)
+            on_token(piece)
+    return "".join(parts)
 
 
 def _llamacpp_completer(settings: Settings):  # type: ignore[no-untyped-def]
@@ -199,14 +221,24 @@ def _llamacpp_completer(settings: Settings):  # type: ignore[no-untyped-def]
     model = Llama(model_path=str(settings.llm_model_path), n_ctx=4096, verbose=False)
     lock = threading.Lock()  # one llama.cpp context serves one request at a time
 
-    def complete(messages: list[dict[str, str]]) -> str:
+    def complete(messages: list[dict[str, str]], on_token: OnToken = None) -> str:
         with lock:
             reply = model.create_chat_completion(
                 messages=messages,  # type: ignore[arg-type]
                 temperature=0,
                 max_tokens=settings.llm_max_tokens,
+                stream=on_token is not None,
             )
-        return reply["choices"][0]["message"]["content"] or ""  # type: ignore[index]
+            if on_token is None:
+                return reply["choices"][0]["message"]["content"] or ""  # type: ignore[index]
+            parts: list[str] = []
+            for chunk in reply:
+                delta: dict = chunk["choices"][0]["delta"]  # type: ignore[index,assignment]
+                piece = str(delta.get("content") or "")
+                if piece:
+                    parts.append(piece)
+                    on_token(piece)
+            return "".join(parts)
 
     return complete
 

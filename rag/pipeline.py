@@ -9,12 +9,13 @@ from pathlib import Path
 from rag.embedding import Embedder, build_embedder
 from rag.errors import BadInput, LLMUnavailable, NotFound
 from rag.evidence import SentenceVectors, score_evidence
-from rag.generate import ABSTAIN_TEXT, Draft, Generator, build_generator
+from rag.generate import ABSTAIN_TEXT, Draft, Generator, OnToken, build_generator
 from rag.ingest import IngestReport, ingest_folder
 from rag.models import Answer, AnswerSentence, Chunk, DocumentInfo, Hit, Source
 from rag.retrieve import HybridRetriever
 from rag.settings import Settings
 from rag.store import ChunkStore, Filters
+from rag.summarize import select_summary_sentences
 from rag.verify import Verifier
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -79,8 +80,13 @@ class Pipeline:
         filters: Filters | None = None,
         top_k: int | None = None,
         mode: str | None = None,
+        on_token: OnToken = None,
     ) -> Answer:
-        """A verified, cited answer, or an abstention when the sources do not say."""
+        """A verified, cited answer, or an abstention when the sources do not say.
+
+        on_token, if given, receives the generator's raw text as it is written (an LLM's tokens,
+        unverified); the returned Answer is what survived verification.
+        """
         question = self.clean_question(question)
         generator = self.generator(mode)
         timings: dict[str, float] = {}
@@ -92,7 +98,7 @@ class Pipeline:
             return _abstain(question, generator.name, timings, began)
         hits = hits + self._neighbours(evidence[0].chunk, hits)
         try:
-            draft = generator.draft(question, hits, evidence)
+            draft = generator.draft(question, hits, evidence, on_token)
         except LLMUnavailable as err:
             err.sources = sources_of(hits)
             raise
@@ -111,6 +117,27 @@ class Pipeline:
             sentences += self._verify(extractive, hits)
         timings["total_ms"] = _ms(began)
         return _compose(question, generator.name, sentences, hits, fallback, timings)
+
+    def summarize(self, files: list[str] | None = None, length: int = 5) -> Answer:
+        """A cited summary of some files (all when none are named), verified like answers."""
+        began = time.perf_counter()
+        names = files or [d.file for d in self.documents()]
+        if not names:
+            raise BadInput("nothing is indexed yet")
+        chunks = []
+        for name in names:
+            found = self.store.chunks_of(name)
+            if not found:
+                raise NotFound(f"no indexed file named {name!r}")
+            chunks += found
+        points = select_summary_sentences(chunks, self.vectors, max(1, min(length, 30)))
+        sentences = []
+        for point in points:
+            sentence = self.verifier.verify(point[0][3], _unique_chunks([p[0] for p in point]))
+            sentences.append(sentence)
+        title = f"Summary of {', '.join(names) if files else 'all articles'}"
+        hits = [Hit(c, 0.0) for c in chunks]
+        return _compose(title, "extractive", sentences, hits, None, {"total_ms": _ms(began)})
 
     def _neighbours(self, chunk: Chunk, hits: list[Hit]) -> list[Hit]:
         """Chunks around the best evidence that retrieval missed: an answer may run on."""
@@ -140,6 +167,13 @@ class Pipeline:
         if not re.search(r"\w", question):
             raise BadInput("the question has no words in it")
         return question
+
+
+def _unique_chunks(chunks: list[Chunk]) -> list[Chunk]:
+    by_file: dict[str, Chunk] = {}
+    for chunk in chunks:
+        by_file.setdefault(chunk.file, chunk)
+    return list(by_file.values())
 
 
 def _compose(

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import uvicorn
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 
 from tests.conftest import free_port, stop, wait_for
 
@@ -81,6 +81,8 @@ class ScriptedServer:
                 return JSONResponse({"error": {"message": "boom"}}, status_code=step["status"])
             if "raw" in step:
                 return JSONResponse(step["raw"])
+            if self.requests[-1].get("stream"):
+                return StreamingResponse(_sse_chunks(step["text"]), media_type="text/event-stream")
             return {
                 "id": "x",
                 "object": "chat.completion",
@@ -111,3 +113,16 @@ class ScriptedServer:
     def close(self) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=5)
+
+
+def _sse_chunks(text: str):  # type: ignore[no-untyped-def]
+    import json
+    import re
+
+    base = {"id": "x", "object": "chat.completion.chunk", "created": 0, "model": "scripted"}
+    for piece in re.findall(r"\S+\s*", text):
+        delta = {"index": 0, "delta": {"content": piece}, "finish_reason": None}
+        yield f"data: {json.dumps({**base, 'choices': [delta]})}\n\n"
+    end = {"index": 0, "delta": {}, "finish_reason": "stop"}
+    yield f"data: {json.dumps({**base, 'choices': [end]})}\n\n"
+    yield "data: [DONE]\n\n"

@@ -60,8 +60,8 @@ def test_smollm2_answers_are_verified_and_its_inventions_flagged(sample_pipeline
     completions: list[str] = []
     real_complete = generator.complete
 
-    def recording(messages):
-        completions.append(real_complete(messages))
+    def recording(messages, on_token=None):
+        completions.append(real_complete(messages, on_token))
         return completions[-1]
 
     generator.complete = recording

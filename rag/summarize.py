@@ -1,0 +1,57 @@
+"""Extractive summaries of a file, a set or the corpus: salient, non-redundant, cited sentences."""
+
+import numpy as np
+
+from rag.evidence import SentenceVectors, is_full_sentence
+from rag.models import Chunk
+
+REDUNDANT = 0.75  # cosine above which two sentences say the same thing
+LEAD_BONUS = 0.15  # news puts what matters first
+
+
+def select_summary_sentences(
+    chunks: list[Chunk], vectors: SentenceVectors, length: int
+) -> list[list[tuple[Chunk, int, int, str]]]:
+    """Sentence groups to summarise with: one point each, its members every file that says it.
+
+    Salience is similarity to the centroid of all sentences plus a bonus for coming early in its
+    article; a candidate too close to a chosen point joins that point instead of repeating it.
+    """
+    spans = _unique_sentences(chunks)
+    if not spans:
+        return []
+    matrix = vectors.embed([text for *_, text in spans])
+    centroid = matrix.mean(axis=0)
+    centroid /= np.linalg.norm(centroid) or 1.0
+    salience = matrix @ centroid + LEAD_BONUS * _lead_position(spans)
+    points: list[list[int]] = []
+    for i in np.argsort(-salience):
+        close = [p for p in points if float(np.max(matrix[p] @ matrix[i])) >= REDUNDANT]
+        if close:
+            if spans[i][0].file not in {spans[j][0].file for j in close[0]}:
+                close[0].append(int(i))
+        elif len(points) < length:
+            points.append([int(i)])
+    points.sort(key=lambda p: (spans[p[0]][0].metadata.get("date") or "9999", spans[p[0]][1]))
+    return [[spans[i] for i in point] for point in points]
+
+
+def _unique_sentences(chunks: list[Chunk]) -> list[tuple[Chunk, int, int, str]]:
+    seen: dict[tuple[str, int], tuple[Chunk, int, int, str]] = {}
+    for chunk in chunks:
+        for start, end, text in chunk.sentence_texts():
+            if is_full_sentence(text):
+                seen.setdefault((chunk.file, start), (chunk, start, end, text))
+    return list(seen.values())
+
+
+def _lead_position(spans: list[tuple[Chunk, int, int, str]]) -> np.ndarray:
+    """1.0 for a file's first sentence, falling to 0.0 for its last."""
+    order: dict[str, list[int]] = {}
+    for chunk, start, *_ in spans:
+        order.setdefault(chunk.file, []).append(start)
+    ranks = []
+    for chunk, start, *_ in spans:
+        starts = sorted(order[chunk.file])
+        ranks.append(1.0 - starts.index(start) / max(1, len(starts) - 1))
+    return np.asarray(ranks)
