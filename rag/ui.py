@@ -10,6 +10,7 @@ from pathlib import Path
 
 import gradio as gr
 
+from rag.api_stream import run_streaming
 from rag.errors import LLMUnavailable, RagError
 from rag.models import Answer, Citation
 from rag.pipeline import Pipeline
@@ -73,12 +74,20 @@ def build_page(current: Callable[[], Pipeline]) -> gr.Blocks:
                 elem_id="sources",
             )
             upload = gr.File(
+                elem_id="upload",
                 label="Add articles (.txt, .md, .html)",
                 file_count="multiple",
                 file_types=[".txt", ".md", ".html", ".htm"],
             )
             add = gr.Button("Index uploaded files")
             status = gr.Markdown()
+        with gr.Tab("Summary"):
+            summary_files = gr.Dropdown(
+                label="Files (none = all articles)", multiselect=True, choices=[]
+            )
+            summary_length = gr.Slider(1, 15, value=5, step=1, label="Sentences")
+            summarize = gr.Button("Summarise", elem_id="summarize")
+            summary = gr.Markdown(elem_id="summary")
 
         def respond(text, history, mode_, k, outlets_, files_, since, until):  # type: ignore[no-untyped-def]
             history = list(history or [])
@@ -89,14 +98,28 @@ def build_page(current: Callable[[], Pipeline]) -> gr.Blocks:
                 date_to=until or None,
             )
             try:
-                answer = current().ask(text, filters, int(k), mode_)
-            except LLMUnavailable as err:
-                found = ", ".join(s.file for s in err.sources) or "none"
-                return _reply(history, text, f"⚠ {err} (retrieved sources: {found})", [])
+                current().clean_question(text)
             except RagError as err:
-                return _reply(history, text, f"⚠ {err}", [])
-            cited = [c for s in answer.sentences if s.supported for c in s.citations]
-            return _reply(history, text, render_markdown(answer), cited)
+                yield _reply(history, text, f"⚠ {err}", [])
+                return
+            written = ""
+            for kind, value in run_streaming(
+                lambda on_token: current().ask(text, filters, int(k), mode_, on_token)
+            ):
+                if kind == "token":
+                    written += value
+                    yield _reply(history, text, html.escape(written) + " …", [])
+                elif kind == "error":
+                    yield _reply(history, text, _error_text(value), [])
+                else:
+                    cited = [c for s in value.sentences if s.supported for c in s.citations]
+                    yield _reply(history, text, render_markdown(value), cited)
+
+        def summarise(files_, length):  # type: ignore[no-untyped-def]
+            try:
+                return render_markdown(current().summarize(files_ or None, int(length)))
+            except RagError as err:
+                return _error_text(err)
 
         def show(choice, cited):  # type: ignore[no-untyped-def]
             if not choice:
@@ -108,10 +131,12 @@ def build_page(current: Callable[[], Pipeline]) -> gr.Blocks:
             docs = current().documents()
             rows = [[d.file, d.title, d.outlet or "", d.date or "", d.chunks] for d in docs]
             outlet_names = sorted({d.outlet for d in docs if d.outlet})
+            names = [d.file for d in docs]
             return (
                 rows,
                 gr.update(choices=outlet_names),
-                gr.update(choices=[d.file for d in docs]),
+                gr.update(choices=names),
+                gr.update(choices=names),
             )
 
         def index(paths):  # type: ignore[no-untyped-def]
@@ -124,10 +149,10 @@ def build_page(current: Callable[[], Pipeline]) -> gr.Blocks:
         ask.click(respond, inputs, outputs)
         question.submit(respond, inputs, outputs)
         chips.change(show, [chips, citations], passage)
-        add.click(index, upload, status, show_progress="full").then(
-            refresh, None, [table, outlets, files]
-        )
-        page.load(refresh, None, [table, outlets, files])
+        listings = [table, outlets, files, summary_files]
+        add.click(index, upload, status, show_progress="full").then(refresh, None, listings)
+        summarize.click(summarise, [summary_files, summary_length], summary)
+        page.load(refresh, None, listings)
     return page
 
 
@@ -138,6 +163,13 @@ def _reply(history: list, question: str, text: str, cited: list[Citation]):  # t
     ]
     labels = [f"[{i}] {c.file}:L{c.line}" for i, c in enumerate(cited, start=1)]
     return history, gr.update(choices=labels, value=None), cited, "", ""
+
+
+def _error_text(err: Exception) -> str:
+    if isinstance(err, LLMUnavailable):
+        found = ", ".join(s.file for s in err.sources) or "none"
+        return f"⚠ {html.escape(str(err))} (retrieved sources: {html.escape(found)})"
+    return f"⚠ {html.escape(str(err))}"
 
 
 def render_markdown(answer: Answer) -> str:

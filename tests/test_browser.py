@@ -109,3 +109,28 @@ def test_article_markup_is_shown_as_text_and_never_runs(page):
 
 def test_the_page_requests_nothing_beyond_the_server(page):
     assert page.outside == []
+
+
+def test_summary_tab_shows_a_cited_summary(page):
+    page.get_by_role("tab", name="Summary").click()
+    page.locator("#summarize").click()
+    summary = page.locator("#summary")
+    summary.get_by_text(".txt:L", exact=False).first.wait_for(timeout=60_000)
+    assert summary.inner_text().count(".txt:L") >= 3
+    page.screenshot(path=str(OUTPUT / "page-summary.png"), full_page=True)
+    page.get_by_role("tab", name="Ask").click()
+
+
+def test_upload_from_the_page_makes_an_article_answerable(page, tmp_path):
+    article = tmp_path / "lighthouse.txt"
+    article.write_text(
+        "The new lighthouse keeper of Port Ember is Tomas Wren. He arrived in May.\n"
+    )
+    page.get_by_role("tab", name="Sources").click()
+    page.locator("#upload input[type=file]").set_input_files(str(article))
+    page.get_by_role("button", name="Index uploaded files").click()
+    page.get_by_text("1 added", exact=False).first.wait_for(timeout=60_000)
+    page.locator("#sources").get_by_text("lighthouse.txt").first.wait_for(timeout=10_000)
+    page.get_by_role("tab", name="Ask").click()
+    ask(page, "Who is the lighthouse keeper of Port Ember?")
+    page.locator("#chat").get_by_text("Tomas Wren", exact=False).first.wait_for(timeout=60_000)
