@@ -52,6 +52,13 @@ def _parser() -> argparse.ArgumentParser:
     _add_filter_args(ask)
     ask.set_defaults(run=_ask)
 
+    summarize = commands.add_parser("summarize", help="a cited summary of files (or --all)")
+    summarize.add_argument("files", nargs="*", metavar="FILE", help="indexed file names")
+    summarize.add_argument("--all", action="store_true", help="summarise every indexed file")
+    summarize.add_argument("--length", type=int, default=5, help="sentences (default 5)")
+    summarize.add_argument("--json", action="store_true", help="print the full answer object")
+    summarize.set_defaults(run=_summarize)
+
     docs = commands.add_parser("documents", help="list indexed files")
     docs.add_argument("--json", action="store_true")
     docs.set_defaults(run=_documents)
@@ -96,6 +103,14 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
         raise BadInput("nothing is indexed yet: run `rag ingest FOLDER` first")
     answer = pipeline.ask(args.question, _filters(args), args.top_k, args.mode)
     print(answer.model_dump_json(indent=2) if args.json else render_answer(answer))
+    return 0
+
+
+def _summarize(args: argparse.Namespace, settings: Settings) -> int:
+    if not args.files and not args.all:
+        raise BadInput("name files to summarise, or pass --all")
+    summary = _pipeline(settings).summarize(None if args.all else args.files, args.length)
+    print(summary.model_dump_json(indent=2) if args.json else render_answer(summary))
     return 0
 
 
