@@ -59,6 +59,23 @@ def _parser() -> argparse.ArgumentParser:
     summarize.add_argument("--json", action="store_true", help="print the full answer object")
     summarize.set_defaults(run=_summarize)
 
+    evaluate = commands.add_parser("eval", help="score answers on the facts file; gate on a baseline")
+    evaluate.add_argument("--facts", type=Path, default=Path("eval/facts.yaml"))
+    evaluate.add_argument("--corpus", type=Path, default=Path("data/articles"),
+                          help="the articles the facts are about (indexed in a scratch store)")
+    evaluate.add_argument("--mode", choices=["extractive", "llm", "llamacpp"])
+    evaluate.add_argument("--prompt", metavar="NAME@VERSION", help="answer prompt to use")
+    evaluate.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                          help="override a setting for this run (repeatable), e.g. top_k=3")
+    evaluate.add_argument("--compare", nargs=2, metavar=("A", "B"),
+                          help="run two variants (NAME@VERSION or KEY=VALUE[,KEY=VALUE])")
+    evaluate.add_argument("--baseline", type=Path, help="fail on regression against this file")
+    evaluate.add_argument("--tolerance", type=float, default=0.02)
+    evaluate.add_argument("--write-baseline", type=Path, metavar="FILE")
+    evaluate.add_argument("--repeats", type=int, default=1)
+    evaluate.add_argument("--out", type=Path, default=Path("eval/out"))
+    evaluate.set_defaults(run=_eval)
+
     docs = commands.add_parser("documents", help="list indexed files")
     docs.add_argument("--json", action="store_true")
     docs.set_defaults(run=_documents)
@@ -112,6 +129,12 @@ def _summarize(args: argparse.Namespace, settings: Settings) -> int:
     summary = _pipeline(settings).summarize(None if args.all else args.files, args.length)
     print(summary.model_dump_json(indent=2) if args.json else render_answer(summary))
     return 0
+
+
+def _eval(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.eval_cli import run_eval
+
+    return run_eval(args, settings)
 
 
 def render_answer(answer: Answer) -> str:

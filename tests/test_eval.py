@@ -1,0 +1,105 @@
+"""The eval harness scores correctly on small cases, and its gate catches regressions."""
+
+import argparse
+from pathlib import Path
+
+import pytest
+
+from rag.eval import FactCase, aggregate, contains, load_facts, normalise, score_case
+from rag.eval_cli import run_eval
+from rag.eval_report import gate
+from tests.conftest import ROOT, make_settings
+
+
+@pytest.mark.parametrize(
+    "answer, expected, found",
+    [
+        ("retreated some 20km (12 miles)", "20 kilometers", True),
+        ("retreated some 20 kilometres", "20 kilometers", True),
+        ("retreated some 20 kilometers", "12 miles", False),
+        ("captured five Iran-backed militants", "5", True),
+        ("captured 25 militants", "5", False),
+        ("an estimated half-million people", "half-million", True),
+        ("the U.N. special envoy", "UN special envoy", True),
+        ("HTS is very well organized", "well organised", True),
+        ("Hama, Syria's fourth largest city", "fourth", True),
+        ("the Syrian National Army", "Syrian National Army", True),
+        ("Syrians", "Syria", False),
+    ],
+)
+def test_answers_match_expected_text_after_normalising(answer, expected, found):
+    assert contains(answer, expected) is found
+
+
+def test_normalise_unifies_units_and_number_words():
+    assert normalise("Five fighters, 20km, 1,204 kilometres") == "5 fighters , 20 kilometers , 1204 kilometers"
+
+
+def test_the_facts_file_is_well_formed():
+    suite = load_facts(ROOT / "eval" / "facts.yaml")
+    answerable = [c for c in suite.cases if not c.abstain]
+    assert len(suite.cases) >= 40 and len([c for c in suite.cases if c.abstain]) >= 8
+    articles = {p.name for p in (ROOT / "data" / "articles").iterdir()}
+    for case in answerable:
+        assert case.must_contain and set(case.files) <= articles, case.id
+    assert {c.kind for c in answerable} >= {"all", "single", "number", "name", "date", "quote"}
+    assert suite.summaries
+
+
+class Exploding:
+    settings = make_settings(Path("/nonexistent"))
+
+    def ask(self, question):
+        raise RuntimeError("the store vanished")
+
+
+def test_a_case_that_errors_is_unmeasured_and_fails():
+    result = score_case(Exploding(), FactCase(id="x", question="Who?", must_contain=[["A"]]), 3)
+    assert result["status"] == "unmeasured" and not result["passed"]
+    assert "store vanished" in result["error"]
+    assert aggregate([result], [])["unmeasured"] == 1
+
+
+def run(pass_rate: float, passed: dict[str, bool], unmeasured: int = 0) -> dict:
+    cases = [{"id": i, "passed": p, "status": "measured", "answer": "x", "should_abstain": False,
+              "abstained": True} for i, p in passed.items()]
+    return {"label": "t", "aggregates": {"pass_rate": pass_rate, "unmeasured": unmeasured},
+            "cases": cases, "summaries": []}
+
+
+def test_gate_fails_on_a_drop_beyond_tolerance_on_a_flipped_case_and_on_unmeasured():
+    baseline = run(0.9, {"a": True, "b": False})
+    assert gate(run(0.89, {"a": True, "b": False}), baseline, 0.02) == []
+    assert gate(run(0.95, {"a": True, "b": True}), baseline, 0.02) == []
+    dropped = gate(run(0.80, {"a": True, "b": False}), baseline, 0.02)
+    assert dropped == ["pass_rate dropped 0.900 -> 0.800 (tolerance 0.020)"]
+    flipped = gate(run(0.9, {"a": False, "b": True}), baseline, 0.02)
+    assert len(flipped) == 1 and flipped[0].startswith("case a passed in the baseline and fails now")
+    assert "could not be measured" in gate(run(0.9, {"a": True}, unmeasured=1), baseline, 0.02)[0]
+
+
+def eval_args(tmp_path: Path, **extra) -> argparse.Namespace:
+    defaults = dict(facts=ROOT / "eval" / "facts.yaml", corpus=ROOT / "data" / "articles",
+                    mode=None, prompt=None, set=[], compare=None,
+                    baseline=ROOT / "eval" / "baseline.json", tolerance=0.02,
+                    write_baseline=None, repeats=1, out=tmp_path / "out")
+    return argparse.Namespace(**{**defaults, **extra})
+
+
+def test_the_default_configuration_passes_the_committed_baseline(tmp_path, capsys):
+    status = run_eval(eval_args(tmp_path), make_settings(tmp_path / "rag"))
+    printed = capsys.readouterr().out
+    assert status == 0, printed
+    assert "Gate: passed" in printed
+    for name in ("results.json", "junit.xml", "report.md", "scores.png"):
+        assert (tmp_path / "out" / name).stat().st_size > 0
+
+
+def test_a_worse_retriever_setting_fails_the_gate_with_a_readable_diff(tmp_path, capsys):
+    status = run_eval(eval_args(tmp_path, compare=["top_k=6", "top_k=1,candidates=2"]),
+                      make_settings(tmp_path / "rag"))
+    printed = capsys.readouterr().out
+    assert status == 1
+    assert "| pass_rate |" in printed and "delta" in printed
+    assert "pass -> FAIL" in printed
+    assert "Gate: FAILED" in printed and "passed in the baseline and fails now" in printed
