@@ -59,16 +59,31 @@ def _parser() -> argparse.ArgumentParser:
     summarize.add_argument("--json", action="store_true", help="print the full answer object")
     summarize.set_defaults(run=_summarize)
 
-    evaluate = commands.add_parser("eval", help="score answers on the facts file; gate on a baseline")
+    evaluate = commands.add_parser(
+        "eval", help="score answers on the facts file; gate on a baseline"
+    )
     evaluate.add_argument("--facts", type=Path, default=Path("eval/facts.yaml"))
-    evaluate.add_argument("--corpus", type=Path, default=Path("data/articles"),
-                          help="the articles the facts are about (indexed in a scratch store)")
+    evaluate.add_argument(
+        "--corpus",
+        type=Path,
+        default=Path("data/articles"),
+        help="the articles the facts are about (indexed in a scratch store)",
+    )
     evaluate.add_argument("--mode", choices=["extractive", "llm", "llamacpp"])
     evaluate.add_argument("--prompt", metavar="NAME@VERSION", help="answer prompt to use")
-    evaluate.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                          help="override a setting for this run (repeatable), e.g. top_k=3")
-    evaluate.add_argument("--compare", nargs=2, metavar=("A", "B"),
-                          help="run two variants (NAME@VERSION or KEY=VALUE[,KEY=VALUE])")
+    evaluate.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a setting for this run (repeatable), e.g. top_k=3",
+    )
+    evaluate.add_argument(
+        "--compare",
+        nargs=2,
+        metavar=("A", "B"),
+        help="run two variants (NAME@VERSION or KEY=VALUE[,KEY=VALUE])",
+    )
     evaluate.add_argument("--baseline", type=Path, help="fail on regression against this file")
     evaluate.add_argument("--tolerance", type=float, default=0.02)
     evaluate.add_argument("--write-baseline", type=Path, metavar="FILE")

@@ -1,4 +1,4 @@
-"""The eval harness: score answers, citations and abstentions on hand-written facts; gate on regressions."""
+"""The eval harness: score answers, citations and abstentions on hand-written facts."""
 
 import re
 import statistics
@@ -33,8 +33,19 @@ _UNITS = [
     (r"\borganized\b", "organised"),
 ]
 _NUMBER_WORDS = {
-    "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7",
-    "eight": "8", "nine": "9", "ten": "10", "eleven": "11", "twelve": "12", "thirteen": "13",
+    "one": "1",
+    "two": "2",
+    "three": "3",
+    "four": "4",
+    "five": "5",
+    "six": "6",
+    "seven": "7",
+    "eight": "8",
+    "nine": "9",
+    "ten": "10",
+    "eleven": "11",
+    "twelve": "12",
+    "thirteen": "13",
 }
 
 
@@ -77,10 +88,10 @@ def load_facts(path: Path) -> FactSuite:
         SummaryCase(**{**item, "files": [alias.get(f, f) for f in item.get("files", [])]})
         for item in raw.get("summaries", [])
     ]
-    for case in [*cases, *summaries]:
-        if case.id in ids:
-            raise ValueError(f"duplicate case id {case.id!r} in {path}")
-        ids.add(case.id)
+    for case_id in [c.id for c in cases] + [s.id for s in summaries]:
+        if case_id in ids:
+            raise ValueError(f"duplicate case id {case_id!r} in {path}")
+        ids.add(case_id)
     return FactSuite(cases, summaries)
 
 
@@ -110,15 +121,25 @@ def score_case(pipeline: Pipeline, case: FactCase, top_k: int) -> dict[str, Any]
         answer = pipeline.ask(case.question)
         hits = pipeline.retriever.retrieve(case.question, top_k)
     except Exception as err:  # a case that cannot be scored is reported, never passed
-        return {"id": case.id, "status": "unmeasured", "error": f"{type(err).__name__}: {err}",
-                "passed": False}
+        return {
+            "id": case.id,
+            "status": "unmeasured",
+            "error": f"{type(err).__name__}: {err}",
+            "passed": False,
+        }
     latency = (time.perf_counter() - began) * 1000
     shown = [s for s in answer.sentences if s.supported]
     cited = [c.file for s in shown for c in s.citations]
     result: dict[str, Any] = {
-        "id": case.id, "status": "measured", "question": case.question, "kind": case.kind,
-        "should_abstain": case.abstain, "abstained": answer.abstained, "answer": answer.answer,
-        "latency_ms": round(latency, 1), "cited_files": sorted(set(cited)),
+        "id": case.id,
+        "status": "measured",
+        "question": case.question,
+        "kind": case.kind,
+        "should_abstain": case.abstain,
+        "abstained": answer.abstained,
+        "answer": answer.answer,
+        "latency_ms": round(latency, 1),
+        "cited_files": sorted(set(cited)),
         "abstention_correct": answer.abstained == case.abstain,
     }
     if case.abstain:
@@ -128,13 +149,18 @@ def score_case(pipeline: Pipeline, case: FactCase, top_k: int) -> dict[str, Any]
     forbidden = [x for x in case.must_not_contain if contains(answer.answer, x)]
     wrong_files = sorted({f for f in cited if case.files and f not in case.files})
     recall, precision = citation_quality(pipeline, answer)
-    result.update({
-        "answer_correct": not answer.abstained and not missing and not forbidden,
-        "missing": missing, "forbidden": forbidden,
-        "citation_correct": bool(cited) and not wrong_files, "wrong_files": wrong_files,
-        "citation_recall": recall, "citation_precision": precision,
-        "hit_at_k": any(h.chunk.file in case.files for h in hits) if case.files else None,
-    })
+    result.update(
+        {
+            "answer_correct": not answer.abstained and not missing and not forbidden,
+            "missing": missing,
+            "forbidden": forbidden,
+            "citation_correct": bool(cited) and not wrong_files,
+            "wrong_files": wrong_files,
+            "citation_recall": recall,
+            "citation_precision": precision,
+            "hit_at_k": any(h.chunk.file in case.files for h in hits) if case.files else None,
+        }
+    )
     result["passed"] = result["answer_correct"] and result["citation_correct"]
     return result
 
@@ -171,8 +197,12 @@ def score_summary(pipeline: Pipeline, case: SummaryCase) -> dict[str, Any]:
     try:
         summary = pipeline.summarize(case.files or None, case.length)
     except Exception as err:
-        return {"id": case.id, "status": "unmeasured", "error": f"{type(err).__name__}: {err}",
-                "passed": False}
+        return {
+            "id": case.id,
+            "status": "unmeasured",
+            "error": f"{type(err).__name__}: {err}",
+            "passed": False,
+        }
     covered = [g for g in case.key_points if any(contains(summary.answer, x) for x in g)]
     forbidden = [x for x in case.must_not_contain if contains(summary.answer, x)]
     cited = {c.file for s in summary.sentences if s.supported for c in s.citations}
@@ -180,8 +210,13 @@ def score_summary(pipeline: Pipeline, case: SummaryCase) -> dict[str, Any]:
     coverage = len(covered) / max(1, len(case.key_points))
     grounded = all(s.supported for s in summary.sentences)
     return {
-        "id": case.id, "status": "measured", "summary": summary.answer, "coverage": coverage,
-        "forbidden": forbidden, "cites_outside": outside, "grounded": grounded,
+        "id": case.id,
+        "status": "measured",
+        "summary": summary.answer,
+        "coverage": coverage,
+        "forbidden": forbidden,
+        "cites_outside": outside,
+        "grounded": grounded,
         "passed": coverage == 1.0 and not forbidden and not outside and grounded,
     }
 
@@ -195,7 +230,9 @@ def aggregate(cases: list[dict], summaries: list[dict]) -> dict[str, float]:
     hits = [c["hit_at_k"] for c in answerable if c["hit_at_k"] is not None]
     return {
         "cases": len(cases),
-        "unmeasured": len(cases) - len(measured) + sum(s["status"] != "measured" for s in summaries),
+        "unmeasured": len(cases)
+        - len(measured)
+        + sum(s["status"] != "measured" for s in summaries),
         "pass_rate": _share([c["passed"] for c in cases]),
         "answer_accuracy": sum(c["answer_correct"] for c in answerable) / n_answerable,
         "citation_correctness": sum(c["citation_correct"] for c in answerable) / n_answerable,
@@ -235,5 +272,11 @@ def run_suite(pipeline: Pipeline, suite: FactSuite, label: str, repeats: int = 1
         key: round(statistics.fmean(r[2][key] for r in rounds), 4) for key in rounds[0][2]
     }
     spread = {key: round(statistics.pstdev(r[2][key] for r in rounds), 4) for key in GATED}
-    return {"label": label, "repeats": len(rounds), "aggregates": aggregates, "spread": spread,
-            "cases": cases, "summaries": summaries}
+    return {
+        "label": label,
+        "repeats": len(rounds),
+        "aggregates": aggregates,
+        "spread": spread,
+        "cases": cases,
+        "summaries": summaries,
+    }

@@ -20,16 +20,26 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
     if args.compare:
         variants = [(spec, _apply(base, *_parse_variant(spec))) for spec in args.compare]
     with tempfile.TemporaryDirectory() as scratch:
-        shared = build_pipeline(base.model_copy(update={"data_dir": Path(scratch),
-                                                         "chroma_url": None, "chroma_host": None,
-                                                         "collection": "eval"}))
+        shared = build_pipeline(
+            base.model_copy(
+                update={
+                    "data_dir": Path(scratch),
+                    "chroma_url": None,
+                    "chroma_host": None,
+                    "collection": "eval",
+                }
+            )
+        )
         report = shared.ingest(args.corpus)
         if not report.added:
             raise BadInput(f"nothing to index in {args.corpus}")
         runs = []
         for label, variant in variants:
-            pipeline = Pipeline(variant.model_copy(update={"data_dir": Path(scratch)}),
-                                shared.store, shared.embedder)
+            pipeline = Pipeline(
+                variant.model_copy(update={"data_dir": Path(scratch)}),
+                shared.store,
+                shared.embedder,
+            )
             runs.append(run_suite(pipeline, suite, label, args.repeats))
     print(table(runs))
     if len(runs) == 2:
@@ -54,8 +64,9 @@ def _parse_variant(spec: str) -> tuple[list[str], str | None, None]:
     return [], spec, None
 
 
-def _apply(settings: Settings, overrides: list[str], prompt: str | None,
-           mode: str | None) -> Settings:
+def _apply(
+    settings: Settings, overrides: list[str], prompt: str | None, mode: str | None
+) -> Settings:
     """A copy of settings with KEY=VALUE overrides, a prompt and a mode applied (validated)."""
     values = settings.model_dump()
     for item in overrides:

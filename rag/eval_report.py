@@ -14,15 +14,16 @@ def gate(run: dict, baseline: dict, tolerance: float) -> list[str]:
     now, before = run["aggregates"], baseline["aggregates"]
     for key in GATED:
         if key in before and now.get(key, 0.0) < before[key] - tolerance:
-            problems.append(f"{key} dropped {before[key]:.3f} -> {now.get(key, 0.0):.3f} "
-                            f"(tolerance {tolerance:.3f})")
+            problems.append(
+                f"{key} dropped {before[key]:.3f} -> {now.get(key, 0.0):.3f} "
+                f"(tolerance {tolerance:.3f})"
+            )
     if now.get("unmeasured", 0):
         problems.append(f"{int(now['unmeasured'])} case(s) could not be measured")
     passed_before = {c["id"] for c in baseline.get("cases", []) if c.get("passed")}
     for case in run["cases"] + run["summaries"]:
         if case["id"] in passed_before and not case["passed"]:
-            problems.append(f"case {case['id']} passed in the baseline and fails now: "
-                            f"{_why(case)}")
+            problems.append(f"case {case['id']} passed in the baseline and fails now: {_why(case)}")
     return problems
 
 
@@ -97,8 +98,16 @@ def write_reports(runs: list[dict], out: Path, problems: list[str] | None = None
     _write_junit(runs[-1], out / "junit.xml")
     with (out / "history.jsonl").open("a") as history:
         for run in runs:
-            history.write(json.dumps({"time": time.strftime("%Y-%m-%d %H:%M:%S"),
-                                      "label": run["label"], **run["aggregates"]}) + "\n")
+            history.write(
+                json.dumps(
+                    {
+                        "time": time.strftime("%Y-%m-%d %H:%M:%S"),
+                        "label": run["label"],
+                        **run["aggregates"],
+                    }
+                )
+                + "\n"
+            )
     _plot(out / "history.jsonl", out / "scores.png")
     report = ["# citerag eval", "", table(runs), ""]
     if len(runs) == 2:
@@ -106,19 +115,34 @@ def write_reports(runs: list[dict], out: Path, problems: list[str] | None = None
     if problems is not None:
         report += ["## Gate", "", *(f"- {p}" for p in problems or ["passed"]), ""]
     failing = [c for c in runs[-1]["cases"] + runs[-1]["summaries"] if not c["passed"]]
-    report += ["## Failing cases", "", *(f"- {c['id']}: {_why(c)}" for c in failing), "",
-               "![scores by run](scores.png)", ""]
+    report += [
+        "## Failing cases",
+        "",
+        *(f"- {c['id']}: {_why(c)}" for c in failing),
+        "",
+        "![scores by run](scores.png)",
+        "",
+    ]
     (out / "report.md").write_text("\n".join(report))
     return [out / name for name in ("results.json", "junit.xml", "report.md", "scores.png")]
 
 
 def _write_junit(run: dict, path: Path) -> None:
     cases = run["cases"] + run["summaries"]
-    suite = ET.Element("testsuite", name=f"citerag-eval {run['label']}", tests=str(len(cases)),
-                       failures=str(sum(not c["passed"] for c in cases)))
+    suite = ET.Element(
+        "testsuite",
+        name=f"citerag-eval {run['label']}",
+        tests=str(len(cases)),
+        failures=str(sum(not c["passed"] for c in cases)),
+    )
     for case in cases:
-        element = ET.SubElement(suite, "testcase", classname="facts", name=case["id"],
-                                time=str(case.get("latency_ms", 0) / 1000))
+        element = ET.SubElement(
+            suite,
+            "testcase",
+            classname="facts",
+            name=case["id"],
+            time=str(case.get("latency_ms", 0) / 1000),
+        )
         if not case["passed"]:
             ET.SubElement(element, "failure", message=_why(case)[:500])
     ET.ElementTree(suite).write(path, encoding="utf-8", xml_declaration=True)
@@ -133,8 +157,14 @@ def _plot(history: Path, target: Path) -> None:
     rows = [json.loads(line) for line in history.read_text().splitlines()[-20:]]
     fig, ax = plt.subplots(figsize=(9, 4.5))
     labels = [f"{i + 1}: {r['label']}" for i, r in enumerate(rows)]
-    for key in ["pass_rate", "answer_accuracy", "citation_correctness", "abstention_accuracy",
-                "hit_at_k", "summary_coverage"]:
+    for key in [
+        "pass_rate",
+        "answer_accuracy",
+        "citation_correctness",
+        "abstention_accuracy",
+        "hit_at_k",
+        "summary_coverage",
+    ]:
         ax.plot(range(len(rows)), [r.get(key, 0) for r in rows], marker="o", label=key)
     ax.set_xticks(range(len(rows)), labels, rotation=30, ha="right", fontsize=7)
     ax.set_ylim(0, 1.05)

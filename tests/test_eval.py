@@ -32,7 +32,10 @@ def test_answers_match_expected_text_after_normalising(answer, expected, found):
 
 
 def test_normalise_unifies_units_and_number_words():
-    assert normalise("Five fighters, 20km, 1,204 kilometres") == "5 fighters , 20 kilometers , 1204 kilometers"
+    assert (
+        normalise("Five fighters, 20km, 1,204 kilometres")
+        == "5 fighters , 20 kilometers , 1204 kilometers"
+    )
 
 
 def test_the_facts_file_is_well_formed():
@@ -61,10 +64,23 @@ def test_a_case_that_errors_is_unmeasured_and_fails():
 
 
 def run(pass_rate: float, passed: dict[str, bool], unmeasured: int = 0) -> dict:
-    cases = [{"id": i, "passed": p, "status": "measured", "answer": "x", "should_abstain": False,
-              "abstained": True} for i, p in passed.items()]
-    return {"label": "t", "aggregates": {"pass_rate": pass_rate, "unmeasured": unmeasured},
-            "cases": cases, "summaries": []}
+    cases = [
+        {
+            "id": i,
+            "passed": p,
+            "status": "measured",
+            "answer": "x",
+            "should_abstain": False,
+            "abstained": True,
+        }
+        for i, p in passed.items()
+    ]
+    return {
+        "label": "t",
+        "aggregates": {"pass_rate": pass_rate, "unmeasured": unmeasured},
+        "cases": cases,
+        "summaries": [],
+    }
 
 
 def test_gate_fails_on_a_drop_beyond_tolerance_on_a_flipped_case_and_on_unmeasured():
@@ -74,15 +90,26 @@ def test_gate_fails_on_a_drop_beyond_tolerance_on_a_flipped_case_and_on_unmeasur
     dropped = gate(run(0.80, {"a": True, "b": False}), baseline, 0.02)
     assert dropped == ["pass_rate dropped 0.900 -> 0.800 (tolerance 0.020)"]
     flipped = gate(run(0.9, {"a": False, "b": True}), baseline, 0.02)
-    assert len(flipped) == 1 and flipped[0].startswith("case a passed in the baseline and fails now")
+    assert len(flipped) == 1 and flipped[0].startswith(
+        "case a passed in the baseline and fails now"
+    )
     assert "could not be measured" in gate(run(0.9, {"a": True}, unmeasured=1), baseline, 0.02)[0]
 
 
 def eval_args(tmp_path: Path, **extra) -> argparse.Namespace:
-    defaults = dict(facts=ROOT / "eval" / "facts.yaml", corpus=ROOT / "data" / "articles",
-                    mode=None, prompt=None, set=[], compare=None,
-                    baseline=ROOT / "eval" / "baseline.json", tolerance=0.02,
-                    write_baseline=None, repeats=1, out=tmp_path / "out")
+    defaults = dict(
+        facts=ROOT / "eval" / "facts.yaml",
+        corpus=ROOT / "data" / "articles",
+        mode=None,
+        prompt=None,
+        set=[],
+        compare=None,
+        baseline=ROOT / "eval" / "baseline.json",
+        tolerance=0.02,
+        write_baseline=None,
+        repeats=1,
+        out=tmp_path / "out",
+    )
     return argparse.Namespace(**{**defaults, **extra})
 
 
@@ -96,8 +123,10 @@ def test_the_default_configuration_passes_the_committed_baseline(tmp_path, capsy
 
 
 def test_a_worse_retriever_setting_fails_the_gate_with_a_readable_diff(tmp_path, capsys):
-    status = run_eval(eval_args(tmp_path, compare=["top_k=6", "top_k=1,candidates=2"]),
-                      make_settings(tmp_path / "rag"))
+    status = run_eval(
+        eval_args(tmp_path, compare=["top_k=6", "top_k=1,candidates=2"]),
+        make_settings(tmp_path / "rag"),
+    )
     printed = capsys.readouterr().out
     assert status == 1
     assert "| pass_rate |" in printed and "delta" in printed
