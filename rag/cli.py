@@ -91,6 +91,14 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--out", type=Path, default=Path("eval/out"))
     evaluate.set_defaults(run=_eval)
 
+    squad = commands.add_parser("eval-squad", help="benchmark on SQuAD 2.0 (dev-v2.0.json)")
+    squad.add_argument("dataset", type=Path, help="path to dev-v2.0.json")
+    squad.add_argument("--sample", type=int, default=500, help="questions (0 = all)")
+    squad.add_argument("--seed", type=int, default=0)
+    squad.add_argument("-k", type=int, default=6, help="retrieval depth for hit@k")
+    squad.add_argument("--out", type=Path, default=Path("eval/out/squad.json"))
+    squad.set_defaults(run=_eval_squad)
+
     docs = commands.add_parser("documents", help="list indexed files")
     docs.add_argument("--json", action="store_true")
     docs.set_defaults(run=_documents)
@@ -150,6 +158,18 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
     from rag.eval_cli import run_eval
 
     return run_eval(args, settings)
+
+
+def _eval_squad(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.squad import run_squad
+
+    outcome = run_squad(args.dataset, settings, args.sample, args.seed, args.k)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(outcome, indent=2))
+    for key, value in outcome["summary"].items():
+        print(f"{key}: {value}")
+    print(f"results: {args.out}")
+    return 0
 
 
 def render_answer(answer: Answer) -> str:

@@ -104,11 +104,17 @@ def score_evidence(
 
 
 def expected_answer_type(question: str) -> str | None:
-    """'name' for who-questions, 'number' for how-many/when-questions, else None."""
+    """What the answer must hold: person (who), name (where, which town), number, or None."""
     q = question.lower().strip()
     if re.match(
         r"(who|whom|whose)\b|which (person|man|woman|photographer|journalist|leader|"
-        r"official|group|envoy|director|agency|outlet)\b",
+        r"official|envoy|director|reporter|commander|president|minister)\b",
+        q,
+    ):
+        return "person"
+    if re.match(
+        r"where\b|(which|what) (town|city|country|region|province|village|place|group|"
+        r"agency|app|hospital|organi[sz]ation|company|party|outlet)\b",
         q,
     ):
         return "name"
@@ -119,9 +125,11 @@ def expected_answer_type(question: str) -> str | None:
 
 def has_answer_type(sentence: str, kind: str | None, question: str) -> bool:
     """Does the sentence carry what the question asks for (a new name, or a number)?"""
-    if kind == "name":
-        asked = set(words(question))
+    asked = set(words(question))
+    if kind == "person":
         return any(not set(words(name)) <= asked for name in name_phrases(sentence))
+    if kind == "name":
+        return bool(proper_names(sentence) - asked)
     if kind == "number":
         return bool(numbers(sentence)) or bool(
             re.search(
