@@ -186,15 +186,7 @@ def _compose(
 ) -> Answer:
     kept = [s for s in sentences if s.supported]
     if not kept:
-        return Answer(
-            question=question,
-            answer=ABSTAIN_TEXT,
-            abstained=True,
-            mode=mode,
-            sentences=sentences,
-            fallback=fallback,
-            timings=timings,
-        )
+        return _abstain(question, mode, timings, None, fallback, sentences)
     text = " ".join(f"{s.text} {''.join(c.marker for c in s.citations)}" for s in kept)
     cited = {c.file for s in kept for c in s.citations}
     sources = [source for source in sources_of(hits) if source.file in cited]
@@ -214,11 +206,12 @@ def _abstain(
     question: str,
     mode: str,
     timings: dict[str, float],
-    began: float,
+    began: float | None,
     fallback: str | None = None,
     sentences: list[AnswerSentence] | None = None,
 ) -> Answer:
-    timings["total_ms"] = _ms(began)
+    if began is not None:
+        timings["total_ms"] = _ms(began)
     return Answer(
         question=question,
         answer=ABSTAIN_TEXT,
