@@ -247,4 +247,5 @@ def _ms(since: float) -> float:
 def build_pipeline(settings: Settings | None = None) -> Pipeline:
     """Create the store, embedder and everything downstream from one settings object."""
     settings = settings or Settings()
-    return Pipeline(settings, ChunkStore(settings), build_embedder(settings))
+    embedder = build_embedder(settings)
+    return Pipeline(settings, ChunkStore(settings, embedder.name), embedder)

@@ -16,12 +16,13 @@ from llama_index.core.vector_stores.types import (
 )
 from llama_index.vector_stores.chroma import ChromaVectorStore
 
-from rag.errors import StoreUnavailable
+from rag.errors import BadInput, StoreUnavailable
 from rag.loaders import Document
 from rag.models import Chunk, DocumentInfo
 from rag.settings import Settings
 
 _VERSION_KEY = "rag_version"
+_EMBEDDER_KEY = "rag_embedder"
 
 
 @dataclass
@@ -75,17 +76,24 @@ def _day(iso: str) -> int:
 class ChunkStore:
     """The chunks of every indexed file, their embeddings and metadata."""
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, embedder_name: str):
         self.client = _connect(settings)
         try:
             self.collection = self.client.get_or_create_collection(
-                settings.collection, metadata={"hnsw:space": "cosine"}
+                settings.collection,
+                metadata={"hnsw:space": "cosine", _EMBEDDER_KEY: embedder_name},
             )
             self.files = self.client.get_or_create_collection(
                 f"{settings.collection}_files", metadata={"hnsw:space": "cosine"}
             )
         except Exception as err:
             raise StoreUnavailable(f"cannot open the Chroma collection: {err}") from err
+        built_with = (self.collection.metadata or {}).get(_EMBEDDER_KEY, embedder_name)
+        if built_with != embedder_name:
+            raise BadInput(
+                f"collection {settings.collection!r} was built with embeddings from {built_with}, "
+                f"but {embedder_name} is configured: use another RAG_COLLECTION or RAG_DATA_DIR"
+            )
         self.vectors = ChromaVectorStore(chroma_collection=self.collection)
 
     def put_file(self, doc: Document, vector: np.ndarray, chunk_count: int) -> None:

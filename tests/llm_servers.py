@@ -97,6 +97,22 @@ class ScriptedServer:
                 ],
             }
 
+        @app.post("/v1/embeddings")
+        async def embed(request: Request):  # type: ignore[no-untyped-def]
+            body = await request.json()
+            self.requests.append(body)
+            texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
+            data = [
+                {"object": "embedding", "index": i, "embedding": _toy_vector(t)}
+                for i, t in enumerate(texts)
+            ]
+            return {
+                "object": "list",
+                "data": data,
+                "model": body["model"],
+                "usage": {"prompt_tokens": 0, "total_tokens": 0},
+            }
+
         self.port = free_port()
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="error")
         self.server = uvicorn.Server(config)
@@ -126,3 +142,12 @@ def _sse_chunks(text: str):  # type: ignore[no-untyped-def]
     end = {"index": 0, "delta": {}, "finish_reason": "stop"}
     yield f"data: {json.dumps({**base, 'choices': [end]})}\n\n"
     yield "data: [DONE]\n\n"
+
+
+def _toy_vector(text: str) -> list[float]:
+    """A deterministic bag-of-letters vector: enough to tell texts apart, not a real model."""
+    vector = [0.0] * 26
+    for char in text.lower():
+        if "a" <= char <= "z":
+            vector[ord(char) - 97] += 1.0
+    return vector

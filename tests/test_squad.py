@@ -5,18 +5,51 @@ import json
 from rag.squad import run_squad, sample, write_articles
 from tests.conftest import make_settings
 
-DATASET = {"version": "v2.0", "data": [
-    {"title": "Lighthouses", "paragraphs": [
-        {"context": "The Port Ember lighthouse was built in 1872. Its keeper is Tomas Wren.",
-         "qas": [{"id": "q1", "question": "When was the Port Ember lighthouse built?",
-                  "answers": [{"text": "1872", "answer_start": 39}], "is_impossible": False},
-                 {"id": "q2", "question": "Who painted the Port Ember lighthouse red?",
-                  "answers": [], "is_impossible": True}]}]},
-    {"title": "Volcanoes", "paragraphs": [
-        {"context": "Mount Kerrow erupted in 2011. Ash reached the town of Lisk.",
-         "qas": [{"id": "q3", "question": "Which town did the ash from Mount Kerrow reach?",
-                  "answers": [{"text": "Lisk", "answer_start": 55}], "is_impossible": False}]}]},
-]}
+DATASET = {
+    "version": "v2.0",
+    "data": [
+        {
+            "title": "Lighthouses",
+            "paragraphs": [
+                {
+                    "context": (
+                        "The Port Ember lighthouse was built in 1872. Its keeper is Tomas Wren."
+                    ),
+                    "qas": [
+                        {
+                            "id": "q1",
+                            "question": "When was the Port Ember lighthouse built?",
+                            "answers": [{"text": "1872", "answer_start": 39}],
+                            "is_impossible": False,
+                        },
+                        {
+                            "id": "q2",
+                            "question": "Who painted the Port Ember lighthouse red?",
+                            "answers": [],
+                            "is_impossible": True,
+                        },
+                    ],
+                }
+            ],
+        },
+        {
+            "title": "Volcanoes",
+            "paragraphs": [
+                {
+                    "context": "Mount Kerrow erupted in 2011. Ash reached the town of Lisk.",
+                    "qas": [
+                        {
+                            "id": "q3",
+                            "question": "Which town did the ash from Mount Kerrow reach?",
+                            "answers": [{"text": "Lisk", "answer_start": 55}],
+                            "is_impossible": False,
+                        }
+                    ],
+                }
+            ],
+        },
+    ],
+}
 
 
 def test_articles_become_files_with_gold_paragraph_offsets(tmp_path):
