@@ -3,7 +3,6 @@
 import logging
 import re
 import secrets
-import tempfile
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, Literal
@@ -15,15 +14,13 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
 from rag.api_stream import MODELS, ChatRequest, answer_events, chat_chunks, chat_completion
-from rag.errors import BadInput, LLMUnavailable, NotFound, RagError, StoreUnavailable
-from rag.loaders import SUPPORTED_SUFFIXES
+from rag.errors import BadInput, LLMUnavailable, NotFound, StoreUnavailable
 from rag.models import Answer, DocumentInfo
 from rag.pipeline import Pipeline, build_pipeline
 from rag.settings import Settings
 from rag.store import Filters
 
 log = logging.getLogger(__name__)
-_SAFE_NAME = re.compile(r"^[\w][\w .\-]{0,200}$")
 
 
 class FilterModel(BaseModel):
@@ -258,16 +255,13 @@ def _spans(value: str | None, limit: int) -> list[tuple[int, int]]:
 def _ingest_uploads(
     pipeline: Pipeline, files: list[UploadFile], settings: Settings
 ) -> IngestResult:
-    with tempfile.TemporaryDirectory() as folder:
-        for upload in files:
-            name = Path(upload.filename or "").name
-            if not _SAFE_NAME.match(name) or Path(name).suffix.lower() not in SUPPORTED_SUFFIXES:
-                raise BadInput(f"cannot index {upload.filename!r}: upload .txt, .md or .html files")
-            data = upload.file.read(settings.max_file_bytes + 1)
-            if len(data) > settings.max_file_bytes:
-                raise BadInput(f"{name} is larger than {settings.max_file_bytes:,} bytes")
-            (Path(folder) / name).write_bytes(data)
-        report = pipeline.ingest(Path(folder))
+    named = []
+    for upload in files:
+        data = upload.file.read(settings.max_file_bytes + 1)
+        if len(data) > settings.max_file_bytes:
+            raise BadInput(f"{upload.filename} is larger than {settings.max_file_bytes:,} bytes")
+        named.append((upload.filename or "", data))
+    report = pipeline.ingest_files(named)
     if report.skipped and not (report.added or report.updated or report.unchanged):
         reasons = "; ".join(f"{name}: {why}" for name, why in report.skipped)
         raise BadInput(f"nothing indexed: {reasons}")
@@ -294,6 +288,3 @@ def _mount_page(app: FastAPI, current, settings: Settings) -> None:  # type: ign
         css=CSS,
         theme=THEME,
     )
-
-
-__all__ = ["create_app", "RagError"]

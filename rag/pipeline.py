@@ -2,6 +2,7 @@
 
 import os
 import re
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -11,6 +12,7 @@ from rag.errors import BadInput, LLMUnavailable, NotFound
 from rag.evidence import SentenceVectors, score_evidence
 from rag.generate import ABSTAIN_TEXT, Draft, Generator, OnToken, build_generator
 from rag.ingest import IngestReport, ingest_folder
+from rag.loaders import SUPPORTED_SUFFIXES
 from rag.models import Answer, AnswerSentence, Chunk, DocumentInfo, Hit, Source
 from rag.retrieve import HybridRetriever
 from rag.settings import Settings
@@ -18,6 +20,7 @@ from rag.store import ChunkStore, Filters
 from rag.summarize import select_summary_sentences
 from rag.verify import Verifier
 
+_SAFE_NAME = re.compile(r"^[\w][\w .\-]{0,200}$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
@@ -51,6 +54,19 @@ class Pipeline:
         """Index the files under root (see rag.ingest)."""
         with self._write_lock:
             return ingest_folder(root, self.store, self.embedder, self.settings, sync, progress)
+
+    def ingest_files(self, files: list[tuple[str, bytes]]) -> IngestReport:
+        """Index uploaded files under their own names (txt, md, html); others are refused."""
+        with tempfile.TemporaryDirectory() as folder:
+            for name, data in files:
+                base = Path(name).name
+                if (
+                    not _SAFE_NAME.match(base)
+                    or Path(base).suffix.lower() not in SUPPORTED_SUFFIXES
+                ):
+                    raise BadInput(f"cannot index {name!r}: upload .txt, .md or .html files")
+                (Path(folder) / base).write_bytes(data)
+            return self.ingest(Path(folder))
 
     def documents(self) -> list[DocumentInfo]:
         """The indexed files."""

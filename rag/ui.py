@@ -142,7 +142,11 @@ def build_page(current: Callable[[], Pipeline]) -> gr.Blocks:
         def index(paths):  # type: ignore[no-untyped-def]
             if not paths:
                 return "Choose files first."
-            return "```\n" + ingest_paths(current(), [Path(p) for p in paths]) + "\n```"
+            try:
+                report = ingest_paths(current(), [Path(p) for p in paths])
+            except RagError as err:
+                return _error_text(err)
+            return "```\n" + report + "\n```"
 
         inputs = [question, chat, mode, top_k, outlets, files, date_from, date_to]
         outputs = [chat, chips, citations, passage, question]
@@ -216,10 +220,4 @@ def render_passage(pipeline: Pipeline, citation: Citation) -> str:
 
 def ingest_paths(pipeline: Pipeline, paths: list[Path]) -> str:
     """Index uploaded files under their own names; the run's summary."""
-    import shutil
-    import tempfile
-
-    with tempfile.TemporaryDirectory() as folder:
-        for path in paths:
-            shutil.copy(path, Path(folder) / path.name)
-        return pipeline.ingest(Path(folder)).summary()
+    return pipeline.ingest_files([(path.name, path.read_bytes()) for path in paths]).summary()
