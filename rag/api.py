@@ -14,6 +14,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
 from rag.api_stream import MODELS, ChatRequest, answer_events, chat_chunks, chat_completion
+from rag.compare import Comparison
 from rag.errors import BadInput, LLMUnavailable, NotFound, StoreUnavailable
 from rag.models import Answer, DocumentInfo
 from rag.pipeline import Pipeline, build_pipeline
@@ -46,6 +47,10 @@ class AnswerRequest(BaseModel):
 class SummarizeRequest(BaseModel):
     files: list[str] | None = Field(None, description="Files to summarise; all when omitted.")
     length: int = Field(5, ge=1, le=30, description="Sentences in the summary.")
+
+
+class CompareRequest(BaseModel):
+    files: list[str] | None = Field(None, description="Files to compare; all when omitted.")
 
 
 class DocumentText(BaseModel):
@@ -175,6 +180,14 @@ def _add_routes(app: FastAPI, current, auth, settings: Settings) -> None:  # typ
         for file in request.files or []:
             _check_name(file)
         return current().summarize(request.files, request.length)
+
+    @app.post("/v1/compare", response_model=Comparison, tags=["answers"], dependencies=guarded)
+    def compare(request: CompareRequest) -> Comparison:
+        """Claims several files corroborate, claims only one reports, conflicting numbers, the
+        words each outlet uses for the same actors, and near-duplicate articles; all cited."""
+        for file in request.files or []:
+            _check_name(file)
+        return current().compare(request.files)
 
     @app.get("/v1/models", tags=["openai"], dependencies=guarded)
     def models() -> dict:

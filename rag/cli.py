@@ -57,6 +57,9 @@ def _parser() -> argparse.ArgumentParser:
     summarize.add_argument("--all", action="store_true", help="summarise every indexed file")
     summarize.add_argument("--length", type=int, default=5, help="sentences (default 5)")
     summarize.add_argument("--json", action="store_true", help="print the full answer object")
+    summarize.add_argument(
+        "--timeline", action="store_true", help="a 'what happened' digest: points by date"
+    )
     summarize.set_defaults(run=_summarize)
 
     evaluate = commands.add_parser(
@@ -90,6 +93,11 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--repeats", type=int, default=1)
     evaluate.add_argument("--out", type=Path, default=Path("eval/out"))
     evaluate.set_defaults(run=_eval)
+
+    compare = commands.add_parser("compare", help="what outlets agree on, report alone, frame")
+    compare.add_argument("files", nargs="*", metavar="FILE", help="indexed files (default all)")
+    compare.add_argument("--json", action="store_true", help="print the full comparison")
+    compare.set_defaults(run=_compare)
 
     squad = commands.add_parser("eval-squad", help="benchmark on SQuAD 2.0 (dev-v2.0.json)")
     squad.add_argument("dataset", type=Path, help="path to dev-v2.0.json")
@@ -150,7 +158,10 @@ def _summarize(args: argparse.Namespace, settings: Settings) -> int:
     if not args.files and not args.all:
         raise BadInput("name files to summarise, or pass --all")
     summary = _pipeline(settings).summarize(None if args.all else args.files, args.length)
-    print(summary.model_dump_json(indent=2) if args.json else render_answer(summary))
+    if args.json:
+        print(summary.model_dump_json(indent=2))
+    else:
+        print(render_timeline(summary) if args.timeline else render_answer(summary))
     return 0
 
 
@@ -170,6 +181,25 @@ def _eval_squad(args: argparse.Namespace, settings: Settings) -> int:
         print(f"{key}: {value}")
     print(f"results: {args.out}")
     return 0
+
+
+def _compare(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.compare_render import render_comparison
+
+    comparison = _pipeline(settings).compare(args.files or None)
+    print(comparison.model_dump_json(indent=2) if args.json else render_comparison(comparison))
+    return 0
+
+
+def render_timeline(summary: Answer) -> str:
+    """Summary points (already in date order) each under the date of its earliest source."""
+    dates = {s.file: s.date for s in summary.sources}
+    lines = []
+    for sentence in (s for s in summary.sentences if s.supported):
+        known = sorted(d for c in sentence.citations if (d := dates.get(c.file)))
+        marks = "".join(c.marker for c in sentence.citations)
+        lines.append(f"{known[0] if known else 'undated':>10}  {sentence.text} {marks}")
+    return "\n".join(lines)
 
 
 def render_answer(answer: Answer) -> str:

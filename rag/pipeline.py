@@ -7,6 +7,7 @@ import threading
 import time
 from pathlib import Path
 
+from rag.compare import Comparison, compare_files
 from rag.embedding import Embedder, build_embedder
 from rag.errors import BadInput, LLMUnavailable, NotFound
 from rag.evidence import SentenceVectors, score_evidence
@@ -154,6 +155,18 @@ class Pipeline:
         title = f"Summary of {', '.join(names) if files else 'all articles'}"
         hits = [Hit(c, 0.0) for c in chunks]
         return _compose(title, "extractive", sentences, hits, None, {"total_ms": _ms(began)})
+
+    def compare(self, files: list[str] | None = None) -> Comparison:
+        """Claims aligned across files (all when none are named), framing, near-duplicates."""
+        names = files or [d.file for d in self.documents()]
+        if len(names) < 2:
+            raise BadInput("comparing needs at least two indexed files")
+        chunks = {}
+        for name in names:
+            chunks[name] = self.store.chunks_of(name)
+            if not chunks[name]:
+                raise NotFound(f"no indexed file named {name!r}")
+        return compare_files(chunks, self.vectors)
 
     def _neighbours(self, chunk: Chunk, hits: list[Hit]) -> list[Hit]:
         """Chunks around the best evidence that retrieval missed: an answer may run on."""

@@ -32,8 +32,14 @@ def select_summary_sentences(
                 close[0].append(int(i))
         elif len(points) < length:
             points.append([int(i)])
-    points.sort(key=lambda p: (spans[p[0]][0].metadata.get("date") or "9999", spans[p[0]][1]))
+    points.sort(key=lambda point: _earliest(point, spans))
     return [[spans[i] for i in point] for point in points]
+
+
+def _earliest(point: list[int], spans: list[tuple[Chunk, int, int, str]]) -> tuple[str, int]:
+    """Order points by the earliest dated article reporting them (undated last), then position."""
+    dates = [d for i in point if (d := spans[i][0].metadata.get("date"))]
+    return (min(dates) if dates else "9999", spans[point[0]][1])
 
 
 def _unique_sentences(chunks: list[Chunk]) -> list[tuple[Chunk, int, int, str]]:

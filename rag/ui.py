@@ -11,6 +11,7 @@ from pathlib import Path
 import gradio as gr
 
 from rag.api_stream import run_streaming
+from rag.compare_render import render_comparison
 from rag.errors import LLMUnavailable, RagError
 from rag.models import Answer, Citation
 from rag.pipeline import Pipeline
@@ -89,6 +90,13 @@ def build_page(current: Callable[[], Pipeline]) -> gr.Blocks:
             summarize = gr.Button("Summarise", elem_id="summarize")
             summary = gr.Markdown(elem_id="summary")
 
+        with gr.Tab("Compare"):
+            compare_files = gr.Dropdown(
+                label="Files (none = all articles)", multiselect=True, choices=[]
+            )
+            compare = gr.Button("Compare sources", elem_id="compare")
+            comparison = gr.Markdown(elem_id="comparison")
+
         def respond(text, history, mode_, k, outlets_, files_, since, until):  # type: ignore[no-untyped-def]
             history = list(history or [])
             filters = Filters(
@@ -115,6 +123,12 @@ def build_page(current: Callable[[], Pipeline]) -> gr.Blocks:
                     cited = [c for s in value.sentences if s.supported for c in s.citations]
                     yield _reply(history, text, render_markdown(value), cited)
 
+        def compare_sources(files_):  # type: ignore[no-untyped-def]
+            try:
+                return html.escape(render_comparison(current().compare(files_ or None)), False)
+            except RagError as err:
+                return _error_text(err)
+
         def summarise(files_, length):  # type: ignore[no-untyped-def]
             try:
                 return render_markdown(current().summarize(files_ or None, int(length)))
@@ -137,6 +151,7 @@ def build_page(current: Callable[[], Pipeline]) -> gr.Blocks:
                 gr.update(choices=outlet_names),
                 gr.update(choices=names),
                 gr.update(choices=names),
+                gr.update(choices=names),
             )
 
         def index(paths):  # type: ignore[no-untyped-def]
@@ -153,9 +168,10 @@ def build_page(current: Callable[[], Pipeline]) -> gr.Blocks:
         ask.click(respond, inputs, outputs)
         question.submit(respond, inputs, outputs)
         chips.change(show, [chips, citations], passage)
-        listings = [table, outlets, files, summary_files]
+        listings = [table, outlets, files, summary_files, compare_files]
         add.click(index, upload, status, show_progress="full").then(refresh, None, listings)
         summarize.click(summarise, [summary_files, summary_length], summary)
+        compare.click(compare_sources, compare_files, comparison)
         page.load(refresh, None, listings)
     return page
 

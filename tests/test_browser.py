@@ -134,3 +134,15 @@ def test_upload_from_the_page_makes_an_article_answerable(page, tmp_path):
     page.get_by_role("tab", name="Ask").click()
     ask(page, "Who is the lighthouse keeper of Port Ember?")
     page.locator("#chat").get_by_text("Tomas Wren", exact=False).first.wait_for(timeout=60_000)
+
+
+def test_compare_tab_shows_the_cross_source_view(page):
+    page.get_by_role("tab", name="Compare").click()
+    page.locator("#compare").click()
+    view = page.locator("#comparison")
+    view.get_by_text("Near-duplicate articles", exact=False).first.wait_for(timeout=60_000)
+    text = view.inner_text()
+    assert "Reported by two or more files" in text and "Reported by one file only" in text
+    assert "insurgents" in text and "militants" in text
+    page.screenshot(path=str(OUTPUT / "page-compare.png"), full_page=True)
+    page.get_by_role("tab", name="Ask").click()

@@ -53,3 +53,18 @@ def test_errors_are_one_line_without_a_traceback(tmp_path):
     assert "Traceback" not in empty.stderr
     missing = rag("ingest", str(tmp_path / "nowhere"), data_dir=tmp_path / "rag")
     assert missing.returncode == 2 and "no such file or folder" in missing.stderr
+
+
+def test_timeline_and_compare_commands(sample_pipeline, monkeypatch, capsys):
+    from rag.cli import main
+
+    monkeypatch.setenv("RAG_DATA_DIR", str(sample_pipeline.settings.data_dir))
+    assert main(["summarize", "--all", "--timeline", "--length", "5"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    dates = [line.split()[0] for line in lines]
+    dated = [d for d in dates if d != "undated"]
+    assert len(lines) == 5 and dated == sorted(dated)
+    assert dates[len(dated) :] == ["undated"] * (len(dates) - len(dated))
+    assert main(["compare"]) == 0
+    out = capsys.readouterr().out
+    assert "## Reported by two or more files" in out and "## Near-duplicate articles" in out

@@ -1,0 +1,97 @@
+"""The cross-source view on the sample articles (real model, real Chroma)."""
+
+import pytest
+from fastapi.testclient import TestClient
+
+from rag.api import create_app
+from tests.conftest import ARTICLES
+
+A, B, C, D, E = sorted(p.name for p in ARTICLES.iterdir())
+
+
+@pytest.fixture(scope="module")
+def comparison(sample_pipeline):
+    return sample_pipeline.compare()
+
+
+def quotes_match(citations) -> bool:
+    return all(
+        (ARTICLES / c.file).read_text(encoding="utf-8")[c.start : c.end] == c.quote
+        for c in citations
+    )
+
+
+def test_a_claim_four_outlets_report_is_corroborated_and_cites_every_file(comparison):
+    top = comparison.corroborated[0]
+    assert top.count >= 4 and len({c.file for c in top.citations}) == top.count
+    assert quotes_match(top.citations)
+    envoy = [c for c in comparison.corroborated if "Pedersen" in c.text and "displaced" in c.text]
+    assert envoy and envoy[0].count >= 4
+
+
+@pytest.mark.parametrize(
+    "needle, file",
+    [
+        ("Alkharboutli", B),
+        ("Koseoglu", B),
+        ("Syrian Observatory for Human Rights", E),
+        ("Since 2020", E),
+        ("Rim Turkmani", B),
+    ],
+)
+def test_details_only_one_outlet_has_are_single_source_and_cite_it(comparison, needle, file):
+    found = [c for c in comparison.single_source if needle in c.text]
+    assert found, f"{needle!r} not reported as single-source"
+    assert found[0].files == [file] and [c.file for c in found[0].citations] == [file]
+    assert quotes_match(found[0].citations)
+
+
+def test_facts_several_outlets_report_are_not_called_single_source(comparison):
+    for claim in comparison.single_source:
+        assert "Tens of thousands have been displaced" not in claim.text
+        assert "half-million" not in claim.text
+
+
+def test_framing_shows_each_outlet_words_for_the_opposition(comparison):
+    words = {
+        f: {t.term for t in terms}
+        for f, terms in comparison.framing["the armed opposition"].items()
+    }
+    assert {"militants", "terrorists"} <= words[A] and "insurgents" not in words[A]
+    assert "opposition fighters" in words[B] and "insurgents" not in words[B]
+    assert "insurgents" in words[C] and "insurgents" in words[D]
+    assert {"rebel forces", "rebels"} <= words[E] and "insurgents" not in words[E]
+    first = comparison.framing["the armed opposition"][A][0].citation
+    assert quotes_match([first])
+
+
+def test_near_duplicate_pairs_and_the_words_a_derived_copy_changed(comparison):
+    pairs = {(p.a, p.b): p for p in comparison.duplicates}
+    copy = pairs[(A, B)]
+    assert copy.similarity >= 0.9 and copy.derived == f"{A} from {B}"
+    assert any(
+        new in {"opposition fighters", "the opposition"} and old == "militants"
+        for old, new in copy.changed_words
+    )
+    assert all(E not in pair for pair in pairs), "the Times of Oman piece is nobody's copy"
+
+
+def test_different_numbers_for_the_same_event_are_a_conflict(pipeline, tmp_path):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "one.txt").write_text("Rebels captured 12 villages north of Hama on Monday.\n")
+    (folder / "two.txt").write_text("Rebels captured 15 villages north of Hama on Monday.\n")
+    (folder / "three.txt").write_text("The weather in Oslo was mild and dry all week.\n")
+    pipeline.ingest(folder)
+    conflicts = pipeline.compare().conflicts
+    assert len(conflicts) == 1
+    assert conflicts[0].values == {"one.txt": [12.0], "two.txt": [15.0]}
+    assert {c.file for c in conflicts[0].citations} == {"one.txt", "two.txt"}
+
+
+def test_compare_route(sample_pipeline):
+    with TestClient(create_app(sample_pipeline.settings, sample_pipeline)) as client:
+        body = client.post("/v1/compare", json={"files": [A, B]}).json()
+        assert body["files"] == [A, B] and body["duplicates"][0]["similarity"] >= 0.9
+        assert client.post("/v1/compare", json={"files": [A]}).status_code == 400
+        assert client.post("/v1/compare", json={"files": [A, "nope.txt"]}).status_code == 404
