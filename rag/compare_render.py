@@ -33,7 +33,13 @@ def render_comparison(comparison: Comparison, limit: int = 8) -> str:
             out.append(f"| {file} | {words} | {terms[0].citation.marker} |")
     out.append(f"\n## Near-duplicate articles ({len(comparison.duplicates)})")
     for pair in comparison.duplicates:
-        derived = f"; {pair.derived} looks derived" if pair.derived else ""
+        derived = ""
+        if pair.derived:
+            part, whole = pair.derived.split(" from ")
+            derived = (
+                f"; {part} is largely contained in {whole} (derived from it, or both "
+                "from one source)"
+            )
         out.append(
             f"- {pair.a} ~ {pair.b}: similarity {pair.similarity:.2f} (share of "
             f"{pair.a} in {pair.b} {pair.a_in_b:.2f}, the reverse {pair.b_in_a:.2f}){derived}"
