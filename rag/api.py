@@ -47,6 +47,9 @@ class AnswerRequest(BaseModel):
 class SummarizeRequest(BaseModel):
     files: list[str] | None = Field(None, description="Files to summarise; all when omitted.")
     length: int = Field(5, ge=1, le=30, description="Sentences in the summary.")
+    mode: Literal["extractive", "llm", "llamacpp"] | None = Field(
+        None, description="Default: from settings. LLM summaries are map-reduced and verified."
+    )
 
 
 class CompareRequest(BaseModel):
@@ -179,7 +182,7 @@ def _add_routes(app: FastAPI, current, auth, settings: Settings) -> None:  # typ
         """A summary of some files (or all), every sentence cited and verified."""
         for file in request.files or []:
             _check_name(file)
-        return current().summarize(request.files, request.length)
+        return current().summarize(request.files, request.length, request.mode)
 
     @app.post("/v1/compare", response_model=Comparison, tags=["answers"], dependencies=guarded)
     def compare(request: CompareRequest) -> Comparison:

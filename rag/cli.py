@@ -56,6 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     summarize.add_argument("files", nargs="*", metavar="FILE", help="indexed file names")
     summarize.add_argument("--all", action="store_true", help="summarise every indexed file")
     summarize.add_argument("--length", type=int, default=5, help="sentences (default 5)")
+    summarize.add_argument("--mode", choices=["extractive", "llm", "llamacpp"])
     summarize.add_argument("--json", action="store_true", help="print the full answer object")
     summarize.add_argument(
         "--timeline", action="store_true", help="a 'what happened' digest: points by date"
@@ -157,7 +158,8 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
 def _summarize(args: argparse.Namespace, settings: Settings) -> int:
     if not args.files and not args.all:
         raise BadInput("name files to summarise, or pass --all")
-    summary = _pipeline(settings).summarize(None if args.all else args.files, args.length)
+    files = None if args.all else args.files
+    summary = _pipeline(settings).summarize(files, args.length, args.mode)
     if args.json:
         print(summary.model_dump_json(indent=2))
     else:

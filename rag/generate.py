@@ -133,6 +133,12 @@ class ChatGenerator:
         self.prompt = load_prompt(settings.prompts_dir, settings.answer_prompt)
         self.complete = complete or _openai_completer(settings)
 
+    def summarize(self, hits: list[Hit], length: int) -> Draft:
+        """Cited summary sentences of these passages (one map step of a summary)."""
+        prompt = load_prompt(self.settings.prompts_dir, self.settings.summary_prompt)
+        text = self.complete(prompt.render(passages=format_passages(hits), length=str(length)))
+        return self._claims(text, hits)
+
     def draft(
         self, question: str, hits: list[Hit], evidence: list[Evidence], on_token: OnToken = None
     ) -> Draft:
@@ -142,6 +148,9 @@ class ChatGenerator:
             return Draft(note="the LLM returned no text")
         if _ABSTAIN_PHRASES.search(text) and len(text) < 200:
             return Draft(abstained=True)
+        return self._claims(text, hits)
+
+    def _claims(self, text: str, hits: list[Hit]) -> Draft:
         claims = []
         for parsed in parse_cited_text(text, len(hits)):
             claims.append((parsed.text, [hits[n - 1].chunk for n in parsed.passages]))

@@ -11,14 +11,21 @@ from rag.compare import Comparison, compare_files
 from rag.embedding import Embedder, build_embedder
 from rag.errors import BadInput, LLMUnavailable, NotFound
 from rag.evidence import SentenceVectors, score_evidence
-from rag.generate import ABSTAIN_TEXT, Draft, Generator, OnToken, build_generator
+from rag.generate import (
+    ABSTAIN_TEXT,
+    ChatGenerator,
+    Draft,
+    Generator,
+    OnToken,
+    build_generator,
+)
 from rag.ingest import IngestReport, ingest_folder
 from rag.loaders import SUPPORTED_SUFFIXES
 from rag.models import Answer, AnswerSentence, Chunk, DocumentInfo, Hit, Source
 from rag.retrieve import HybridRetriever
 from rag.settings import Settings
 from rag.store import ChunkStore, Filters
-from rag.summarize import select_summary_sentences
+from rag.summarize import batch_chunks, reduce_summary, select_summary_sentences
 from rag.verify import Verifier
 
 _SAFE_NAME = re.compile(r"^[\w][\w .\-]{0,200}$")
@@ -135,8 +142,15 @@ class Pipeline:
         timings["total_ms"] = _ms(began)
         return _compose(question, generator.name, sentences, hits, fallback, timings)
 
-    def summarize(self, files: list[str] | None = None, length: int = 5) -> Answer:
-        """A cited summary of some files (all when none are named), verified like answers."""
+    def summarize(
+        self, files: list[str] | None = None, length: int = 5, mode: str | None = None
+    ) -> Answer:
+        """A cited summary of some files (all when none are named), verified like answers.
+
+        Extractive by default. With an LLM: map (each batch of passages that fits the context is
+        summarised with citations, every sentence verified) then reduce (the most central
+        supported sentences, near-duplicates merged); the extractive summary if none survive.
+        """
         began = time.perf_counter()
         names = files or [d.file for d in self.documents()]
         if not names:
@@ -147,14 +161,33 @@ class Pipeline:
             if not found:
                 raise NotFound(f"no indexed file named {name!r}")
             chunks += found
-        points = select_summary_sentences(chunks, self.vectors, max(1, min(length, 30)))
-        sentences = []
-        for point in points:
-            sentence = self.verifier.verify(point[0][3], _unique_chunks([p[0] for p in point]))
-            sentences.append(sentence)
+        length = max(1, min(length, 30))
+        generator = self.generator(mode)
         title = f"Summary of {', '.join(names) if files else 'all articles'}"
         hits = [Hit(c, 0.0) for c in chunks]
-        return _compose(title, "extractive", sentences, hits, None, {"total_ms": _ms(began)})
+        sentences, fallback = [], None
+        if isinstance(generator, ChatGenerator):
+            sentences = self._llm_summary(generator, chunks, length)
+            if not any(s.supported for s in sentences):
+                fallback = "no sentence of the LLM's summary was supported by its citations"
+        if not any(s.supported for s in sentences):
+            sentences += self._extractive_summary(chunks, length)
+        timings = {"total_ms": _ms(began)}
+        return _compose(title, generator.name, sentences, hits, fallback, timings)
+
+    def _extractive_summary(self, chunks: list[Chunk], length: int) -> list[AnswerSentence]:
+        points = select_summary_sentences(chunks, self.vectors, length)
+        return [self.verifier.verify(p[0][3], _unique_chunks([s[0] for s in p])) for p in points]
+
+    def _llm_summary(
+        self, generator: ChatGenerator, chunks: list[Chunk], length: int
+    ) -> list[AnswerSentence]:
+        drafted: list[AnswerSentence] = []
+        for batch in batch_chunks(chunks, self.settings.summary_batch_chars):
+            hits = [Hit(c, 0.0) for c in batch]
+            drafted += self._verify(generator.summarize(hits, length), hits)
+        kept = reduce_summary([s for s in drafted if s.supported], self.vectors, length)
+        return kept + [s for s in drafted if not s.supported]
 
     def compare(self, files: list[str] | None = None) -> Comparison:
         """Claims aligned across files (all when none are named), framing, near-duplicates."""

@@ -69,6 +69,10 @@ class Settings(BaseSettings):
     max_answer_sentences: int = Field(2, description="Evidence sentences in an extractive answer.")
     max_question_chars: int = Field(2000, description="Longer questions are rejected.")
     answer_prompt: str = Field("answer", description="Prompt name (optionally name@version).")
+    summary_prompt: str = Field("summarize", description="Prompt for LLM summaries (map step).")
+    summary_batch_chars: int = Field(
+        6000, description="Passage text per LLM summary call; larger inputs are map-reduced."
+    )
     prompts_dir: Path = Field(
         Path(__file__).resolve().parent.parent / "prompts", description="Prompt templates."
     )

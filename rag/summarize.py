@@ -3,7 +3,7 @@
 import numpy as np
 
 from rag.evidence import SentenceVectors, is_full_sentence
-from rag.models import Chunk
+from rag.models import AnswerSentence, Chunk
 
 REDUNDANT = 0.75  # cosine above which two sentences say the same thing
 LEAD_BONUS = 0.15  # news puts what matters first
@@ -61,3 +61,33 @@ def _lead_position(spans: list[tuple[Chunk, int, int, str]]) -> np.ndarray:
         starts = sorted(order[chunk.file])
         ranks.append(1.0 - starts.index(start) / max(1, len(starts) - 1))
     return np.asarray(ranks)
+
+
+def batch_chunks(chunks: list[Chunk], budget: int) -> list[list[Chunk]]:
+    """Consecutive chunks grouped so each group's text fits the budget (one chunk at least)."""
+    batches: list[list[Chunk]] = [[]]
+    used = 0
+    for chunk in chunks:
+        if batches[-1] and used + len(chunk.text) > budget:
+            batches.append([])
+            used = 0
+        batches[-1].append(chunk)
+        used += len(chunk.text)
+    return [b for b in batches if b]
+
+
+def reduce_summary(
+    sentences: list[AnswerSentence], vectors: SentenceVectors, length: int
+) -> list[AnswerSentence]:
+    """The most central sentences, near-duplicates left out, in their original order."""
+    if not sentences:
+        return []
+    matrix = vectors.embed([s.text for s in sentences])
+    centroid = matrix.mean(axis=0)
+    chosen: list[int] = []
+    for i in np.argsort(-(matrix @ centroid)):
+        if len(chosen) >= length:
+            break
+        if all(float(matrix[i] @ matrix[j]) < REDUNDANT for j in chosen):
+            chosen.append(int(i))
+    return [sentences[i] for i in sorted(chosen)]

@@ -170,3 +170,41 @@ def test_unknown_modes_list_the_valid_ones(sample_pipeline):
 
     with pytest.raises(BadInput, match="extractive, llm, llamacpp"):
         sample_pipeline.ask("Who?", mode="magic")
+
+
+def test_llm_summaries_are_map_reduced_and_verified(sample_pipeline, scripted):
+    pipeline = llm_pipeline(sample_pipeline, scripted.url, summary_batch_chars=2500)
+    files = ["004_41f9c137d467bf3b.txt"]
+    batches = len(
+        __import__("rag.summarize", fromlist=["x"]).batch_chunks(
+            pipeline.store.chunks_of(files[0]), 2500
+        )
+    )
+    assert batches >= 2  # the input does not fit one call
+    scripted.queue += [
+        {
+            "text": "Rebel forces captured Aleppo and advanced toward Hama [1]. "
+            "The rebels captured 40 tanks [1]."
+        },
+    ] + [{"text": ""}] * (batches - 1)
+    summary = pipeline.summarize(files, length=3)
+    assert summary.mode == "llm" and len(scripted.requests) == batches
+    assert "Summary in at most 3 sentences" in scripted.requests[0]["messages"][1]["content"]
+    flagged = [s for s in summary.sentences if not s.supported]
+    assert any("40" in s.text and "numbers" in s.reason for s in flagged)
+    assert "40 tanks" not in summary.answer and "Aleppo" in summary.answer
+    assert_grounded(summary)
+
+
+def test_smollm2_summary_is_grounded(sample_pipeline, smollm2):
+    pipeline = llm_pipeline(sample_pipeline, smollm2.url, llm_timeout=600)
+    summary = pipeline.summarize(["003_82cead1f1c9ff3e4.txt"], length=3)
+    assert summary.mode == "llm" and not summary.abstained
+    assert_grounded(summary)
+    (OUTPUT / "smollm2-summary.txt").write_text(
+        "\n".join(
+            f"[{'ok' if s.supported else 'FLAGGED'}] {s.text} ({s.reason})"
+            for s in summary.sentences
+        )
+        + f"\n\nfallback: {summary.fallback}\nanswer: {summary.answer}"
+    )
