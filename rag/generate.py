@@ -12,7 +12,7 @@ import numpy as np
 from rag.citations import parse_cited_text
 from rag.errors import BadInput, LLMUnavailable
 from rag.evidence import Evidence, expected_answer_type, has_answer_type
-from rag.models import Chunk, Hit
+from rag.models import Chunk, Hit, one_chunk_per_file
 from rag.prompts import load_prompt
 from rag.settings import Settings
 from rag.text import content_terms
@@ -68,7 +68,7 @@ class ExtractiveGenerator:
             ):
                 break
             chosen.append(cluster)
-        claims = [(c[0].text, _one_chunk_per_file(c)) for c in chosen]
+        claims = [(c[0].text, one_chunk_per_file([ev.chunk for ev in c])) for c in chosen]
         kind = expected_answer_type(question)
         if not has_answer_type(chosen[0][0].text, kind, question):
             neighbour = _neighbour_with(chosen[0][0], kind, question, hits)
@@ -114,13 +114,6 @@ def _neighbour_with(
             if has_answer_type(text, kind, question):
                 return text, [chunk]
     return None
-
-
-def _one_chunk_per_file(cluster: list[Evidence]) -> list[Chunk]:
-    by_file: dict[str, Chunk] = {}
-    for ev in cluster:
-        by_file.setdefault(ev.chunk.file, ev.chunk)
-    return list(by_file.values())
 
 
 class ChatGenerator:

@@ -81,6 +81,16 @@ class Source(BaseModel):
     outlet: str | None = None
     date: str | None = None
 
+    @classmethod
+    def from_meta(cls, file: str, meta: dict) -> "Source":
+        """From stored metadata, where an unknown value is an empty string."""
+        return cls(
+            file=file,
+            title=meta.get("title") or None,
+            outlet=meta.get("outlet") or None,
+            date=meta.get("date") or None,
+        )
+
 
 class Answer(BaseModel):
     """What the CLI's --json, the API, the page and the eval all consume."""
@@ -95,11 +105,15 @@ class Answer(BaseModel):
     timings: dict[str, float] = {}
 
 
-class DocumentInfo(BaseModel):
+class DocumentInfo(Source):
     """An indexed file as listings show it."""
 
-    file: str
-    title: str | None = None
-    outlet: str | None = None
-    date: str | None = None
     chunks: int = 0
+
+
+def one_chunk_per_file(chunks: list[Chunk]) -> list[Chunk]:
+    """The first chunk of each file, in order: one citation per outlet."""
+    by_file: dict[str, Chunk] = {}
+    for chunk in chunks:
+        by_file.setdefault(chunk.file, chunk)
+    return list(by_file.values())

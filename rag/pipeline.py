@@ -21,7 +21,15 @@ from rag.generate import (
 )
 from rag.ingest import IngestReport, ingest_folder
 from rag.loaders import SUPPORTED_SUFFIXES
-from rag.models import Answer, AnswerSentence, Chunk, DocumentInfo, Hit, Source
+from rag.models import (
+    Answer,
+    AnswerSentence,
+    Chunk,
+    DocumentInfo,
+    Hit,
+    Source,
+    one_chunk_per_file,
+)
 from rag.retrieve import HybridRetriever
 from rag.settings import Settings
 from rag.store import ChunkStore, Filters
@@ -177,7 +185,9 @@ class Pipeline:
 
     def _extractive_summary(self, chunks: list[Chunk], length: int) -> list[AnswerSentence]:
         points = select_summary_sentences(chunks, self.vectors, length)
-        return [self.verifier.verify(p[0][3], _unique_chunks([s[0] for s in p])) for p in points]
+        return [
+            self.verifier.verify(p[0][3], one_chunk_per_file([s[0] for s in p])) for p in points
+        ]
 
     def _llm_summary(
         self, generator: ChatGenerator, chunks: list[Chunk], length: int
@@ -231,13 +241,6 @@ class Pipeline:
         return question
 
 
-def _unique_chunks(chunks: list[Chunk]) -> list[Chunk]:
-    by_file: dict[str, Chunk] = {}
-    for chunk in chunks:
-        by_file.setdefault(chunk.file, chunk)
-    return list(by_file.values())
-
-
 def _compose(
     question: str,
     mode: str,
@@ -289,17 +292,8 @@ def sources_of(hits: list[Hit]) -> list[Source]:
     """One source per file among the hits, best hit first."""
     seen: dict[str, Source] = {}
     for hit in hits:
-        seen.setdefault(hit.chunk.file, _source_from_meta(hit.chunk.file, hit.chunk.metadata))
+        seen.setdefault(hit.chunk.file, Source.from_meta(hit.chunk.file, hit.chunk.metadata))
     return list(seen.values())
-
-
-def _source_from_meta(file: str, meta: dict) -> Source:
-    return Source(
-        file=file,
-        title=meta.get("title") or None,
-        outlet=meta.get("outlet") or None,
-        date=meta.get("date") or None,
-    )
 
 
 def _ms(since: float) -> float:

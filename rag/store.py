@@ -18,7 +18,7 @@ from llama_index.vector_stores.chroma import ChromaVectorStore
 
 from rag.errors import BadInput, StoreUnavailable
 from rag.loaders import Document
-from rag.models import Chunk, DocumentInfo
+from rag.models import Chunk, DocumentInfo, Source
 from rag.settings import Settings
 
 _VERSION_KEY = "rag_version"
@@ -214,13 +214,8 @@ class ChunkStore:
 
 
 def _info(file: str, meta: dict) -> DocumentInfo:
-    return DocumentInfo(
-        file=file,
-        title=meta.get("title") or None,
-        outlet=meta.get("outlet") or None,
-        date=meta.get("date") or None,
-        chunks=int(meta.get("chunks") or 0),
-    )
+    source = Source.from_meta(file, meta).model_dump()
+    return DocumentInfo(**source, chunks=int(meta.get("chunks") or 0))
 
 
 def _connect(settings: Settings):  # type: ignore[no-untyped-def]

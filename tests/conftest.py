@@ -6,6 +6,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -88,31 +89,39 @@ def stop(process: subprocess.Popen) -> None:
         process.wait()
 
 
+@contextmanager
+def running_server(
+    command: list[str], ready_url: str, log_path: Path, seconds: float, env: dict | None = None
+):
+    """A server process on 127.0.0.1, waited for until ready_url answers, always stopped."""
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, env=env or dict(os.environ)
+        )
+        try:
+            wait_for(ready_url, seconds, process)
+            yield
+        finally:
+            stop(process)
+
+
 @pytest.fixture(scope="session")
 def chroma_server(tmp_path_factory: pytest.TempPathFactory):
     """A real `chroma run` server on 127.0.0.1, stopped after the session."""
     port = free_port()
     path = tmp_path_factory.mktemp("chroma-server")
     chroma = Path(sys.executable).parent / "chroma"
-    log = open(path / "server.log", "w")
-    process = subprocess.Popen(
-        [
-            str(chroma),
-            "run",
-            "--path",
-            str(path / "db"),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
-    )
-    try:
-        wait_for(f"http://127.0.0.1:{port}/api/v2/heartbeat", 60, process)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        stop(process)
-        log.close()
+    command = [
+        str(chroma),
+        "run",
+        "--path",
+        str(path / "db"),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
+    env = {**os.environ, "ANONYMIZED_TELEMETRY": "False"}
+    url = f"http://127.0.0.1:{port}"
+    with running_server(command, f"{url}/api/v2/heartbeat", path / "server.log", 60, env):
+        yield url

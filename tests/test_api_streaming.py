@@ -54,6 +54,14 @@ def events(response: httpx.Response) -> list[tuple[str, dict]]:
     return found
 
 
+def stream_answer(server: str, **options) -> list[tuple[str, dict]]:
+    """POST a streamed question; the events received."""
+    payload = {"question": QUESTION, "stream": True, **options}
+    with httpx.stream("POST", f"{server}/v1/answer", json=payload, timeout=60) as response:
+        assert response.headers["content-type"].startswith("text/event-stream")
+        return events(response)
+
+
 def test_streamed_answer_ends_with_the_verified_answer_and_its_citations(server):
     with httpx.stream(
         "POST", f"{server}/v1/answer", json={"question": QUESTION, "stream": True}, timeout=60
@@ -74,13 +82,7 @@ def test_streamed_llm_tokens_then_verified_sentences(server, scripted_llm):
     scripted_llm.queue.append(
         {"text": "Geir Pedersen is the UN special envoy for Syria [1]. He is 97 years old [1]."}
     )
-    with httpx.stream(
-        "POST",
-        f"{server}/v1/answer",
-        json={"question": QUESTION, "stream": True, "mode": "llm"},
-        timeout=60,
-    ) as response:
-        got = events(response)
+    got = stream_answer(server, mode="llm")
     streamed = "".join(d["text"] for k, d in got if k == "token")
     assert "97 years old" in streamed  # raw tokens are the model's text
     answer = got[-1][1]
@@ -91,13 +93,7 @@ def test_streamed_llm_tokens_then_verified_sentences(server, scripted_llm):
 
 def test_streaming_a_dead_llm_reports_503_with_sources(server, scripted_llm):
     scripted_llm.queue += [{"status": 500}, {"status": 500}]
-    with httpx.stream(
-        "POST",
-        f"{server}/v1/answer",
-        json={"question": QUESTION, "stream": True, "mode": "llm"},
-        timeout=60,
-    ) as response:
-        got = events(response)
+    got = stream_answer(server, mode="llm")
     kind, error = got[-1]
     assert kind == "error" and error["status"] == 503 and error["sources"]
 

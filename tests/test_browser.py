@@ -2,13 +2,12 @@
 
 import os
 import shutil
-import subprocess
 import sys
 
 import pytest
 from playwright.sync_api import sync_playwright
 
-from tests.conftest import ARTICLES, OUTPUT, free_port, stop, wait_for
+from tests.conftest import ARTICLES, OUTPUT, free_port, running_server
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = [
@@ -36,19 +35,19 @@ def server(tmp_path_factory):
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
     env["RAG_DATA_DIR"] = str(tmp_path_factory.mktemp("data"))
     OUTPUT.mkdir(exist_ok=True)
-    log = open(OUTPUT / "serve.log", "w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "rag.cli", "serve", "--ingest", str(folder), "--port", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env=env,
-    )
-    try:
-        wait_for(f"http://127.0.0.1:{port}/readyz", 180, process)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        stop(process)
-        log.close()
+    command = [
+        sys.executable,
+        "-m",
+        "rag.cli",
+        "serve",
+        "--ingest",
+        str(folder),
+        "--port",
+        str(port),
+    ]
+    url = f"http://127.0.0.1:{port}"
+    with running_server(command, f"{url}/readyz", OUTPUT / "serve.log", 180, env):
+        yield url
 
 
 @pytest.fixture(scope="module")
