@@ -288,9 +288,12 @@ def _append_trimmed(text: str, start: int, end: int, spans: list[tuple[int, int]
         spans.append((start, end))
 
 
+_INNER_MARKS = str.maketrans("", "", ".'’")
+
+
 def words(text: str) -> list[str]:
     """Lower-cased word tokens, dots and apostrophes inside words removed (U.N. -> un)."""
-    return [re.sub(r"[.'’]", "", w).lower().strip("-") for w in _WORD.findall(text)]
+    return [w.translate(_INNER_MARKS).lower().strip("-") for w in _WORD.findall(text)]
 
 
 @lru_cache(maxsize=65536)
@@ -301,7 +304,13 @@ def stem(word: str) -> str:
 
 def content_terms(text: str) -> list[str]:
     """Stems of the words that carry content (no stopwords, no one-letter tokens)."""
-    return [stem(w) for w in words(text) if w and w not in STOPWORDS and len(w) > 1]
+    return list(_content_terms(text))
+
+
+@lru_cache(maxsize=65536)
+def _content_terms(text: str) -> tuple[str, ...]:
+    # The same passages' sentences are scored question after question.
+    return tuple(stem(w) for w in words(text) if w and w not in STOPWORDS and len(w) > 1)
 
 
 def numbers(text: str) -> set[float]:

@@ -66,7 +66,9 @@ class Verifier:
         matrix = self.vectors.embed([claim] + [t for *_, t in spans])
         sims = matrix[1:] @ matrix[0]
         citations = [_best_span(chunk, spans, sims) for chunk in _unique(chunks)]
-        similarity = max(float(np.max(sims)), self._whole_passage_similarity(claim, chunks))
+        similarity = float(np.max(sims))
+        if similarity < self.threshold:  # only then can sentence pairs change the verdict
+            similarity = max(similarity, self._whole_passage_similarity(claim, chunks))
         verdict = check_support(claim, [c.text for c in chunks], similarity, self.threshold)
         return AnswerSentence(
             text=claim, supported=verdict.supported, reason=verdict.reason, citations=citations
