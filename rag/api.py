@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
+from rag.api_limits import RequestLimits
 from rag.api_stream import MODELS, ChatRequest, answer_events, chat_chunks, chat_completion
 from rag.compare import Comparison
 from rag.errors import BadInput, LLMUnavailable, NotFound, StoreUnavailable
@@ -90,6 +91,8 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
         lifespan=lifespan,
     )
 
+    app.add_middleware(RequestLimits, settings=settings)
+
     def current() -> Pipeline:
         if state["pipeline"] is None:
             raise HTTPException(503, "the pipeline is still loading")
@@ -137,13 +140,22 @@ def _add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, err: RequestValidationError) -> JSONResponse:
-        problems = [
-            f"{'.'.join(str(p) for p in e['loc'] if p != 'body') or 'body'}: {e['msg']}"
+        # Type, place and message only: the rejected input may be raw bytes, a lone surrogate or
+        # NaN, which JSON cannot carry (a 500 instead of the 422), and is the caller's own anyway.
+        errors = [
+            {"type": e["type"], "loc": [_printable(p) for p in e["loc"]], "msg": e["msg"]}
             for e in err.errors()
         ]
-        return JSONResponse(
-            {"detail": "; ".join(problems), "errors": err.errors()}, status_code=422
-        )
+        problems = [
+            f"{'.'.join(str(p) for p in e['loc'] if p != 'body') or 'body'}: {e['msg']}"
+            for e in errors
+        ]
+        return JSONResponse({"detail": "; ".join(problems), "errors": errors}, status_code=422)
+
+
+def _printable(part: object) -> object:
+    """A location part JSON can carry (a dict key may hold a lone surrogate)."""
+    return part if isinstance(part, int) else str(part).encode("utf-8", "replace").decode()
 
 
 def _add_routes(app: FastAPI, current, auth, settings: Settings) -> None:  # type: ignore[no-untyped-def]
@@ -303,4 +315,5 @@ def _mount_page(app: FastAPI, current, settings: Settings) -> None:  # type: ign
         server_port=settings.port,
         css=CSS,
         theme=THEME,
+        max_file_size=settings.max_file_bytes,  # the page's uploads: the same per-file limit
     )

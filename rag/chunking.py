@@ -49,7 +49,10 @@ def _group_sentences(
 def _make_chunk(doc: Document, group: list[tuple[int, int]], index: int) -> Chunk:
     start, end = group[0][0], group[-1][1]
     text = doc.text[start:end]
-    digest = hashlib.sha1(f"{doc.file}\0{start}\0{text}".encode()).hexdigest()[:24]
+    # The file's hash is part of the id: any edit (even one that keeps this chunk's text, such as
+    # a new date line) rewrites every chunk, so stored line, date and outlet match the file.
+    key = f"{doc.file}\0{doc.sha256}\0{start}\0{text}"
+    digest = hashlib.sha1(key.encode()).hexdigest()[:24]
     return Chunk(
         id=digest,
         file=doc.file,

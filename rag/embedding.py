@@ -62,7 +62,11 @@ def _token_batches(order: list[int], encodings, size: int) -> list[list[int]]:  
     batches: list[list[int]] = []
     for i in order:
         longest = len(encodings[i].ids)
-        if batches and len(batches[-1]) < size and longest * (len(batches[-1]) + 1) <= _TOKEN_BUDGET:
+        if (
+            batches
+            and len(batches[-1]) < size
+            and longest * (len(batches[-1]) + 1) <= _TOKEN_BUDGET
+        ):
             batches[-1].append(i)
         else:
             batches.append([i])
@@ -80,9 +84,7 @@ def _load_local_model(cache: Path, precision: str):  # type: ignore[no-untyped-d
     path = ensure_onnx_model(cache, precision)
     options = onnxruntime.SessionOptions()
     options.log_severity_level = 3
-    session = onnxruntime.InferenceSession(
-        str(path), options, providers=["CPUExecutionProvider"]
-    )
+    session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     source = bundled_model_dir()
     tokenizer = Tokenizer.from_file(str(source / "tokenizer.json"))
     limit = json.loads((source / "sentence_bert_config.json").read_text())["max_seq_length"]

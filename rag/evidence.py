@@ -1,6 +1,7 @@
 """Score the sentences of retrieved chunks as evidence for a question."""
 
 import re
+import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -39,17 +40,28 @@ class SentenceVectors:
 
     def __init__(self, embedder: Embedder, capacity: int = 50_000):
         self.embedder = embedder
+        self.name = embedder.name
+        self._lock = threading.Lock()
         self.capacity = capacity
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
 
     def embed(self, texts: list[str]) -> np.ndarray:
-        missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
-        if missing:
-            for text, vector in zip(missing, self.embedder.embed(missing)):
-                self._cache[text] = vector
+        """Vectors for texts, embedding only those not seen lately (safe across threads)."""
+        if not texts:
+            return np.zeros((0, 384), dtype=np.float32)
+        with self._lock:
+            missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
+        fresh = dict(zip(missing, self.embedder.embed(missing))) if missing else {}
+        with self._lock:
+            self._cache.update(fresh)
+            rows = [fresh.get(t, self._cache.get(t)) for t in texts]
             while len(self._cache) > self.capacity:
                 self._cache.popitem(last=False)
-        return np.stack([self._cache[t] for t in texts]) if texts else np.zeros((0, 384))
+        lost = [t for t, row in zip(texts, rows) if row is None]  # evicted by another thread
+        if lost:
+            again = dict(zip(lost, self.embedder.embed(lost)))
+            rows = [again[t] if row is None else row for t, row in zip(texts, rows)]
+        return np.stack(rows)  # type: ignore[arg-type]
 
 
 def is_full_sentence(text: str) -> bool:
@@ -84,21 +96,29 @@ def score_evidence(
     hits: list[Hit],
     vectors: SentenceVectors,
     idf: Callable[[str], float] = lambda t: 1.0,
+    limit: int = 0,
 ) -> list[Evidence]:
-    """Every full sentence of the hits (headings left out), best evidence first."""
+    """Full sentences of the hits (headings left out), best evidence first.
+
+    Embedding sentences is most of an answer's cost; with a limit, only the `limit` sentences
+    sharing most of the question's words (ties: the better-ranked hit) are embedded and scored.
+    """
     spans = [
-        (hit.chunk, s, e, t)
+        (hit.chunk, s, e, t, term_overlap(question, t, idf))
         for hit in hits
         for s, e, t in hit.chunk.sentence_texts()
         if is_full_sentence(t)
     ]
+    if limit and len(spans) > limit:
+        ranked = sorted(range(len(spans)), key=lambda i: (-spans[i][4], i))
+        spans = [spans[i] for i in sorted(ranked[:limit])]
     if not spans:
         return []
-    matrix = vectors.embed([question] + [t for *_, t in spans])
+    matrix = vectors.embed([question] + [span[3] for span in spans])
     sims = matrix[1:] @ matrix[0]
     found = [
-        Evidence(chunk, s, e, t, float(sim), term_overlap(question, t, idf), vec)
-        for (chunk, s, e, t), sim, vec in zip(spans, sims, matrix[1:])
+        Evidence(chunk, s, e, t, float(sim), overlap, vec)
+        for (chunk, s, e, t, overlap), sim, vec in zip(spans, sims, matrix[1:])
     ]
     return sorted(found, key=lambda ev: -ev.score)
 

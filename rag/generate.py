@@ -3,6 +3,7 @@
 import logging
 import re
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -184,14 +185,17 @@ def _openai_completer(settings: Settings):  # type: ignore[no-untyped-def]
                 stream=on_token is not None,
             )
             if on_token is not None:
-                return _collect_stream(response, on_token)
+                return _collect_stream(response, on_token, settings.llm_timeout)
         except (
             openai.APIConnectionError,
             openai.APITimeoutError,
             openai.InternalServerError,
             openai.RateLimitError,
         ) as err:
-            raise LLMUnavailable(f"the LLM endpoint failed: {type(err).__name__}: {err}") from err
+            # An error body is the provider's text and some echo the key they were sent: the
+            # status code is all that goes on (to the caller, and to logs through the caller).
+            said = err.status_code if isinstance(err, openai.APIStatusError) else err
+            raise LLMUnavailable(f"the LLM endpoint failed: {type(err).__name__}: {said}") from err
         except openai.APIStatusError as err:
             raise LLMUnavailable(
                 f"the LLM endpoint refused the request: {err.status_code}"
@@ -202,9 +206,18 @@ def _openai_completer(settings: Settings):  # type: ignore[no-untyped-def]
     return complete
 
 
-def _collect_stream(response, on_token: Callable[[str], None]) -> str:  # type: ignore[no-untyped-def]
+def _collect_stream(response, on_token: Callable[[str], None], limit: float) -> str:  # type: ignore[no-untyped-def]
+    """The streamed text, abandoned after limit seconds in all.
+
+    The client's timeout only bounds each wait for the next piece; a server that keeps
+    trickling tokens would otherwise hold the request (and its caller) indefinitely.
+    """
     parts = []
+    deadline = time.monotonic() + limit
     for chunk in response:
+        if time.monotonic() > deadline:
+            response.close()
+            raise LLMUnavailable(f"the LLM endpoint was still writing after {limit:g}s")
         piece = chunk.choices[0].delta.content if chunk.choices else None
         if piece:
             parts.append(piece)

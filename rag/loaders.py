@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
-from bs4 import BeautifulSoup
+from bs4 import BeautifulSoup, Tag
+
+from rag.text import sentence_spans
 
 SUPPORTED_SUFFIXES = {".txt", ".md", ".markdown", ".html", ".htm"}
 
@@ -20,12 +22,32 @@ _BOILERPLATE = re.compile(
     r"sign up.*newsletter.*|read more:?.*|related( articles)?:?|world|news|home|menu)$",
     re.IGNORECASE,
 )
+_MENU_ROLES = {"navigation", "menu", "menubar", "banner", "contentinfo", "search"}
+_MENU_WORDS = {"nav", "navbar", "navigation", "menu", "menubar", "breadcrumb", "breadcrumbs"}
+# Text addressed to a language model rather than to readers (prompt injection): left out of the
+# content like boilerplate, so no answer quotes it and no LLM is shown it.
+_INSTRUCTION = re.compile(
+    r"\b(?:ignore|disregard|forget)\s+(?:\w+\s+){0,4}?(?:instructions?|prompts?)\b"
+    r"|\b(?:ignore|disregard|forget)\s+(?:\w+\s+){0,3}?(?:previous|prior|above|earlier|preceding)"
+    r"\s+(?:\w+\s+){0,2}?(?:passages|sources|context|messages|documents|articles)\b"
+    r"|^\W*(?:system|assistant|developer)\s*(?:prompt|message)?\s*:"
+    r"|\b(?:note|message|instructions?|reminder)\s+(?:to|for)\s+(?:the\s+|any\s+|all\s+)?"
+    r"(?:ai|llm|chatbot|language\s+model)s?\b"
+    r"|\b(?:you\s+are|as)\s+an?\s+(?:ai|llm|chatbot|language\s+model)\b"
+    r"|\bwhen\s+(?:you\s+are\s+|you're\s+)?asked\b[^.!?]{0,120},\s*(?:always\s+)?"
+    r"(?:answer|reply|respond|say)\b"
+    r"|\b(?:cite|answer|respond|reply)\b[^.!?]{0,60}\b(?:in|to|for)\s+(?:every|each|all|any)\s+"
+    r"(?:answers?|responses?|replies|questions?)\b"
+    r"|\[[^\[\]\n]{1,200}:L\d+\]",  # this tool's own citation marker, forged
+    re.IGNORECASE,
+)
 _SOURCE_LINE = re.compile(r"^(?:source|via|published by|outlet)\s*:\s*(.{2,80})$", re.IGNORECASE)
 _DATE_PREFIX = re.compile(r"^\s*date\s+(\d{4}-\d{2}-\d{2})\s+", re.IGNORECASE)
 _AGENCY = re.compile(r"\((AP|AFP|Reuters|dpa|ANI|Xinhua|UPI|PTI|IANS)\)")
 # "BEIRUT — (AP) — ", "BEIRUT — ", "Damascus [Syria], December 2: "
 _DATELINE = re.compile(
-    r"^(?P<place>[A-Z][A-Z .'-]{2,40}|[A-Z][a-z]+ \[[A-Za-z ]+\](?:, [A-Z][a-z]+ \d{1,2})?)"
+    r"^(?!(?:SYSTEM|ASSISTANT|DEVELOPER)\s*:)"  # a role label, not a place
+    r"(?P<place>[A-Z][A-Z .'-]{2,40}|[A-Z][a-z]+ \[[A-Za-z ]+\](?:, [A-Z][a-z]+ \d{1,2})?)"
     r"\s*(?:[—–-]\s*(?:\((?:[A-Za-z]+)\)\s*[—–-]\s*)?|:\s+)"
 )
 _MONTHS = "jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec"
@@ -74,7 +96,10 @@ def read_bytes(path: Path, max_bytes: int) -> bytes:
     size = path.stat().st_size
     if size > max_bytes:
         raise SkipFile(f"larger than the {max_bytes:,}-byte limit ({size:,} bytes)")
-    raw = path.read_bytes()
+    with path.open("rb") as handle:
+        raw = handle.read(max_bytes + 1)  # bounded: the file may grow after the size check
+    if len(raw) > max_bytes:
+        raise SkipFile(f"larger than the {max_bytes:,}-byte limit (it grew while being read)")
     if not raw.strip():
         raise SkipFile("empty file")
     if b"\x00" in raw[:8192]:
@@ -102,6 +127,7 @@ def _from_plain(name: str, text: str, markdown: bool) -> Document:
         segment = _content_of_line(text, start, end, meta, seen_lines, markdown, not segments)
         if segment:
             segments.append(segment)
+    segments = _without_instructions(text, segments)
     agency = _AGENCY.search(text[:400])
     if agency and not meta["outlet"]:
         meta["outlet"] = agency.group(1)
@@ -140,6 +166,26 @@ def _content_of_line(
     return (start, end) if text[start:end].strip() else None
 
 
+def looks_like_instruction(sentence: str) -> bool:
+    """Is this sentence addressed to a language model (prompt injection) rather than readers?"""
+    return bool(_INSTRUCTION.search(sentence))
+
+
+def _without_instructions(text: str, segments: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The segments with instruction-like sentences cut out (a segment may split in two)."""
+    kept = []
+    for start, end in segments:
+        cursor = start
+        for s, e in sentence_spans(text, start, end):
+            if looks_like_instruction(text[s:e]):
+                if text[cursor:s].strip():
+                    kept.append((cursor, len(text[:s].rstrip())))
+                cursor = e
+        if text[cursor:end].strip():
+            kept.append((cursor + len(text[cursor:end]) - len(text[cursor:end].lstrip()), end))
+    return kept
+
+
 def _looks_like_headline(line: str) -> bool:
     return 3 <= len(line.split()) <= 25 and line[-1] not in '.!?"”’:' and len(line) < 200
 
@@ -170,6 +216,9 @@ def _from_html(name: str, html: str) -> Document:
         ]
     ):
         tag.decompose()
+    for tag in soup.find_all(_is_menu):
+        if not tag.decomposed:  # an outer menu may already have taken it
+            tag.decompose()
     body = soup.find("article") or soup.find("main") or soup.body or soup
     if not meta["title"] and (h1 := body.find("h1")):
         meta["title"] = h1.get_text(" ", strip=True)
@@ -180,6 +229,15 @@ def _from_html(name: str, html: str) -> Document:
         if value:
             setattr(plain, key, value)
     return plain
+
+
+def _is_menu(tag: Tag) -> bool:
+    """Navigation that is not in a <nav>: an ARIA role, or a menu-like class or id with no <p>."""
+    if str(tag.get("role") or "").lower() in _MENU_ROLES or tag.name == "menu":
+        return True
+    names = " ".join([*filter(None, tag.get_attribute_list("class")), str(tag.get("id") or "")])
+    names = names.lower()
+    return bool(_MENU_WORDS & set(re.split(r"[\s_-]+", names))) and tag.find("p") is None
 
 
 def _meta(soup: BeautifulSoup, key: str) -> str | None:

@@ -37,7 +37,10 @@ from rag.summarize import batch_chunks, reduce_summary, select_summary_sentences
 from rag.verify import Verifier
 
 _SAFE_NAME = re.compile(r"^[\w][\w .\-]{0,200}$")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+# Terminal escape sequences (colours, titles) go whole; other control characters and lone
+# surrogates (valid JSON, but not encodable text) become spaces.
+_ESCAPE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?)")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 class Pipeline:
@@ -48,7 +51,9 @@ class Pipeline:
         self.store = store
         self.embedder = embedder
         self.vectors = SentenceVectors(embedder)
-        self.retriever = HybridRetriever(store, embedder, settings.candidates, settings.rrf_k)
+        self.retriever = HybridRetriever(
+            store, self.vectors, settings.candidates, settings.rrf_k
+        )  # cached vectors: the question is embedded once for retrieval and evidence
         self.verifier = Verifier(self.vectors, settings.support_threshold)
         self._generators: dict[str, Generator] = {}
         self._write_lock = threading.Lock()
@@ -123,8 +128,16 @@ class Pipeline:
         generator = self.generator(mode)
         timings: dict[str, float] = {}
         began = time.perf_counter()
-        hits = self.retriever.retrieve(question, top_k or self.settings.top_k, filters)
-        evidence = score_evidence(question, hits, self.vectors, self.retriever.lexical().idf)
+        hits = self._finished(
+            self.retriever.retrieve(question, top_k or self.settings.top_k, filters)
+        )
+        evidence = score_evidence(
+            question,
+            hits,
+            self.vectors,
+            self.retriever.lexical().idf,
+            self.settings.evidence_sentences,
+        )
         timings["retrieve_ms"] = _ms(began)
         if not evidence or evidence[0].score < self.settings.abstain_threshold:
             return _abstain(question, generator.name, timings, began)
@@ -165,7 +178,7 @@ class Pipeline:
             raise BadInput("nothing is indexed yet")
         chunks = []
         for name in names:
-            found = self.store.chunks_of(name)
+            found = self._finished_chunks(self.store.chunks_of(name))
             if not found:
                 raise NotFound(f"no indexed file named {name!r}")
             chunks += found
@@ -206,7 +219,7 @@ class Pipeline:
             raise BadInput("comparing needs at least two indexed files")
         chunks = {}
         for name in names:
-            chunks[name] = self.store.chunks_of(name)
+            chunks[name] = self._finished_chunks(self.store.chunks_of(name))
             if not chunks[name]:
                 raise NotFound(f"no indexed file named {name!r}")
         return compare_files(chunks, self.vectors)
@@ -214,7 +227,24 @@ class Pipeline:
     def _neighbours(self, chunk: Chunk, hits: list[Hit]) -> list[Hit]:
         """Chunks around the best evidence that retrieval missed: an answer may run on."""
         have = {hit.chunk.id for hit in hits}
-        return [Hit(c, 0.0) for c in self.store.neighbours(chunk) if c.id not in have]
+        around = self._finished_chunks(self.store.neighbours(chunk))
+        return [Hit(c, 0.0) for c in around if c.id not in have]
+
+    def _finished(self, hits: list[Hit]) -> list[Hit]:
+        """The hits whose chunk belongs to the current, fully indexed version of its file."""
+        keep = {c.id for c in self._finished_chunks([hit.chunk for hit in hits])}
+        return [hit for hit in hits if hit.chunk.id in keep]
+
+    def _finished_chunks(self, chunks: list[Chunk]) -> list[Chunk]:
+        """Chunks that match their file's recorded text.
+
+        An ingest writes a file's new chunks, then deletes its stale ones, then its record; a
+        query running meanwhile (or a lexical index built before) can see chunks of a file with
+        no record yet, or of another version than the recorded one. Citing those would quote
+        text the file does not have, so they wait until the ingest has finished.
+        """
+        texts = self.store.recorded_texts(c.file for c in chunks)
+        return [c for c in chunks if c.file in texts and texts[c.file][c.start : c.end] == c.text]
 
     def _verify(self, draft: Draft, hits: list[Hit]) -> list[AnswerSentence]:
         """Each claim checked against what it cites; an uncited one against its closest passage."""
@@ -228,14 +258,15 @@ class Pipeline:
 
     def clean_question(self, question: str) -> str:
         """The question without control characters; empty or over-long ones are refused."""
-        question = _CONTROL.sub(" ", question or "").strip()
-        if not question:
-            raise BadInput("the question is empty")
-        if len(question) > self.settings.max_question_chars:
+        question = (question or "").strip()
+        if len(question) > self.settings.max_question_chars:  # before any work on it
             raise BadInput(
                 f"the question is {len(question):,} characters; the limit is "
                 f"{self.settings.max_question_chars:,}"
             )
+        question = " ".join(_CONTROL.sub(" ", _ESCAPE.sub("", question)).split())
+        if not question:
+            raise BadInput("the question is empty")
         if not re.search(r"\w", question):
             raise BadInput("the question has no words in it")
         return question

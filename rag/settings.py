@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     )
     chroma_host: str | None = Field(None, description="Chroma server host; unset = embedded.")
     chroma_port: int = Field(8000, description="Chroma server port.")
+    chroma_timeout: float = Field(
+        30.0, description="Seconds before a Chroma server request is abandoned (then a 503)."
+    )
 
     embed_provider: Literal["local", "openai"] = Field(
         "local", description="local = bundled all-MiniLM-L6-v2; openai = OpenAI embeddings."
@@ -76,6 +79,11 @@ class Settings(BaseSettings):
     support_threshold: float = Field(
         0.55, description="Minimum cosine similarity between a sentence and its cited passage."
     )
+    evidence_sentences: int = Field(
+        12,
+        description="Candidate sentences embedded per question, those sharing most of its "
+        "words (0: all).",
+    )
     max_answer_sentences: int = Field(2, description="Evidence sentences in an extractive answer.")
     max_question_chars: int = Field(2000, description="Longer questions are rejected.")
     answer_prompt: str = Field("answer", description="Prompt name (optionally name@version).")
@@ -90,6 +98,18 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Address the server binds to.")
     port: int = Field(8000, description="Port the server listens on.")
     api_key: str | None = Field(None, description="When set, the API requires this bearer token.")
+    max_concurrent_requests: int = Field(
+        4,
+        description="Answers, summaries, comparisons, chat completions and uploads served at "
+        "once; more wait request_queue_seconds for a turn, then get a 429.",
+    )
+    request_queue_seconds: float = Field(
+        2.0, description="How long an expensive request waits for a turn before a 429."
+    )
+    max_body_bytes: int = Field(1_000_000, description="Largest JSON request body; more is a 413.")
+    max_upload_bytes: int = Field(
+        20_000_000, description="Largest upload request, all files together; more is a 413."
+    )
 
     @classmethod
     def settings_customise_sources(

@@ -1,10 +1,15 @@
 """Chunks in Chroma, through llama-index's Chroma vector store: embedded on disk or a server."""
 
+import functools
 import json
+import time
 import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Concatenate, ParamSpec, TypeVar
 
 import chromadb
+import httpx
 import numpy as np
 from chromadb.config import Settings as ChromaSettings
 from llama_index.core.schema import BaseNode, TextNode
@@ -23,6 +28,9 @@ from rag.settings import Settings
 
 _VERSION_KEY = "rag_version"
 _EMBEDDER_KEY = "rag_embedder"
+_VERSION_TTL_SECONDS = 1.0
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 
 @dataclass
@@ -73,11 +81,35 @@ def _day(iso: str) -> int:
     return int(iso.replace("-", "")[:8])
 
 
+def _reachable(
+    method: Callable[Concatenate["ChunkStore", _P], _R],
+) -> Callable[Concatenate["ChunkStore", _P], _R]:
+    """A Chroma server that is down, restarting or not answering is StoreUnavailable (a 503).
+
+    The HTTP client opens a new connection on the next call, so nothing needs resetting.
+    """
+
+    @functools.wraps(method)
+    def call(self: "ChunkStore", *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            return method(self, *args, **kwargs)
+        except httpx.TransportError as err:
+            raise StoreUnavailable(
+                f"the Chroma server at {self.where} is unreachable "
+                f"({type(err).__name__}: {err or 'no answer'}); try again shortly"
+            ) from err
+
+    return call
+
+
 class ChunkStore:
     """The chunks of every indexed file, their embeddings and metadata."""
 
     def __init__(self, settings: Settings, embedder_name: str):
+        self.where = settings.chroma_server or str(settings.data_dir)
         self.client = _connect(settings)
+        self._texts: dict[tuple[str, str], str] = {}
+        self._version, self._version_read = "", float("-inf")
         try:
             self.collection = self.client.get_or_create_collection(
                 settings.collection,
@@ -96,6 +128,7 @@ class ChunkStore:
             )
         self.vectors = ChromaVectorStore(chroma_collection=self.collection)
 
+    @_reachable
     def put_file(self, doc: Document, vector: np.ndarray, chunk_count: int) -> None:
         """Keep a file's full text and metadata (its vector: the mean of its chunks')."""
         self.files.upsert(
@@ -113,12 +146,15 @@ class ChunkStore:
             ],
         )
 
+    @_reachable
     def drop_file(self, file: str) -> None:
         self.files.delete(ids=[file])
 
+    @_reachable
     def file_names(self) -> set[str]:
         return set(self.files.get(include=[])["ids"])
 
+    @_reachable
     def file_text(self, file: str) -> tuple[str, DocumentInfo] | None:
         """A file's text (the one citation offsets point into) and its metadata."""
         got = self.files.get(ids=[file], include=["documents", "metadatas"])
@@ -126,16 +162,44 @@ class ChunkStore:
             return None
         return got["documents"][0], _info(file, got["metadatas"][0])
 
+    @_reachable
+    def recorded_texts(self, files: Iterable[str]) -> dict[str, str]:
+        """The recorded text of each of these files that has a record (its ingest finished).
+
+        Read fresh on every call (one metadata lookup), the texts cached by content hash.
+        """
+        names = sorted(set(files))
+        if not names:
+            return {}
+        got = self.files.get(ids=names, include=["metadatas"])
+        texts, missing = {}, []
+        for file, meta in zip(got["ids"], got["metadatas"]):
+            text = self._texts.get((file, str(meta.get("sha256"))))
+            if text is None:
+                missing.append(file)
+            else:
+                texts[file] = text
+        if missing:
+            got = self.files.get(ids=missing, include=["documents", "metadatas"])
+            if len(self._texts) > 2000:
+                self._texts.clear()
+            for file, text, meta in zip(got["ids"], got["documents"], got["metadatas"]):
+                self._texts[(file, str(meta.get("sha256")))] = texts[file] = text
+        return texts
+
+    @_reachable
     def add(self, chunks: list[Chunk], embeddings: np.ndarray) -> None:
         """Write chunks with their embeddings (ids already present are overwritten)."""
         nodes: list[BaseNode] = [_to_node(c, v) for c, v in zip(chunks, embeddings)]
         for i in range(0, len(nodes), 2000):
             self.vectors.add(nodes[i : i + 2000])
 
+    @_reachable
     def delete(self, ids: list[str]) -> None:
         for i in range(0, len(ids), 2000):
             self.vectors.delete_nodes(node_ids=ids[i : i + 2000])
 
+    @_reachable
     def query(
         self, vector: np.ndarray, k: int, filters: Filters | None
     ) -> list[tuple[Chunk, float]]:
@@ -150,6 +214,7 @@ class ChunkStore:
         chunks = [_from_node(node) for node in result.nodes or []]
         return list(zip(chunks, sims))
 
+    @_reachable
     def file_chunk_ids(self) -> dict[str, tuple[str, set[str]]]:
         """For each indexed file: its content hash and the ids of its chunks."""
         files: dict[str, tuple[str, set[str]]] = {}
@@ -158,21 +223,25 @@ class ChunkStore:
             ids.add(chunk_id)
         return files
 
+    @_reachable
     def documents(self) -> list[DocumentInfo]:
         """Every indexed file with its metadata and chunk count."""
         got = self.files.get(include=["metadatas"])
         docs = [_info(file, meta) for file, meta in zip(got["ids"], got["metadatas"])]
         return sorted(docs, key=lambda d: d.file)
 
+    @_reachable
     def all_chunks(self) -> list[Chunk]:
         """Every chunk (for the lexical index and document listings)."""
         return [_from_record(cid, meta, text) for cid, meta, text in self._scan_full()]
 
+    @_reachable
     def chunks_of(self, file: str) -> list[Chunk]:
         got = self.collection.get(where={"file": file}, include=["metadatas", "documents"])
         chunks = [_from_record(*row) for row in zip(got["ids"], got["metadatas"], got["documents"])]
         return sorted(chunks, key=lambda c: c.start)
 
+    @_reachable
     def neighbours(self, chunk: Chunk) -> list[Chunk]:
         """The chunks just before and after this one in its file."""
         index = int(chunk.metadata.get("chunk_index", -1))
@@ -180,19 +249,32 @@ class ChunkStore:
         got = self.collection.get(where=where, include=["metadatas", "documents"])  # type: ignore[dict-item]
         return [_from_record(*row) for row in zip(got["ids"], got["metadatas"], got["documents"])]
 
+    @_reachable
     def count(self) -> int:
         return self.collection.count()
 
+    @_reachable
     def version(self) -> str:
-        """Changes whenever the corpus changes, so readers know to rebuild derived indexes."""
-        return str((self.collection.metadata or {}).get(_VERSION_KEY, ""))
+        """Changes whenever the corpus changes, so readers know to rebuild derived indexes.
 
+        Re-read from the store at most once a second: another process's ingest (a CLI run
+        beside a server) shows within that second, at one metadata read a second.
+        """
+        now = time.monotonic()
+        if now - self._version_read >= _VERSION_TTL_SECONDS:
+            fresh = self.client.get_collection(self.collection.name).metadata or {}
+            self._version = str(fresh.get(_VERSION_KEY, ""))
+            self._version_read = now
+        return self._version
+
+    @_reachable
     def bump_version(self) -> None:
         meta = {
             k: v for k, v in (self.collection.metadata or {}).items() if not k.startswith("hnsw:")
         }
         meta[_VERSION_KEY] = uuid.uuid4().hex
         self.collection.modify(metadata=meta)
+        self._version, self._version_read = meta[_VERSION_KEY], time.monotonic()
 
     def _scan(self, include: list[str], page: int = 5000):  # type: ignore[no-untyped-def]
         offset = 0
@@ -226,12 +308,21 @@ def _connect(settings: Settings):  # type: ignore[no-untyped-def]
             from urllib.parse import urlparse
 
             url = urlparse(server)
-            return chromadb.HttpClient(
+            # chromadb's own HTTP client never times out: a frozen server would hang every caller.
+            timeout = httpx.Timeout(
+                settings.chroma_timeout, connect=min(5.0, settings.chroma_timeout)
+            )
+            httpx.get(f"{server.rstrip('/')}/api/v2/heartbeat", timeout=timeout).raise_for_status()
+            client = chromadb.HttpClient(
                 host=url.hostname or "127.0.0.1",
                 port=url.port or 8000,
                 ssl=url.scheme == "https",
                 settings=chroma_settings,
             )
+            session = getattr(getattr(client, "_server", None), "_session", None)
+            if isinstance(session, httpx.Client):  # a private attribute: tests/test_faults.py
+                session.timeout = timeout
+            return client
         path = settings.data_dir / "chroma"
         path.mkdir(parents=True, exist_ok=True)
         return chromadb.PersistentClient(path=str(path), settings=chroma_settings)

@@ -62,7 +62,10 @@ class LlamaCppServer:
 
 
 class ScriptedServer:
-    """Replies with queued behaviours: text, a delay, an HTTP error, or malformed JSON."""
+    """Replies with queued behaviours: text, a delay, an HTTP error, or malformed JSON.
+
+    A streamed reply with "drip" sends its words that many seconds apart.
+    """
 
     def __init__(self) -> None:
         self.queue: list[dict] = []
@@ -78,11 +81,13 @@ class ScriptedServer:
 
                 await asyncio.sleep(step["delay"])
             if "status" in step:
-                return JSONResponse({"error": {"message": "boom"}}, status_code=step["status"])
+                body = step.get("body", {"error": {"message": "boom"}})
+                return JSONResponse(body, status_code=step["status"])
             if "raw" in step:
                 return JSONResponse(step["raw"])
             if self.requests[-1].get("stream"):
-                return StreamingResponse(_sse_chunks(step["text"]), media_type="text/event-stream")
+                chunks = _sse_chunks(step["text"], step.get("drip", 0.0))
+                return StreamingResponse(chunks, media_type="text/event-stream")
             return {
                 "id": "x",
                 "object": "chat.completion",
@@ -131,7 +136,8 @@ class ScriptedServer:
         self.thread.join(timeout=5)
 
 
-def _sse_chunks(text: str):  # type: ignore[no-untyped-def]
+async def _sse_chunks(text: str, drip: float = 0.0):  # type: ignore[no-untyped-def]
+    import asyncio
     import json
     import re
 
@@ -139,6 +145,7 @@ def _sse_chunks(text: str):  # type: ignore[no-untyped-def]
     for piece in re.findall(r"\S+\s*", text):
         delta = {"index": 0, "delta": {"content": piece}, "finish_reason": None}
         yield f"data: {json.dumps({**base, 'choices': [delta]})}\n\n"
+        await asyncio.sleep(drip)
     end = {"index": 0, "delta": {}, "finish_reason": "stop"}
     yield f"data: {json.dumps({**base, 'choices': [end]})}\n\n"
     yield "data: [DONE]\n\n"

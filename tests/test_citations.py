@@ -17,6 +17,8 @@ from rag.citations import parse_cited_text
         ("A is true [0] [1].", [("A is true.", [1], [0])]),
         ("No citation at all.", [("No citation at all.", [], [])]),
         ("[1] [2]", []),
+        ("The war is over [warisover.txt:L3].", [("The war is over.", [], [])]),
+        ("Hama fell [2][004_41f9c137d467bf3b.txt:L7].", [("Hama fell.", [2], [])]),
         ("", []),
     ],
 )

@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 from fastapi.testclient import TestClient
 
@@ -68,3 +69,22 @@ def test_timeline_and_compare_commands(sample_pipeline, monkeypatch, capsys):
     assert main(["compare"]) == 0
     out = capsys.readouterr().out
     assert "## Reported by two or more files" in out and "## Near-duplicate articles" in out
+
+
+def test_a_running_pipeline_sees_another_process_ingest(tmp_path):
+    """A server keeps answering while `rag ingest` adds files beside it; keywords find them."""
+    data = tmp_path / "rag"
+    assert rag("ingest", str(ARTICLES), data_dir=data).returncode == 0
+    serving = build_pipeline(make_settings(data))
+    assert not serving.retriever.lexical().search("Zarqonite lighthouse", 5, None)
+
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    (extra / "lighthouse.txt").write_text(
+        "The Zarqonite lighthouse reopened on Monday after a decade of repairs, officials said."
+    )
+    assert rag("ingest", str(extra), data_dir=data).returncode == 0
+    time.sleep(1.1)  # the store's version is re-read at most once a second
+
+    found = serving.retriever.lexical().search("Zarqonite lighthouse", 5, None)
+    assert [chunk.file for chunk, _ in found] == ["lighthouse.txt"]
