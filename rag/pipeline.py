@@ -51,9 +51,13 @@ class Pipeline:
         self.store = store
         self.embedder = embedder
         self.vectors = SentenceVectors(embedder)
-        self.retriever = HybridRetriever(
-            store, self.vectors, settings.candidates, settings.rrf_k
-        )  # cached vectors: the question is embedded once for retrieval and evidence
+        self.retriever = HybridRetriever(  # cached vectors: a question is embedded once
+            store,
+            self.vectors,
+            settings.candidates,
+            settings.rrf_k,
+            settings.data_dir / "lexical" / f"{settings.collection}.json",
+        )
         self.verifier = Verifier(self.vectors, settings.support_threshold)
         self._generators: dict[str, Generator] = {}
         self._write_lock = threading.Lock()
@@ -74,7 +78,10 @@ class Pipeline:
     def ingest(self, root: Path, sync: bool = False, progress: bool | None = None) -> IngestReport:
         """Index the files under root (see rag.ingest)."""
         with self._write_lock:
-            return ingest_folder(root, self.store, self.embedder, self.settings, sync, progress)
+            report = ingest_folder(root, self.store, self.embedder, self.settings, sync, progress)
+            if report.chunks_written or report.chunks_deleted:
+                self.retriever.lexical()  # built (and saved) here, not on the next question
+            return report
 
     def ingest_files(self, files: list[tuple[str, bytes]]) -> IngestReport:
         """Index uploaded files under their own names (txt, md, html); others are refused."""

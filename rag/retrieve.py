@@ -1,10 +1,14 @@
 """Hybrid retrieval: dense (Chroma) and BM25 (bm25s) rankings fused by reciprocal rank."""
 
+import json
 import logging
 import math
+import os
 import threading
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
 
 import bm25s
 import numpy as np
@@ -29,10 +33,11 @@ def reciprocal_rank_fusion(rankings: Sequence[Sequence[str]], k: int = 60) -> di
 class LexicalIndex:
     """BM25 over every chunk's content words; rebuilt when the store's version changes."""
 
-    def __init__(self, chunks: list[Chunk]):
+    def __init__(self, chunks: list[Chunk], terms: list[list[str]] | None = None):
         self.chunks = chunks
         self.bm25 = bm25s.BM25()
-        corpus = [content_terms(c.text) or ["_"] for c in chunks]
+        corpus = terms or [content_terms(c.text) or ["_"] for c in chunks]
+        self.terms = corpus
         if chunks:
             self.bm25.index(corpus, show_progress=False)
         self.document_frequency = Counter(t for terms in corpus for t in set(terms))
@@ -57,8 +62,16 @@ class LexicalIndex:
 class HybridRetriever:
     """Dense and lexical candidates, fused; the lexical index follows the store's version."""
 
-    def __init__(self, store: ChunkStore, embedder: Embedder, candidates: int, rrf_k: int):
+    def __init__(
+        self,
+        store: ChunkStore,
+        embedder: Embedder,
+        candidates: int,
+        rrf_k: int,
+        cache: Path | None = None,
+    ):
         self.store = store
+        self.cache = cache
         self.embedder = embedder
         self.candidates = candidates
         self.rrf_k = rrf_k
@@ -71,9 +84,30 @@ class HybridRetriever:
         version = self.store.version()
         with self._lock:
             if self._lexical is None or version != self._version:
-                self._lexical = LexicalIndex(self.store.all_chunks())
+                self._lexical = self._saved(version) or self._build(version)
                 self._version = version
             return self._lexical
+
+    def _build(self, version: str) -> LexicalIndex:
+        index = LexicalIndex(self.store.all_chunks())
+        if self.cache:
+            _save_lexical(self.cache, version, index)
+        return index
+
+    def _saved(self, version: str) -> LexicalIndex | None:
+        """The index a process saved for this very version of the corpus, if any."""
+        if not self.cache or not version:
+            return None
+        try:
+            saved = json.loads(self.cache.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        if saved.get("version") != version:
+            return None
+        chunks = [
+            Chunk(**{**c, "sentences": [tuple(s) for s in c["sentences"]]}) for c in saved["chunks"]
+        ]
+        return LexicalIndex(chunks, saved["terms"])
 
     def retrieve(self, question: str, top_k: int, filters: Filters | None = None) -> list[Hit]:
         """The top_k chunks for the question, best first."""
@@ -91,3 +125,14 @@ class HybridRetriever:
             Hit(chunks[cid], fused[cid], dense_score.get(cid), bm25_score.get(cid))
             for cid in ranked
         ]
+
+
+def _save_lexical(path: Path, version: str, index: LexicalIndex) -> None:
+    """Chunks and their terms, so a new process loads them instead of re-reading the store."""
+    if not version:
+        return
+    saved = {"version": version, "chunks": [asdict(c) for c in index.chunks], "terms": index.terms}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_suffix(f".{os.getpid()}.tmp")
+    temp.write_text(json.dumps(saved), encoding="utf-8")
+    os.replace(temp, path)

@@ -1,6 +1,7 @@
 """Ingest on the real embedding model and a real embedded Chroma."""
 
 import os
+import time
 
 from rag.pipeline import build_pipeline
 
@@ -65,3 +66,37 @@ def test_the_index_survives_a_new_process(settings, articles_copy):
     reopened = build_pipeline(settings)
     assert len(reopened.documents()) == 5
     assert not reopened.ask("Who is the UN special envoy for Syria?").abstained
+
+
+def test_a_new_process_loads_the_keyword_index_saved_by_the_ingest(settings, articles_copy):
+    first = build_pipeline(settings)
+    first.ingest(articles_copy)
+    saved = settings.data_dir / "lexical" / f"{settings.collection}.json"
+    assert saved.exists()
+
+    second = build_pipeline(settings)
+    second.store.all_chunks = None  # type: ignore[method-assign]  # loading must not scan the store
+    loaded = second.retriever.lexical()
+    built = first.retriever.lexical()
+    assert [c.id for c in loaded.chunks] == [c.id for c in built.chunks]
+    question = "How far did the insurgents retreat from Hama?"
+    assert [(c.id, s) for c, s in loaded.search(question, 5, None)] == [
+        (c.id, s) for c, s in built.search(question, 5, None)
+    ]
+
+
+def test_a_stale_or_broken_saved_keyword_index_is_rebuilt(settings, articles_copy):
+    pipeline = build_pipeline(settings)
+    pipeline.ingest(articles_copy)
+    saved = settings.data_dir / "lexical" / f"{settings.collection}.json"
+    (articles_copy / "new.txt").write_text(
+        "The Zarqonite lighthouse reopened on Monday, officials said."
+    )
+    build_pipeline(settings).ingest(articles_copy)  # another process: a new version, a new file
+    time.sleep(1.1)  # the version is re-read at most once a second
+    found = pipeline.retriever.lexical().search("Zarqonite lighthouse", 3, None)
+    assert found and found[0][0].file == "new.txt"
+
+    saved.write_text("{not json")
+    fresh = build_pipeline(settings)
+    assert fresh.retriever.lexical().search("Zarqonite lighthouse", 3, None)[0][0].file == "new.txt"
