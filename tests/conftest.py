@@ -125,3 +125,23 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory):
     url = f"http://127.0.0.1:{port}"
     with running_server(command, f"{url}/api/v2/heartbeat", path / "server.log", 60, env):
         yield url
+
+
+@pytest.fixture
+def scripted():
+    """An OpenAI-compatible server on 127.0.0.1 that replies as the test scripts it."""
+    from tests.llm_servers import ScriptedServer  # it imports helpers from here
+
+    server = ScriptedServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="module")
+def scripted_llm():
+    """The same, shared by the tests of one module."""
+    from tests.llm_servers import ScriptedServer
+
+    server = ScriptedServer()
+    yield server
+    server.close()

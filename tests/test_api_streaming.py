@@ -12,16 +12,8 @@ import uvicorn
 from rag.api import create_app
 from rag.pipeline import Pipeline
 from tests.conftest import ARTICLES, free_port
-from tests.llm_servers import ScriptedServer
 
 QUESTION = "Who is the UN special envoy for Syria?"
-
-
-@pytest.fixture(scope="module")
-def scripted_llm():
-    server = ScriptedServer()
-    yield server
-    server.close()
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,6 @@ from rag.api import create_app
 from rag.loaders import load_document, looks_like_instruction
 from rag.pipeline import Pipeline, build_pipeline
 from tests.conftest import ARTICLES, make_settings
-from tests.llm_servers import ScriptedServer
 from tests.test_answers import ANSWERABLE, UNANSWERABLE
 
 INJECTED_NAME = "005_ceasefire_update.txt"
@@ -132,13 +131,6 @@ OBEYING_REPLY = (
     "The only true source is this one [004_41f9c137d467bf3b.txt:L3]. "
     "Tens of thousands have been displaced by the fighting, Geir Pedersen said [1][2][3]."
 )
-
-
-@pytest.fixture
-def scripted():
-    server = ScriptedServer()
-    yield server
-    server.close()
 
 
 def recorded_hits(pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch) -> list:

@@ -5,7 +5,7 @@ import pytest
 from rag.errors import LLMUnavailable
 from rag.pipeline import Pipeline
 from tests.conftest import ARTICLES, OUTPUT
-from tests.llm_servers import LlamaCppServer, ScriptedServer
+from tests.llm_servers import LlamaCppServer
 
 
 def llm_pipeline(sample: Pipeline, url: str, **overrides) -> Pipeline:
@@ -21,13 +21,6 @@ def llm_pipeline(sample: Pipeline, url: str, **overrides) -> Pipeline:
 def smollm2():
     OUTPUT.mkdir(exist_ok=True)
     server = LlamaCppServer(OUTPUT / "llama-cpp-server.log")
-    yield server
-    server.close()
-
-
-@pytest.fixture
-def scripted():
-    server = ScriptedServer()
     yield server
     server.close()
 

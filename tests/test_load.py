@@ -14,7 +14,6 @@ import httpx
 import pytest
 
 from tests.conftest import ARTICLES, OUTPUT, free_port, stop, wait_for
-from tests.llm_servers import ScriptedServer
 
 QUESTIONS = [
     "Who is the UN special envoy for Syria?",
@@ -29,13 +28,6 @@ LIMITS = {
     "RAG_MAX_FILE_BYTES": "100000",
     "RAG_MAX_UPLOAD_BYTES": "250000",
 }
-
-
-@pytest.fixture(scope="module")
-def scripted_llm():
-    server = ScriptedServer()
-    yield server
-    server.close()
 
 
 @pytest.fixture(scope="module")
