@@ -5,22 +5,24 @@ import re
 import secrets
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import Depends, FastAPI, HTTPException, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from rag.api_limits import RequestLimits
 from rag.api_stream import MODELS, ChatRequest, answer_events, chat_chunks, chat_completion
+from rag.cancel import Cancelled, cancellable
 from rag.compare import Comparison
-from rag.errors import BadInput, LLMUnavailable, NotFound, StoreUnavailable
+from rag.errors import BadInput, DiskFull, LLMUnavailable, NotFound, StoreUnavailable
 from rag.models import Answer, DocumentInfo
+from rag.modes import Mode
 from rag.pipeline import Pipeline, build_pipeline
 from rag.settings import Settings
-from rag.store import Filters
+from rag.store import Filters, iso_date, store_failure
 
 log = logging.getLogger(__name__)
 
@@ -28,8 +30,13 @@ log = logging.getLogger(__name__)
 class FilterModel(BaseModel):
     files: list[str] | None = Field(None, description="Only these files.")
     outlets: list[str] | None = Field(None, description="Only these outlets.")
-    date_from: str | None = Field(None, pattern=r"^\d{4}-\d{2}-\d{2}$", description="YYYY-MM-DD")
-    date_to: str | None = Field(None, pattern=r"^\d{4}-\d{2}-\d{2}$", description="YYYY-MM-DD")
+    date_from: str | None = Field(None, description="YYYY-MM-DD, inclusive")
+    date_to: str | None = Field(None, description="YYYY-MM-DD, inclusive")
+
+    @field_validator("date_from", "date_to")
+    @classmethod
+    def _real_date(cls, value: str | None) -> str | None:
+        return None if value is None else iso_date(value)
 
 
 class AnswerRequest(BaseModel):
@@ -40,7 +47,7 @@ class AnswerRequest(BaseModel):
         False,
         description="Server-sent events: `token`s, then each verified `sentence`, then `answer`.",
     )
-    mode: Literal["extractive", "llm", "llamacpp"] | None = Field(
+    mode: Mode | None = Field(
         None, description="Default: from settings."
     )
 
@@ -48,7 +55,7 @@ class AnswerRequest(BaseModel):
 class SummarizeRequest(BaseModel):
     files: list[str] | None = Field(None, description="Files to summarise; all when omitted.")
     length: int = Field(5, ge=1, le=30, description="Sentences in the summary.")
-    mode: Literal["extractive", "llm", "llamacpp"] | None = Field(
+    mode: Mode | None = Field(
         None, description="Default: from settings. LLM summaries are map-reduced and verified."
     )
 
@@ -138,6 +145,26 @@ def _add_error_handlers(app: FastAPI) -> None:
     async def store_down(request: Request, err: StoreUnavailable) -> JSONResponse:
         return JSONResponse({"detail": str(err)}, status_code=503)
 
+    @app.exception_handler(DiskFull)
+    async def disk_full(request: Request, err: DiskFull) -> JSONResponse:
+        return JSONResponse({"detail": str(err)}, status_code=507)
+
+    @app.exception_handler(Cancelled)
+    async def cancelled(request: Request, err: Cancelled) -> JSONResponse:
+        return JSONResponse({"detail": str(err)}, status_code=499)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, err: Exception) -> JSONResponse:
+        # Never a bare text 500: the store's own failures (a damaged or vanished index) are a
+        # 503 that says what to do; anything else is logged and reported by type only.
+        if (damaged := store_failure(err)) is not None:
+            return JSONResponse({"detail": str(damaged)}, status_code=503)
+        log.exception("unexpected error on %s", request.url.path)
+        return JSONResponse(
+            {"detail": f"internal error ({type(err).__name__}); see the server log"},
+            status_code=500,
+        )
+
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, err: RequestValidationError) -> JSONResponse:
         # Type, place and message only: the rejected input may be raw bytes, a lone surrogate or
@@ -177,32 +204,37 @@ def _add_routes(app: FastAPI, current, auth, settings: Settings) -> None:  # typ
         return JSONResponse({"status": "ready", "chunks": chunks, "mode": pipeline.default_mode})
 
     @app.post("/v1/answer", response_model=Answer, tags=["answers"], dependencies=guarded)
-    def answer(request: AnswerRequest) -> Answer | StreamingResponse:
+    def answer(request: AnswerRequest, http: Request) -> Answer | StreamingResponse:
         """A verified answer whose every sentence cites file and passage, or an abstention."""
         pipeline = current()
-        filters = _filters(request.filters)
+        filters = _filters(request.filters, settings)
         if not request.stream:
-            return pipeline.ask(request.question, filters, request.top_k, request.mode)
+            with cancellable(_cancel_flag(http)):
+                return pipeline.ask(request.question, filters, request.top_k, request.mode)
         question = pipeline.clean_question(request.question)  # a bad question is a plain 400
+        pipeline.generator(request.mode)  # so is a mode that is not configured
         events = answer_events(
-            lambda on_token: pipeline.ask(question, filters, request.top_k, request.mode, on_token)
+            lambda on_token: pipeline.ask(question, filters, request.top_k, request.mode, on_token),
+            _cancel_flag(http),
         )
         return StreamingResponse(events, media_type="text/event-stream")
 
     @app.post("/v1/summarize", response_model=Answer, tags=["answers"], dependencies=guarded)
-    def summarize(request: SummarizeRequest) -> Answer:
+    def summarize(request: SummarizeRequest, http: Request) -> Answer:
         """A summary of some files (or all), every sentence cited and verified."""
         for file in request.files or []:
             _check_name(file)
-        return current().summarize(request.files, request.length, request.mode)
+        with cancellable(_cancel_flag(http)):
+            return current().summarize(request.files, request.length, request.mode)
 
     @app.post("/v1/compare", response_model=Comparison, tags=["answers"], dependencies=guarded)
-    def compare(request: CompareRequest) -> Comparison:
+    def compare(request: CompareRequest, http: Request) -> Comparison:
         """Claims several files corroborate, claims only one reports, conflicting numbers, the
         words each outlet uses for the same actors, and near-duplicate articles; all cited."""
         for file in request.files or []:
             _check_name(file)
-        return current().compare(request.files)
+        with cancellable(_cancel_flag(http)):
+            return current().compare(request.files)
 
     @app.get("/v1/models", tags=["openai"], dependencies=guarded)
     def models() -> dict:
@@ -213,16 +245,17 @@ def _add_routes(app: FastAPI, current, auth, settings: Settings) -> None:  # typ
         }
 
     @app.post("/v1/chat/completions", tags=["openai"], dependencies=guarded)
-    def chat(request: ChatRequest) -> Any:
+    def chat(request: ChatRequest, http: Request) -> Any:
         """OpenAI-compatible: the last user message is the question. The reply's text carries
         [file:Lline] markers; `citations` (flat, with sentence index) and `citerag` (the full
-        answer object) are extra fields on the completion (on the last chunk when streaming)."""
-        answer = current().ask(request.question(), mode=request.mode())
+        answer object) are extra fields on the completion (on the last chunk when streaming).
+        Options that cannot be honoured (n > 1, required tool calls, JSON output) are a 400."""
+        request.check_supported()
+        with cancellable(_cancel_flag(http)):
+            answer = current().ask(request.question(), mode=request.mode())
         if request.stream:
-            return StreamingResponse(
-                chat_chunks(answer, request.model), media_type="text/event-stream"
-            )
-        return chat_completion(answer, request.model)
+            return StreamingResponse(chat_chunks(answer, request), media_type="text/event-stream")
+        return chat_completion(answer, request)
 
     @app.get(
         "/v1/documents", response_model=list[DocumentInfo], tags=["documents"], dependencies=guarded
@@ -252,16 +285,34 @@ def _add_routes(app: FastAPI, current, auth, settings: Settings) -> None:  # typ
     @app.post(
         "/v1/documents", response_model=IngestResult, tags=["documents"], dependencies=guarded
     )
-    def upload(files: list[UploadFile]) -> IngestResult:
+    def upload(files: list[UploadFile], http: Request) -> IngestResult:
         """Upload and index one or more txt, md or html files."""
-        return _ingest_uploads(current(), files, settings)
+        with cancellable(_cancel_flag(http)):
+            return _ingest_uploads(current(), files, settings)
 
 
-def _filters(model: FilterModel | None) -> Filters | None:
+def _filters(model: FilterModel | None, settings: Settings) -> Filters | None:
     if model is None:
         return None
+    for field in ("files", "outlets"):
+        values = getattr(model, field) or []
+        if len(values) > settings.max_filter_values:
+            raise RequestValidationError(
+                [
+                    {
+                        "type": "too_long",
+                        "loc": ("body", "filters", field),
+                        "msg": f"at most {settings.max_filter_values} values, got {len(values)}",
+                    }
+                ]
+            )
     filters = Filters(**model.model_dump())
     return filters if any(vars(filters).values()) else None
+
+
+def _cancel_flag(request: Request):  # type: ignore[no-untyped-def]
+    """The flag the gate sets when this request's client disconnects (rag.api_limits)."""
+    return getattr(request.state, "cancelled", None)
 
 
 def _check_name(file: str) -> None:
@@ -309,7 +360,7 @@ def _mount_page(app: FastAPI, current, settings: Settings) -> None:  # type: ign
 
     gr.mount_gradio_app(
         app,
-        build_page(current),
+        build_page(current, settings),
         path="/",
         server_name=settings.host,
         server_port=settings.port,

@@ -1,6 +1,7 @@
 """Streaming and OpenAI-compatible renderings of pipeline answers (used by rag.api)."""
 
 import json
+import logging
 import queue
 import re
 import threading
@@ -11,15 +12,16 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from rag.cancel import cancellable
 from rag.errors import BadInput, LLMUnavailable, NotFound, RagError
 from rag.models import Answer
+from rag.modes import MODES
+from rag.store import store_failure
 
-MODELS = {
-    "citerag": None,
-    "citerag-extractive": "extractive",
-    "citerag-llm": "llm",
-    "citerag-llamacpp": "llamacpp",
-}
+log = logging.getLogger(__name__)
+
+# "citerag" answers in the configured default mode; "citerag-<mode>" in that mode.
+MODELS: dict[str, str | None] = {"citerag": None, **{f"citerag-{m}": m for m in MODES}}
 
 
 def sse(event: str, data: Any) -> str:
@@ -29,6 +31,10 @@ def sse(event: str, data: Any) -> str:
 
 def error_payload(err: Exception) -> dict:
     """What a failed request reports: an HTTP-like status, the message, any sources found."""
+    if not isinstance(err, RagError):  # the store's own failure, or a bug: say which, no trace
+        damaged = store_failure(err)
+        detail = str(damaged) if damaged else f"internal error ({type(err).__name__})"
+        return {"status": 503 if damaged else 500, "detail": detail}
     status = 404 if isinstance(err, NotFound) else 400 if isinstance(err, BadInput) else 503
     payload: dict = {"status": status, "detail": str(err)}
     if isinstance(err, LLMUnavailable):
@@ -36,15 +42,21 @@ def error_payload(err: Exception) -> dict:
     return payload
 
 
-def run_streaming(ask: Callable[[Callable[[str], None]], Answer]) -> Iterator[tuple[str, Any]]:
-    """Run ask(on_token) in a thread; yield ("token", text) as it writes, then the outcome."""
+def run_streaming(
+    ask: Callable[[Callable[[str], None]], Answer], flag: threading.Event | None = None
+) -> Iterator[tuple[str, Any]]:
+    """Run ask(on_token) in a thread; yield ("token", text) as it writes, then the outcome
+    ("answer", Answer) or ("error", exception): a stream always ends with one of them."""
     tokens: queue.Queue[str | None] = queue.Queue()
     outcome: dict[str, Any] = {}
 
     def work() -> None:
         try:
-            outcome["answer"] = ask(tokens.put)
-        except RagError as err:
+            with cancellable(flag):
+                outcome["answer"] = ask(tokens.put)
+        except Exception as err:  # reported as the stream's error event, never lost
+            if not isinstance(err, RagError):
+                log.exception("a streamed answer failed")
             outcome["error"] = err
         finally:
             tokens.put(None)
@@ -58,14 +70,16 @@ def run_streaming(ask: Callable[[Callable[[str], None]], Answer]) -> Iterator[tu
         yield "answer", outcome["answer"]
 
 
-def answer_events(ask: Callable[[Callable[[str], None]], Answer]) -> Iterator[str]:
+def answer_events(
+    ask: Callable[[Callable[[str], None]], Answer], flag: threading.Event | None = None
+) -> Iterator[str]:
     """SSE for /v1/answer: token events, then each verified sentence, then the whole answer.
 
     Tokens are the generator's raw text (an LLM's, unverified); the sentence and answer events
     carry what survived verification, citations included.
     """
     streamed = False
-    for kind, value in run_streaming(ask):
+    for kind, value in run_streaming(ask, flag):
         if kind == "token":
             streamed = True
             yield sse("token", {"text": value})
@@ -94,12 +108,40 @@ class ChatMessage(BaseModel):
 
 
 class ChatRequest(BaseModel):
-    """The OpenAI chat request; sampling options are accepted and ignored."""
+    """The OpenAI chat request. Sampling options are accepted (answers are deterministic);
+    what citerag cannot do is refused rather than silently ignored."""
 
     model_config = ConfigDict(extra="allow")
     model: str = Field("citerag", description=f"One of: {', '.join(MODELS)}")
     messages: list[ChatMessage] = Field(..., min_length=1)
     stream: bool = False
+    stream_options: dict | None = Field(None, description="include_usage: a usage chunk last.")
+    n: int | None = Field(None, ge=1, description="Only 1: one verified answer per question.")
+    max_tokens: int | None = Field(None, ge=1, description="Cut the answer after this many.")
+    max_completion_tokens: int | None = Field(None, ge=1)
+    temperature: float | None = Field(None, ge=0, le=2)
+    top_p: float | None = Field(None, ge=0, le=1)
+    tools: list[dict] | None = None
+    tool_choice: str | dict | None = None
+    response_format: dict | None = None
+
+    def check_supported(self) -> None:
+        """BadInput (a 400) for options an OpenAI-compatible server must honour or refuse."""
+        if (self.n or 1) > 1:
+            raise BadInput("n must be 1: citerag returns one verified answer per question")
+        if self.tools and self.tool_choice not in (None, "auto", "none"):
+            raise BadInput("citerag calls no tools: tool_choice must be 'auto' or 'none'")
+        kind = (self.response_format or {}).get("type", "text")
+        if kind != "text":
+            raise BadInput(
+                f"response_format {kind!r} is not supported: answers are text with citations"
+            )
+
+    def token_limit(self) -> int | None:
+        return self.max_completion_tokens or self.max_tokens
+
+    def wants_usage(self) -> bool:
+        return bool((self.stream_options or {}).get("include_usage"))
 
     def question(self) -> str:
         for message in reversed(self.messages):
@@ -113,6 +155,25 @@ class ChatRequest(BaseModel):
         return MODELS[self.model]
 
 
+def _limited(answer: Answer, limit: int | None) -> tuple[list[str], str]:
+    """The answer's pieces (a piece: a word with its trailing space, counted as one token),
+    cut at limit, and the finish reason."""
+    pieces = _pieces(answer.answer)
+    if limit is not None and len(pieces) > limit:
+        return pieces[:limit], "length"
+    return pieces, "stop"
+
+
+def _usage(request: "ChatRequest", completion: int) -> dict:
+    """Token counts as words: citerag runs no tokenizer of the caller's model."""
+    prompt = sum(len(m.text().split()) for m in request.messages)
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+    }
+
+
 def numbered_citations(answer: Answer) -> list[dict]:
     """Citations of the supported sentences, flat, each with its sentence's index."""
     return [
@@ -123,44 +184,49 @@ def numbered_citations(answer: Answer) -> list[dict]:
     ]
 
 
-def chat_completion(answer: Answer, model: str) -> dict:
+def chat_completion(answer: Answer, request: ChatRequest) -> dict:
     """An OpenAI chat.completion whose text carries inline markers and whose extras carry data."""
+    pieces, finish = _limited(answer, request.token_limit())
     return {
         "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
         "object": "chat.completion",
         "created": int(time.time()),
-        "model": model,
+        "model": request.model,
         "choices": [
             {
                 "index": 0,
-                "finish_reason": "stop",
-                "message": {"role": "assistant", "content": answer.answer},
+                "finish_reason": finish,
+                "message": {"role": "assistant", "content": "".join(pieces).rstrip()},
             }
         ],
-        "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+        "usage": _usage(request, len(pieces)),
         "citations": numbered_citations(answer),
         "citerag": answer.model_dump(),
     }
 
 
-def chat_chunks(answer: Answer, model: str) -> Iterator[str]:
+def chat_chunks(answer: Answer, request: ChatRequest) -> Iterator[str]:
     """The verified answer as chat.completion.chunk events; citations ride on the last one."""
     base = {
         "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
         "object": "chat.completion.chunk",
         "created": int(time.time()),
-        "model": model,
+        "model": request.model,
     }
+    pieces, finish = _limited(answer, request.token_limit())
     first = True
-    for piece in _pieces(answer.answer):
+    for piece in pieces:
         delta = {"role": "assistant", "content": piece} if first else {"content": piece}
         first = False
         yield f"data: {json.dumps({**base, 'choices': [{'index': 0, 'delta': delta}]})}\n\n"
     last = {
         **base,
-        "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+        "choices": [{"index": 0, "delta": {}, "finish_reason": finish}],
         "citations": numbered_citations(answer),
         "citerag": answer.model_dump(),
     }
     yield f"data: {json.dumps(last)}\n\n"
+    if request.wants_usage():  # as OpenAI does: a last chunk with no choices and the usage
+        usage = {**base, "choices": [], "usage": _usage(request, len(pieces))}
+        yield f"data: {json.dumps(usage)}\n\n"
     yield "data: [DONE]\n\n"

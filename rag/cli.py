@@ -8,6 +8,7 @@ from pathlib import Path
 
 from rag.errors import BadInput, LLMUnavailable, RagError
 from rag.models import Answer
+from rag.modes import MODES
 from rag.settings import Settings
 from rag.store import Filters
 
@@ -39,15 +40,27 @@ def _parser() -> argparse.ArgumentParser:
 
     ingest = commands.add_parser("ingest", help="index a folder of articles (txt, md, html)")
     ingest.add_argument("path", type=Path)
-    ingest.add_argument("--sync", action="store_true", help="drop files no longer in the folder")
+    ingest.add_argument(
+        "--sync",
+        action="store_true",
+        help="drop files indexed from this folder that are no longer in it (files from other "
+        "folders and uploads are kept)",
+    )
+    ingest.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="with --sync: list what would be dropped, change nothing",
+    )
     ingest.set_defaults(run=_ingest)
+
+    doctor = commands.add_parser("doctor", help="check the index and repair what can be")
+    doctor.add_argument("--repair", action="store_true", help="apply the repairs it lists")
+    doctor.set_defaults(run=_doctor)
 
     ask = commands.add_parser("ask", help="answer a question with cited sentences")
     ask.add_argument("question")
     ask.add_argument("--json", action="store_true", help="print the full answer object")
-    ask.add_argument(
-        "--mode", choices=["extractive", "llm", "llamacpp"], help="default: from settings"
-    )
+    ask.add_argument("--mode", choices=MODES, help="default: from settings")
     ask.add_argument("--top-k", type=int)
     _add_filter_args(ask)
     ask.set_defaults(run=_ask)
@@ -56,7 +69,7 @@ def _parser() -> argparse.ArgumentParser:
     summarize.add_argument("files", nargs="*", metavar="FILE", help="indexed file names")
     summarize.add_argument("--all", action="store_true", help="summarise every indexed file")
     summarize.add_argument("--length", type=int, default=5, help="sentences (default 5)")
-    summarize.add_argument("--mode", choices=["extractive", "llm", "llamacpp"])
+    summarize.add_argument("--mode", choices=MODES)
     summarize.add_argument("--json", action="store_true", help="print the full answer object")
     summarize.add_argument(
         "--timeline", action="store_true", help="a 'what happened' digest: points by date"
@@ -73,7 +86,7 @@ def _parser() -> argparse.ArgumentParser:
         default=Path("data/articles"),
         help="the articles the facts are about (indexed in a scratch store)",
     )
-    evaluate.add_argument("--mode", choices=["extractive", "llm", "llamacpp"])
+    evaluate.add_argument("--mode", choices=MODES)
     evaluate.add_argument("--prompt", metavar="NAME@VERSION", help="answer prompt to use")
     evaluate.add_argument(
         "--set",
@@ -141,9 +154,19 @@ def _pipeline(settings: Settings):  # type: ignore[no-untyped-def]
 
 
 def _ingest(args: argparse.Namespace, settings: Settings) -> int:
-    report = _pipeline(settings).ingest(args.path, sync=args.sync)
+    if args.dry_run and not args.sync:
+        raise BadInput("--dry-run goes with --sync")
+    report = _pipeline(settings).ingest(args.path, sync=args.sync, dry_run=args.dry_run)
     print(report.summary())
     return 0
+
+
+def _doctor(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.doctor import run_doctor
+
+    lines, healthy = run_doctor(settings, args.repair)
+    print("\n".join(lines))
+    return 0 if healthy else 1
 
 
 def _ask(args: argparse.Namespace, settings: Settings) -> int:

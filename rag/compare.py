@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from pydantic import BaseModel
 
+from rag.cancel import check as check_cancelled
 from rag.evidence import SentenceVectors, is_full_sentence
 from rag.models import Chunk, Citation
 from rag.text import numbers
@@ -133,6 +134,8 @@ def _align(sentences: list[_Sentence], matrix: np.ndarray) -> list[list[int]]:
     """Greedy grouping: a sentence joins the closest group that has no sentence from its file."""
     groups: list[list[int]] = []
     for i, sentence in enumerate(sentences):
+        if i % 64 == 0:
+            check_cancelled()
         best, best_score = None, SAME_CLAIM
         for group in groups:
             if sentence.file in {sentences[j].file for j in group}:
@@ -198,6 +201,7 @@ def _duplicates(
     rows = {f: [i for i, s in enumerate(sentences) if s.file == f] for f in files}
     pairs = []
     for a, b in itertools.combinations(files, 2):
+        check_cancelled()
         if not rows[a] or not rows[b]:
             continue
         sims = matrix[rows[a]] @ matrix[rows[b]].T

@@ -8,6 +8,7 @@ from typing import Protocol
 
 import numpy as np
 
+from rag.cancel import check as check_cancelled
 from rag.settings import Settings
 
 
@@ -40,6 +41,7 @@ class LocalEmbedder:
         encodings = self.tokenizer.encode_batch(texts) if texts else []
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
         for batch in _batches(order, self.batch_size):
+            check_cancelled()
             width = max(len(encodings[i].ids) for i in batch)
             ids = np.zeros((len(batch), width), dtype=np.int64)
             mask = np.zeros_like(ids)

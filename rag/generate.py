@@ -14,6 +14,7 @@ from rag.citations import parse_cited_text
 from rag.errors import BadInput, LLMUnavailable
 from rag.evidence import Evidence, expected_answer_type, has_answer_type
 from rag.models import Chunk, Hit, one_chunk_per_file
+from rag.modes import checked_mode, llm_key
 from rag.prompts import load_prompt
 from rag.settings import Settings
 from rag.text import content_terms
@@ -164,13 +165,14 @@ def format_passages(hits: list[Hit]) -> str:
 
 
 def _openai_completer(settings: Settings):  # type: ignore[no-untyped-def]
-    import os
-
     import openai
 
+    key = llm_key(settings)
+    if not (settings.llm_base_url or key):  # else the SDK would send everything to OpenAI
+        checked_mode("llm", settings)
     client = openai.OpenAI(
         base_url=settings.llm_base_url,
-        api_key=settings.llm_api_key or os.environ.get("OPENAI_API_KEY") or "not-needed",
+        api_key=key or "not-needed",
         timeout=settings.llm_timeout,
         max_retries=settings.llm_max_retries,
     )

@@ -1,10 +1,10 @@
 """build_pipeline(settings) wires every stage; Pipeline is what the CLI, API and page call."""
 
-import os
 import re
 import tempfile
 import threading
 import time
+import unicodedata
 from pathlib import Path
 
 from rag.compare import Comparison, compare_files
@@ -30,13 +30,14 @@ from rag.models import (
     Source,
     one_chunk_per_file,
 )
+from rag.modes import checked_mode, default_mode
 from rag.retrieve import HybridRetriever
 from rag.settings import Settings
 from rag.store import ChunkStore, Filters
 from rag.summarize import batch_chunks, reduce_summary, select_summary_sentences
 from rag.verify import Verifier
 
-_SAFE_NAME = re.compile(r"^[\w][\w .\-]{0,200}$")
+_MAX_NAME = 200
 # Terminal escape sequences (colours, titles) go whole; other control characters and lone
 # surrogates (valid JSON, but not encodable text) become spaces.
 _ESCAPE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?)")
@@ -60,41 +61,53 @@ class Pipeline:
         )
         self.verifier = Verifier(self.vectors, settings.support_threshold)
         self._generators: dict[str, Generator] = {}
-        self._write_lock = threading.Lock()
+        self.write_lock = threading.Lock()
 
     @property
     def default_mode(self) -> str:
-        if self.settings.mode != "auto":
-            return self.settings.mode
-        configured = self.settings.llm_base_url or os.environ.get("OPENAI_API_KEY")
-        return "llm" if configured else "extractive"
+        return default_mode(self.settings)
 
     def generator(self, mode: str | None) -> Generator:
-        mode = mode or self.default_mode
+        """The generator for mode (default: from settings); an unconfigured mode is refused."""
+        mode = checked_mode(mode, self.settings)
         if mode not in self._generators:
             self._generators[mode] = build_generator(mode, self.settings)
         return self._generators[mode]
 
-    def ingest(self, root: Path, sync: bool = False, progress: bool | None = None) -> IngestReport:
+    def ingest(
+        self,
+        root: Path,
+        sync: bool = False,
+        progress: bool | None = None,
+        origin: str | None = None,
+        dry_run: bool = False,
+    ) -> IngestReport:
         """Index the files under root (see rag.ingest)."""
-        with self._write_lock:
-            report = ingest_folder(root, self.store, self.embedder, self.settings, sync, progress)
+        with self.write_lock:
+            report = ingest_folder(
+                root, self.store, self.embedder, self.settings, sync, progress, origin, dry_run
+            )
             if report.chunks_written or report.chunks_deleted:
                 self.retriever.lexical()  # built (and saved) here, not on the next question
             return report
 
     def ingest_files(self, files: list[tuple[str, bytes]]) -> IngestReport:
-        """Index uploaded files under their own names (txt, md, html); others are refused."""
+        """Index uploaded files under their own names (txt, md, html); others are refused, and
+        so is an upload naming two files alike (one would overwrite the other)."""
+        if len(files) > self.settings.max_upload_files:
+            raise BadInput(
+                f"{len(files)} files in one upload; the limit is {self.settings.max_upload_files}"
+            )
+        named: dict[str, bytes] = {}
+        for name, data in files:
+            base = upload_name(name)
+            if base in named:
+                raise BadInput(f"two uploaded files are both named {base!r}: rename one")
+            named[base] = data
         with tempfile.TemporaryDirectory() as folder:
-            for name, data in files:
-                base = Path(name).name
-                if (
-                    not _SAFE_NAME.match(base)
-                    or Path(base).suffix.lower() not in SUPPORTED_SUFFIXES
-                ):
-                    raise BadInput(f"cannot index {name!r}: upload .txt, .md or .html files")
+            for base, data in named.items():
                 (Path(folder) / base).write_bytes(data)
-            return self.ingest(Path(folder))
+            return self.ingest(Path(folder), origin="upload")
 
     def documents(self) -> list[DocumentInfo]:
         """The indexed files."""
@@ -109,7 +122,7 @@ class Pipeline:
 
     def delete(self, file: str) -> int:
         """Drop a file's chunks and record; returns how many chunks went."""
-        with self._write_lock:
+        with self.write_lock:
             ids = self.store.file_chunk_ids().get(file, ("", set()))[1]
             if not ids and self.store.file_text(file) is None:
                 raise NotFound(f"no indexed file named {file!r}")
@@ -133,6 +146,7 @@ class Pipeline:
         """
         question = self.clean_question(question)
         generator = self.generator(mode)
+        filters = filters.checked() if filters else None
         timings: dict[str, float] = {}
         began = time.perf_counter()
         hits = self._finished(
@@ -180,7 +194,7 @@ class Pipeline:
         supported sentences, near-duplicates merged); the extractive summary if none survive.
         """
         began = time.perf_counter()
-        names = files or [d.file for d in self.documents()]
+        names = self._bounded_names(files, "summarise")
         if not names:
             raise BadInput("nothing is indexed yet")
         chunks = []
@@ -221,7 +235,7 @@ class Pipeline:
 
     def compare(self, files: list[str] | None = None) -> Comparison:
         """Claims aligned across files (all when none are named), framing, near-duplicates."""
-        names = files or [d.file for d in self.documents()]
+        names = self._bounded_names(files, "compare")
         if len(names) < 2:
             raise BadInput("comparing needs at least two indexed files")
         chunks = {}
@@ -230,6 +244,19 @@ class Pipeline:
             if not chunks[name]:
                 raise NotFound(f"no indexed file named {name!r}")
         return compare_files(chunks, self.vectors)
+
+    def _bounded_names(self, files: list[str] | None, verb: str) -> list[str]:
+        """The named files (each once), or every indexed file; BadInput past the per-request
+        limit, so one request cannot hold the server for minutes."""
+        names = list(dict.fromkeys(files)) if files else [d.file for d in self.documents()]
+        limit = self.settings.max_files_per_request
+        if len(names) > limit:
+            which = "files named" if files else "files indexed"
+            raise BadInput(
+                f"{len(names):,} {which}: {verb} at most {limit} at once (name the files, or "
+                "raise RAG_MAX_FILES_PER_REQUEST)"
+            )
+        return names
 
     def _neighbours(self, chunk: Chunk, hits: list[Hit]) -> list[Hit]:
         """Chunks around the best evidence that retrieval missed: an answer may run on."""
@@ -277,6 +304,31 @@ class Pipeline:
         if not re.search(r"\w", question):
             raise BadInput("the question has no words in it")
         return question
+
+
+def upload_name(name: str) -> str:
+    """The name an uploaded file is indexed under (its base name, NFC); BadInput saying what is
+    wrong with it otherwise."""
+    base = unicodedata.normalize("NFC", Path(name.replace("\\", "/")).name)
+    if Path(base).suffix.lower() not in SUPPORTED_SUFFIXES:
+        raise BadInput(f"cannot index {name!r}: upload .txt, .md or .html files")
+    if len(base) > _MAX_NAME:
+        raise BadInput(f"the file name is {len(base)} characters long; the limit is {_MAX_NAME}")
+    if not _safe_name(base):
+        raise BadInput(
+            f"cannot index {name!r}: a file name may hold letters, digits, spaces, '.', '-' "
+            "and '_', and must start with a letter or digit"
+        )
+    return base
+
+
+def _safe_name(name: str) -> bool:
+    """Letters (with their combining marks), digits, spaces, '.', '-', '_'; a letter or digit
+    or "_" first: nothing a path or a shell could read as more than a name."""
+    allowed = all(
+        c.isalnum() or c in " .-_" or unicodedata.category(c).startswith("M") for c in name
+    )
+    return allowed and (name[:1].isalnum() or name.startswith("_"))
 
 
 def _compose(

@@ -113,6 +113,21 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(
         20_000_000, description="Largest upload request, all files together; more is a 413."
     )
+    body_read_seconds: float = Field(
+        15.0, description="A request body not received within this long is a 408."
+    )
+    max_upload_files: int = Field(100, description="Files in one upload; more is a 400.")
+    max_files_per_request: int = Field(
+        100, description="Files one summary or comparison may cover; more is a 400."
+    )
+    max_filter_values: int = Field(
+        200, description="Files or outlets one filter may list; more is a 422."
+    )
+    min_free_bytes: int = Field(
+        50_000_000,
+        description="Free disk space kept in reserve under data_dir: an ingest that would "
+        "leave less is refused (507) before anything is embedded.",
+    )
 
     @classmethod
     def settings_customise_sources(

@@ -14,7 +14,9 @@ from rag.api_stream import run_streaming
 from rag.compare_render import render_comparison
 from rag.errors import LLMUnavailable, RagError
 from rag.models import Answer, Citation
+from rag.modes import available_modes, default_mode
 from rag.pipeline import Pipeline
+from rag.settings import Settings
 from rag.store import Filters
 
 CSS = """
@@ -22,6 +24,7 @@ CSS = """
 .passage { white-space: pre-wrap; line-height: 1.5; }
 .passage-meta { color: #555; font-size: 0.9em; margin-bottom: 6px; }
 .unsupported { color: #a00; text-decoration: line-through; }
+.plain { white-space: pre-wrap; line-height: 1.5; }
 """
 CONTEXT_CHARS = 500
 # Local fonts only: the default theme would fetch Google Fonts, and the page must work offline.
@@ -30,8 +33,10 @@ THEME = gr.themes.Default(
 )
 
 
-def build_page(current: Callable[[], Pipeline]) -> gr.Blocks:
-    """The page; current() returns the running pipeline."""
+def build_page(current: Callable[[], Pipeline], settings: Settings) -> gr.Blocks:
+    """The page; current() returns the running pipeline (called only inside callbacks: the
+    page is built before the pipeline has loaded)."""
+    modes = available_modes(settings)  # only what is configured: llm never means OpenAI by default
     with gr.Blocks(title="citerag") as page:
         gr.Markdown(
             "# citerag\nAsk the articles. Every sentence of an answer cites its source; "
@@ -41,7 +46,15 @@ def build_page(current: Callable[[], Pipeline]) -> gr.Blocks:
         with gr.Tab("Ask"):
             with gr.Row():
                 with gr.Column(scale=3):
-                    chat = gr.Chatbot(label="Answers", height=420, elem_id="chat")
+                    # Messages are escaped HTML, never Markdown: article and model text could
+                    # otherwise carry images or links that make the browser fetch other hosts.
+                    chat = gr.Chatbot(
+                        label="Answers",
+                        height=420,
+                        elem_id="chat",
+                        render_markdown=False,
+                        latex_delimiters=[],
+                    )
                     question = gr.Textbox(
                         label="Question",
                         placeholder="Who is the UN special envoy for Syria?",
@@ -58,9 +71,9 @@ def build_page(current: Callable[[], Pipeline]) -> gr.Blocks:
                     passage = gr.HTML(elem_id="passage")
             with gr.Accordion("Options", open=False):
                 mode = gr.Radio(
-                    ["extractive", "llm", "llamacpp"],
+                    modes,
                     label="Answer mode",
-                    value=lambda: current().default_mode,
+                    value=default_mode(settings) if default_mode(settings) in modes else modes[0],
                 )
                 top_k = gr.Slider(1, 20, value=6, step=1, label="Passages (top-k)")
                 outlets = gr.Dropdown(label="Outlets", multiselect=True, choices=[])
@@ -81,21 +94,21 @@ def build_page(current: Callable[[], Pipeline]) -> gr.Blocks:
                 file_types=[".txt", ".md", ".html", ".htm"],
             )
             add = gr.Button("Index uploaded files")
-            status = gr.Markdown()
+            status = gr.HTML()
         with gr.Tab("Summary"):
             summary_files = gr.Dropdown(
                 label="Files (none = all articles)", multiselect=True, choices=[]
             )
             summary_length = gr.Slider(1, 15, value=5, step=1, label="Sentences")
             summarize = gr.Button("Summarise", elem_id="summarize")
-            summary = gr.Markdown(elem_id="summary")
+            summary = gr.HTML(elem_id="summary")
 
         with gr.Tab("Compare"):
             compare_files = gr.Dropdown(
                 label="Files (none = all articles)", multiselect=True, choices=[]
             )
             compare = gr.Button("Compare sources", elem_id="compare")
-            comparison = gr.Markdown(elem_id="comparison")
+            comparison = gr.HTML(elem_id="comparison")
 
         def respond(text, history, mode_, k, outlets_, files_, since, until):  # type: ignore[no-untyped-def]
             history = list(history or [])
@@ -125,15 +138,16 @@ def build_page(current: Callable[[], Pipeline]) -> gr.Blocks:
 
         def compare_sources(files_):  # type: ignore[no-untyped-def]
             try:
-                return html.escape(render_comparison(current().compare(files_ or None)), False)
+                return as_text(render_comparison(current().compare(files_ or None)))
             except RagError as err:
                 return _error_text(err)
 
         def summarise(files_, length):  # type: ignore[no-untyped-def]
             try:
-                return render_markdown(current().summarize(files_ or None, int(length)))
+                summary = current().summarize(files_ or None, int(length))
             except RagError as err:
                 return _error_text(err)
+            return f'<div class="plain">{render_markdown(summary)}</div>'
 
         def show(choice, cited):  # type: ignore[no-untyped-def]
             if not choice:
@@ -161,7 +175,7 @@ def build_page(current: Callable[[], Pipeline]) -> gr.Blocks:
                 report = ingest_paths(current(), [Path(p) for p in paths])
             except RagError as err:
                 return _error_text(err)
-            return "```\n" + report + "\n```"
+            return as_text(report)
 
         inputs = [question, chat, mode, top_k, outlets, files, date_from, date_to]
         outputs = [chat, chips, citations, passage, question]
@@ -173,16 +187,27 @@ def build_page(current: Callable[[], Pipeline]) -> gr.Blocks:
         summarize.click(summarise, [summary_files, summary_length], summary)
         compare.click(compare_sources, compare_files, comparison)
         page.load(refresh, None, listings)
+    # The page's own limit, like the API's: this many at once, a bounded queue behind them.
+    page.queue(
+        default_concurrency_limit=settings.max_concurrent_requests,
+        max_size=8 * settings.max_concurrent_requests,
+    )
     return page
 
 
 def _reply(history: list, question: str, text: str, cited: list[Citation]):  # type: ignore[no-untyped-def]
-    history += [
+    """The conversation with this turn (a new list: each streamed update replaces the turn)."""
+    history = history + [
         {"role": "user", "content": html.escape(question)},
         {"role": "assistant", "content": text},
     ]
     labels = [f"[{i}] {c.file}:L{c.line}" for i, c in enumerate(cited, start=1)]
     return history, gr.update(choices=labels, value=None), cited, "", ""
+
+
+def as_text(text: str) -> str:
+    """Any text as HTML that shows it verbatim: escaped, whitespace kept."""
+    return f'<div class="plain">{html.escape(text)}</div>'
 
 
 def _error_text(err: Exception) -> str:

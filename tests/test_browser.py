@@ -25,15 +25,57 @@ HOSTILE = (
 )
 
 
+class Tracker:
+    """A logging HTTP server on 127.0.0.1: any request to it is a leak from the page."""
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        self.requests: list[str] = []
+        seen = self.requests
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802
+                seen.append(self.path)
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args):  # type: ignore[no-untyped-def]
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def tracker():
+    found = Tracker()
+    yield found
+    found.httpd.shutdown()
+
+
+def tracking_article(url: str) -> str:
+    return (
+        f"The keeper of the Marrow lighthouse is Mira Stone ![x]({url}/track.png?leak=1) and "
+        f"[her logbook]({url}/link) is public.\n"
+        f"Mira Stone has kept the Marrow light since 2019 <{url}/auto>.\n"
+    )
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, tracker, scripted_llm):
     folder = tmp_path_factory.mktemp("corpus")
     for path in ARTICLES.iterdir():
         shutil.copy(path, folder)
     (folder / "hostile.txt").write_text(HOSTILE)
+    (folder / "tracking.txt").write_text(tracking_article(tracker.url))
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
     env["RAG_DATA_DIR"] = str(tmp_path_factory.mktemp("data"))
+    env["RAG_LLM_BASE_URL"] = scripted_llm.url  # llm mode offered; extractive stays the default
+    env["RAG_MODE"] = "extractive"
     OUTPUT.mkdir(exist_ok=True)
     command = [
         sys.executable,
@@ -51,7 +93,7 @@ def server(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def page(server):
+def page(server, tracker):
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
@@ -63,7 +105,13 @@ def page(server):
             lambda route: (
                 route.continue_()
                 if route.request.url.startswith(server)
-                else (outside.append(route.request.url), route.abort())
+                else (
+                    outside.append(route.request.url),
+                    # the tracker gets what the page asks of it: it must get nothing
+                    route.continue_()
+                    if route.request.url.startswith(tracker.url)
+                    else route.abort(),
+                )
             ),
         )
         page.goto(server + "/", wait_until="load")
@@ -106,8 +154,49 @@ def test_article_markup_is_shown_as_text_and_never_runs(page):
     page.screenshot(path=str(OUTPUT / "page-escaped.png"), full_page=True)
 
 
-def test_the_page_requests_nothing_beyond_the_server(page):
+def test_markdown_in_an_article_is_shown_as_text_and_loads_nothing(page, tracker):
+    ask(page, "Who is the keeper of the Marrow lighthouse?")
+    chat = page.locator("#chat")
+    chat.get_by_text("Mira Stone", exact=False).first.wait_for(timeout=60_000)
+    assert "![x](" in chat.inner_text()
+    assert chat.locator("img[src*='track']").count() == 0
+    assert chat.locator("a[href*='127.0.0.1']").count() == 0
+    page.screenshot(path=str(OUTPUT / "page-markdown-as-text.png"), full_page=True)
+    assert tracker.requests == []
+
+
+def test_an_llm_reply_with_an_image_is_never_rendered_while_streaming_or_after(
+    page, tracker, scripted_llm
+):
+    leak = f"![q]({tracker.url}/track.png?q=keeper)"
+    scripted_llm.queue.append(
+        {
+            "text": f"Mira Stone keeps the Marrow light {leak} [1]. It is closed {leak} [9].",
+            "drip": 0.05,
+        }
+    )
+    page.get_by_text("Options").click()
+    page.get_by_label("llm").check()
+    ask(page, "Who keeps the Marrow light?")
+    chat = page.locator("#chat")
+    chat.get_by_text("keeps the Marrow light", exact=False).last.wait_for(timeout=60_000)
+    page.wait_for_timeout(3000)  # every token streamed and the verified answer in place
+    assert chat.locator("img[src*='track']").count() == 0
+    page.screenshot(path=str(OUTPUT / "page-llm-image-as-text.png"), full_page=True)
+    page.get_by_label("extractive").check()
+    assert tracker.requests == []
+
+
+def test_summary_and_compare_show_article_markdown_as_text():
+    from rag.ui import as_text
+
+    shown = as_text("Stone ![x](http://127.0.0.1:9/t.png) <img src=x> [a](http://x)")
+    assert "<img" not in shown and "&lt;img" in shown and "![x](" in shown
+
+
+def test_the_page_requests_nothing_beyond_the_server(page, tracker):
     assert page.outside == []
+    assert tracker.requests == []
 
 
 def test_summary_tab_shows_a_cited_summary(page):
