@@ -23,3 +23,11 @@ class LLMUnavailable(RagError):
     def __init__(self, message: str, sources: list | None = None):
         super().__init__(message)
         self.sources = sources or []
+
+
+class IndexDamaged(StoreUnavailable):
+    """The index on disk cannot be read; the message says what to run or delete."""
+
+
+class DiskFull(RagError):
+    """Not enough free disk space to write the index; nothing was written."""

@@ -1,15 +1,17 @@
 """Index a folder: load, chunk, embed and write what changed; drop what is gone (with --sync)."""
 
 import logging
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tqdm import tqdm
 
+from rag.cancel import check as check_cancelled
 from rag.chunking import chunk_document
 from rag.embedding import Embedder
-from rag.errors import BadInput
+from rag.errors import BadInput, DiskFull
 from rag.loaders import SUPPORTED_SUFFIXES, Document, SkipFile, load_document
 from rag.models import Chunk
 from rag.settings import Settings
@@ -31,8 +33,12 @@ class IngestReport:
     chunks_written: int = 0
     chunks_deleted: int = 0
     seconds: float = 0.0
+    dry_run: bool = False
 
     def summary(self) -> str:
+        if self.dry_run:
+            lines = [f"dry run: --sync would remove {len(self.removed)} file(s)"]
+            return "\n".join(lines + [f"  would remove {name}" for name in self.removed])
         lines = [
             f"{len(self.added)} added, {len(self.updated)} updated, "
             f"{len(self.unchanged)} unchanged, {len(self.removed)} removed, "
@@ -45,6 +51,7 @@ class IngestReport:
 
 @dataclass
 class _Pending:
+    origin: str = ""
     chunks: list[Chunk] = field(default_factory=list)
     stale_ids: list[str] = field(default_factory=list)
     files: list[tuple[Document, list[Chunk]]] = field(default_factory=list)
@@ -74,31 +81,51 @@ def ingest_folder(
     settings: Settings,
     sync: bool = False,
     progress: bool | None = None,
+    origin: str | None = None,
+    dry_run: bool = False,
 ) -> IngestReport:
-    """Bring the index in line with the files under root; unchanged files cost nothing."""
+    """Bring the index in line with the files under root; unchanged files cost nothing.
+
+    Each file record keeps its origin (root, resolved, unless given); with sync, files of that
+    origin that are gone from root are dropped, and files from anywhere else are kept. A dry
+    run only reports what sync would drop.
+    """
     began = time.perf_counter()
     report = IngestReport()
+    origin = origin or str(root.resolve())
     indexed = store.file_chunk_ids()
-    recorded = store.file_names()
+    origins = store.file_origins()
     files = find_files(root)
-    pending = _Pending()
-    for path, name in tqdm(files, desc="ingest", unit="file", disable=_quiet(progress, files)):
-        try:
-            doc = _load(path, root, name, settings)
-        except SkipFile as reason:
-            report.skipped.append((name, str(reason)))
-            log.warning("skipped %s: %s", name, reason)
-            continue
-        _plan_file(doc, indexed.get(name), name in recorded, settings, pending, report)
-        if len(pending.chunks) >= FLUSH_CHUNKS:
-            _flush(pending, store, embedder, report)
-    _flush(pending, store, embedder, report)
-    if sync:
-        _drop_missing(indexed, {name for _, name in files}, store, report)
-    if report.chunks_written or report.chunks_deleted:
-        store.bump_version()
+    if dry_run:
+        report.dry_run = True
+        report.removed = _missing(origins, origin, {name for _, name in files})
+        return report
+    pending = _Pending(origin=origin)
+    try:
+        for path, name in tqdm(files, desc="ingest", unit="file", disable=_quiet(progress, files)):
+            check_cancelled()
+            try:
+                doc = _load(path, root, name, settings)
+            except SkipFile as reason:
+                report.skipped.append((name, str(reason)))
+                log.warning("skipped %s: %s", name, reason)
+                continue
+            _plan_file(doc, indexed.get(name), name in origins, settings, pending, report)
+            if len(pending.chunks) >= FLUSH_CHUNKS:
+                _flush(pending, store, embedder, report, settings)
+        _flush(pending, store, embedder, report, settings)
+        if sync:
+            _drop_missing(indexed, _missing(origins, origin, {n for _, n in files}), store, report)
+    finally:
+        if report.chunks_written or report.chunks_deleted:
+            store.bump_version()
     report.seconds = time.perf_counter() - began
     return report
+
+
+def _missing(origins: dict[str, str], origin: str, present: set[str]) -> list[str]:
+    """Recorded files that came from origin and are no longer there."""
+    return sorted(f for f, where in origins.items() if where == origin and f not in present)
 
 
 def _quiet(progress: bool | None, files: list) -> bool | None:
@@ -142,14 +169,28 @@ def _plan_file(
     pending.files.append((doc, chunks))
 
 
-def _flush(pending: _Pending, store: ChunkStore, embedder: Embedder, report: IngestReport) -> None:
+def _flush(
+    pending: _Pending,
+    store: ChunkStore,
+    embedder: Embedder,
+    report: IngestReport,
+    settings: Settings,
+) -> None:
     """Write new chunks before deleting stale ones, so a crash never leaves a file with none.
 
     The file's own record (full text, mean vector) goes last: its presence marks the file done.
+    Free disk space is checked before anything is embedded; chunks of a write that fails are
+    taken out again, so no chunk is left without its file.
     """
+    if pending.chunks:
+        ensure_free_space(settings, pending.chunks)
     vectors = embedder.embed([c.text for c in pending.chunks]) if pending.chunks else None
     if vectors is not None:
-        store.add(pending.chunks, vectors)
+        try:
+            store.add(pending.chunks, vectors)
+        except Exception:
+            _roll_back(store, [c.id for c in pending.chunks])
+            raise
         report.chunks_written += len(pending.chunks)
     if pending.stale_ids:
         store.delete(pending.stale_ids)
@@ -162,19 +203,47 @@ def _flush(pending: _Pending, store: ChunkStore, embedder: Embedder, report: Ing
             if vectors is not None and rows
             else embedder.embed([doc.title])[0]
         )
-        store.put_file(doc, mean, len(chunks))
+        store.put_file(doc, mean, len(chunks), pending.origin)
     pending.chunks, pending.stale_ids, pending.files = [], [], []
+
+
+# Bytes a chunk takes on disk beyond its text: its vector, HNSW links, metadata, full-text rows.
+_CHUNK_OVERHEAD = 8_000
+_TEXT_FACTOR = 4
+
+
+def ensure_free_space(settings: Settings, chunks: list[Chunk]) -> None:
+    """DiskFull, before any work, when writing these chunks would eat the reserve."""
+    if settings.chroma_server:
+        return  # the server's disk, not ours
+    folder = settings.data_dir if settings.data_dir.exists() else Path(".")
+    free = shutil.disk_usage(folder).free
+    needed = sum(_CHUNK_OVERHEAD + _TEXT_FACTOR * len(c.text) for c in chunks)
+    if free - needed < settings.min_free_bytes:
+        raise DiskFull(
+            f"not enough disk space under {settings.data_dir}: {free / 1e6:.0f} MB free, "
+            f"{len(chunks)} chunks need about {needed / 1e6:.1f} MB plus the "
+            f"{settings.min_free_bytes / 1e6:.0f} MB reserve (RAG_MIN_FREE_BYTES); "
+            "free some space or move RAG_DATA_DIR. Nothing was written."
+        )
+
+
+def _roll_back(store: ChunkStore, ids: list[str]) -> None:
+    try:
+        store.delete(ids)
+    except Exception:  # the disk may still be full: the next run or `rag doctor` finishes it
+        log.exception("could not take back %d chunks of a failed write", len(ids))
 
 
 def _drop_missing(
     indexed: dict[str, tuple[str, set[str]]],
-    present: set[str],
+    gone: list[str],
     store: ChunkStore,
     report: IngestReport,
 ) -> None:
-    for name, (_, ids) in sorted(indexed.items()):
-        if name not in present:
-            store.delete(sorted(ids))
-            store.drop_file(name)
-            report.removed.append(name)
-            report.chunks_deleted += len(ids)
+    for name in gone:
+        ids = indexed.get(name, ("", set()))[1]
+        store.delete(sorted(ids))
+        store.drop_file(name)
+        report.removed.append(name)
+        report.chunks_deleted += len(ids)

@@ -18,6 +18,7 @@ from rag.models import Chunk, Hit
 from rag.store import ChunkStore, Filters
 from rag.text import content_terms
 
+log = logging.getLogger(__name__)
 logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets itself to DEBUG on import
 
 
@@ -100,20 +101,33 @@ class HybridRetriever:
             return None
         try:
             saved = json.loads(self.cache.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            if not isinstance(saved, dict) or saved.get("version") != version:
+                return None
+            chunks = [
+                Chunk(**{**c, "sentences": [(int(a), int(b)) for a, b in c["sentences"]]})
+                for c in saved["chunks"]
+            ]
+            terms = saved["terms"]
+            if len(terms) != len(chunks) or not all(
+                isinstance(t, list) and all(isinstance(w, str) for w in t) for t in terms
+            ):
+                raise ValueError("terms do not match the chunks")
+            return LexicalIndex(chunks, terms)
+        except OSError:
             return None
-        if saved.get("version") != version:
+        except (ValueError, TypeError, KeyError, AttributeError) as err:
+            # A damaged or hand-edited file: rebuilt from the store (and saved again).
+            log.warning(
+                "the saved keyword index %s is unusable (%s); rebuilding it", self.cache, err
+            )
             return None
-        chunks = [
-            Chunk(**{**c, "sentences": [tuple(s) for s in c["sentences"]]}) for c in saved["chunks"]
-        ]
-        return LexicalIndex(chunks, saved["terms"])
 
     def retrieve(self, question: str, top_k: int, filters: Filters | None = None) -> list[Hit]:
         """The top_k chunks for the question, best first."""
+        keywords = self.lexical()  # first: it notices (and reopens on) another process's writes
         vector = self.embedder.embed([question])[0]
         dense = self.store.query(vector, self.candidates, filters)
-        lexical = self.lexical().search(question, self.candidates, filters)
+        lexical = keywords.search(question, self.candidates, filters)
         fused = reciprocal_rank_fusion(
             [[c.id for c, _ in dense], [c.id for c, _ in lexical]], self.rrf_k
         )

@@ -2,10 +2,14 @@
 
 import functools
 import json
+import re
+import sqlite3
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import date
 from typing import Concatenate, ParamSpec, TypeVar
 
 import chromadb
@@ -21,8 +25,8 @@ from llama_index.core.vector_stores.types import (
 )
 from llama_index.vector_stores.chroma import ChromaVectorStore
 
-from rag.errors import BadInput, StoreUnavailable
-from rag.loaders import Document
+from rag.errors import BadInput, DiskFull, IndexDamaged, RagError, StoreUnavailable
+from rag.loaders import Document, parse_date
 from rag.models import Chunk, DocumentInfo, Source
 from rag.settings import Settings
 
@@ -41,6 +45,17 @@ class Filters:
     outlets: list[str] | None = None
     date_from: str | None = None
     date_to: str | None = None
+
+    def checked(self) -> "Filters":
+        """These filters with their dates normalised; BadInput for a bad or reversed range."""
+        try:
+            since = iso_date(self.date_from) if self.date_from else None
+            until = iso_date(self.date_to) if self.date_to else None
+        except ValueError as err:
+            raise BadInput(str(err)) from None
+        if since and until and since > until:
+            raise BadInput(f"the date range is reversed: {since} is after {until}")
+        return Filters(self.files, self.outlets, since, until)
 
     def matches(self, meta: dict) -> bool:
         """The same test the store applies, for retrievers that filter in memory."""
@@ -77,20 +92,74 @@ class Filters:
         return MetadataFilters(filters=rules) if rules else None  # type: ignore[arg-type]
 
 
+def iso_date(value: str) -> str:
+    """A date as YYYY-MM-DD, from that form, an unpadded one (2024-12-5) or a written one
+    (Dec 5 2024); ValueError naming the value otherwise (2024-99-99 included)."""
+    text = value.strip()
+    if match := re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", text):
+        try:
+            return date(*map(int, match.groups())).isoformat()
+        except ValueError:
+            raise ValueError(f"{value!r} is not a calendar date") from None
+    parsed = parse_date(text) if text else None
+    if parsed is None:
+        raise ValueError(f"{value!r} is not a date: use YYYY-MM-DD")
+    return parsed
+
+
 def _day(iso: str) -> int:
     return int(iso.replace("-", "")[:8])
+
+
+def store_failure(err: BaseException, where: str | None = None) -> StoreUnavailable | None:
+    """What a failure inside Chroma means for the user, or None if it is not the store's.
+
+    A disk that is full, an index another process changed under us, a database file that is
+    truncated or overwritten, a data dir deleted while serving: a 503 that says what to do,
+    never a bare 500 with a traceback.
+    """
+    if isinstance(err, StoreUnavailable):
+        return err
+    message = str(err)
+    kind = type(err)
+    ours = kind.__module__.startswith(("chromadb", "sqlite3", "llama_index")) or isinstance(
+        err, sqlite3.Error
+    )
+    if not ours and not _STORE_MESSAGE.search(message):
+        return None
+    at = f" at {where}" if where else ""
+    return IndexDamaged(
+        f"the index{at} cannot be read ({kind.__name__}: {message[:200]}); "
+        "run `rag doctor` to check and repair it"
+    )
+
+
+_STORE_MESSAGE = re.compile(
+    r"Error executing plan|Error finding id|database|disk|no such table|SQL|sqlite|HNSW|segment"
+    r"|Collection .* does not exist|readonly",
+    re.IGNORECASE,
+)
+
+
+def _disk_full(err: BaseException) -> bool:
+    text = str(err).lower()
+    return "disk is full" in text or "no space left" in text or getattr(err, "errno", 0) == 28
 
 
 def _reachable(
     method: Callable[Concatenate["ChunkStore", _P], _R],
 ) -> Callable[Concatenate["ChunkStore", _P], _R]:
-    """A Chroma server that is down, restarting or not answering is StoreUnavailable (a 503).
+    """Store failures as user-facing errors (503, 507), after one retry on a fresh connection.
 
-    The HTTP client opens a new connection on the next call, so nothing needs resetting.
+    A Chroma server that is down, restarting or not answering is StoreUnavailable; the HTTP
+    client opens a new connection on the next call. An embedded store that another process
+    changed (ids it does not know yet, collections it recreated) is reopened and the call tried
+    once more; what still fails is IndexDamaged, naming the repair.
     """
 
     @functools.wraps(method)
     def call(self: "ChunkStore", *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        generation = self.generation
         try:
             return method(self, *args, **kwargs)
         except httpx.TransportError as err:
@@ -98,6 +167,23 @@ def _reachable(
                 f"the Chroma server at {self.where} is unreachable "
                 f"({type(err).__name__}: {err or 'no answer'}); try again shortly"
             ) from err
+        except RagError:
+            raise
+        except Exception as err:
+            if _disk_full(err):
+                raise DiskFull(f"the disk under {self.where} is full: {err}") from err
+            if store_failure(err) is None:
+                raise
+            first = err
+        try:
+            self.reopen(generation)
+            return method(self, *args, **kwargs)
+        except RagError:
+            raise
+        except Exception as err:
+            failure = store_failure(err, self.where) or store_failure(first, self.where)
+            assert failure is not None  # first was the store's
+            raise failure from err
 
     return call
 
@@ -106,31 +192,60 @@ class ChunkStore:
     """The chunks of every indexed file, their embeddings and metadata."""
 
     def __init__(self, settings: Settings, embedder_name: str):
+        self.settings = settings
+        self.embedder_name = embedder_name
         self.where = settings.chroma_server or str(settings.data_dir)
-        self.client = _connect(settings)
         self._texts: dict[tuple[str, str], str] = {}
         self._version, self._version_read = "", float("-inf")
+        self._reopen_lock = threading.Lock()
+        self.generation = 0  # how many times the connection was (re)opened
+        self._open()
+
+    def _open(self) -> None:
+        settings = self.settings
+        self.client = _connect(settings)
         try:
             self.collection = self.client.get_or_create_collection(
                 settings.collection,
-                metadata={"hnsw:space": "cosine", _EMBEDDER_KEY: embedder_name},
+                metadata={"hnsw:space": "cosine", _EMBEDDER_KEY: self.embedder_name},
             )
             self.files = self.client.get_or_create_collection(
                 f"{settings.collection}_files", metadata={"hnsw:space": "cosine"}
             )
         except Exception as err:
-            raise StoreUnavailable(f"cannot open the Chroma collection: {err}") from err
-        built_with = (self.collection.metadata or {}).get(_EMBEDDER_KEY, embedder_name)
-        if built_with != embedder_name:
+            if _disk_full(err):
+                raise DiskFull(f"the disk under {self.where} is full: {err}") from err
+            raise IndexDamaged(
+                f"cannot open the Chroma collection at {self.where} "
+                f"({type(err).__name__}: {str(err)[:200]}); run `rag doctor` to check it"
+            ) from err
+        built_with = (self.collection.metadata or {}).get(_EMBEDDER_KEY, self.embedder_name)
+        if built_with != self.embedder_name:
             raise BadInput(
                 f"collection {settings.collection!r} was built with embeddings from {built_with}, "
-                f"but {embedder_name} is configured: use another RAG_COLLECTION or RAG_DATA_DIR"
+                f"but {self.embedder_name} is configured: use another RAG_COLLECTION or "
+                "RAG_DATA_DIR"
             )
         self.vectors = ChromaVectorStore(chroma_collection=self.collection)
+        self.generation += 1
+
+    def reopen(self, seen: int | None = None) -> None:
+        """A fresh connection and collection handles: another process may have changed the
+        index (an embedded client caches segments; a deleted and recreated collection has a
+        new id)."""
+        with self._reopen_lock:
+            if seen is not None and seen != self.generation:
+                return  # another thread reopened it since this caller looked
+            if not self.settings.chroma_server:
+                from chromadb.api.client import SharedSystemClient
+
+                SharedSystemClient.clear_system_cache()
+            self._open()
 
     @_reachable
-    def put_file(self, doc: Document, vector: np.ndarray, chunk_count: int) -> None:
-        """Keep a file's full text and metadata (its vector: the mean of its chunks')."""
+    def put_file(self, doc: Document, vector: np.ndarray, chunk_count: int, origin: str) -> None:
+        """Keep a file's full text and metadata (its vector: the mean of its chunks'), and
+        where it came from (the folder ingested, or "upload")."""
         self.files.upsert(
             ids=[doc.file],
             documents=[doc.text],
@@ -142,6 +257,7 @@ class ChunkStore:
                     "date": doc.date or "",
                     "sha256": doc.sha256,
                     "chunks": chunk_count,
+                    "origin": origin,
                 }
             ],
         )
@@ -153,6 +269,12 @@ class ChunkStore:
     @_reachable
     def file_names(self) -> set[str]:
         return set(self.files.get(include=[])["ids"])
+
+    @_reachable
+    def file_origins(self) -> dict[str, str]:
+        """Where each recorded file came from ("" for files indexed before origins were kept)."""
+        got = self.files.get(include=["metadatas"])
+        return {f: str((m or {}).get("origin") or "") for f, m in zip(got["ids"], got["metadatas"])}
 
     @_reachable
     def file_text(self, file: str) -> tuple[str, DocumentInfo] | None:
@@ -211,8 +333,12 @@ class ChunkStore:
         )
         result = self.vectors.query(query)
         sims = [1.0 + float(np.log(max(s, 1e-12))) for s in result.similarities or []]
-        chunks = [_from_node(node) for node in result.nodes or []]
-        return list(zip(chunks, sims))
+        # A chunk another process deleted a moment ago can still come back without its metadata.
+        return [
+            (_from_node(node), sim)
+            for node, sim in zip(result.nodes or [], sims)
+            if "file" in (node.metadata or {})
+        ]
 
     @_reachable
     def file_chunk_ids(self) -> dict[str, tuple[str, set[str]]]:
@@ -250,6 +376,17 @@ class ChunkStore:
         return [_from_record(*row) for row in zip(got["ids"], got["metadatas"], got["documents"])]
 
     @_reachable
+    def orphans(self) -> tuple[dict[str, set[str]], set[str]]:
+        """Chunks whose file has no record (a write that failed half-way), by file; and
+        records of files with no chunks."""
+        chunks = {file: ids for file, (_, ids) in self.file_chunk_ids().items()}
+        recorded = self.file_names()
+        return (
+            {f: ids for f, ids in chunks.items() if f not in recorded},
+            {f for f in recorded if f not in chunks},
+        )
+
+    @_reachable
     def count(self) -> int:
         return self.collection.count()
 
@@ -263,8 +400,10 @@ class ChunkStore:
         now = time.monotonic()
         if now - self._version_read >= _VERSION_TTL_SECONDS:
             fresh = self.client.get_collection(self.collection.name).metadata or {}
-            self._version = str(fresh.get(_VERSION_KEY, ""))
-            self._version_read = now
+            seen = str(fresh.get(_VERSION_KEY, ""))
+            if self._version and seen != self._version and not self.settings.chroma_server:
+                self.reopen()  # another process wrote: our embedded client's segments are stale
+            self._version, self._version_read = seen, now
         return self._version
 
     @_reachable
@@ -327,8 +466,14 @@ def _connect(settings: Settings):  # type: ignore[no-untyped-def]
         path.mkdir(parents=True, exist_ok=True)
         return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
     except Exception as err:
-        where = server or str(settings.data_dir)
-        raise StoreUnavailable(f"cannot reach the Chroma store at {where}: {err}") from err
+        if server:
+            raise StoreUnavailable(f"cannot reach the Chroma store at {server}: {err}") from err
+        if _disk_full(err):
+            raise DiskFull(f"the disk under {settings.data_dir} is full: {err}") from err
+        raise IndexDamaged(
+            f"cannot open the index at {settings.data_dir / 'chroma'} "
+            f"({type(err).__name__}: {str(err)[:200]}); run `rag doctor`"
+        ) from err
 
 
 def _to_node(chunk: Chunk, vector: np.ndarray) -> TextNode:
