@@ -9,10 +9,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from rag.embedding import Embedder
+from rag.injection import addressed_to_reader
 from rag.models import Chunk, Citation, Hit
 from rag.text import STOPWORDS, content_terms, numbers, proper_names, words
 
 SIMILARITY_WEIGHT = 0.65
+ADDRESSED_WEIGHT = 0.5
 
 
 @dataclass
@@ -26,10 +28,14 @@ class Evidence:
     similarity: float
     overlap: float
     vector: np.ndarray
+    addressed: bool = False
 
     @property
     def score(self) -> float:
-        return SIMILARITY_WEIGHT * self.similarity + (1 - SIMILARITY_WEIGHT) * self.overlap
+        """Similarity and word overlap; a sentence speaking to "you" (a reader or a model,
+        rather than reporting) counts half, so it cannot outrank a reported fact."""
+        score = SIMILARITY_WEIGHT * self.similarity + (1 - SIMILARITY_WEIGHT) * self.overlap
+        return score * ADDRESSED_WEIGHT if self.addressed else score
 
     def citation(self) -> Citation:
         return self.chunk.cite(self.start, self.end, self.similarity)
@@ -117,7 +123,7 @@ def score_evidence(
     matrix = vectors.embed([question] + [span[3] for span in spans])
     sims = matrix[1:] @ matrix[0]
     found = [
-        Evidence(chunk, s, e, t, float(sim), overlap, vec)
+        Evidence(chunk, s, e, t, float(sim), overlap, vec, addressed_to_reader(t))
         for (chunk, s, e, t, overlap), sim, vec in zip(spans, sims, matrix[1:])
     ]
     return sorted(found, key=lambda ev: -ev.score)

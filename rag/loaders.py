@@ -5,14 +5,17 @@ citation carries points into what the user can open. Boilerplate and metadata li
 removed from the text; they are left out of the content segments that get chunked.
 """
 
+import codecs
 import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
+import yaml
 from bs4 import BeautifulSoup, Tag
 
+from rag.injection import looks_like_instruction
 from rag.text import sentence_spans
 
 SUPPORTED_SUFFIXES = {".txt", ".md", ".markdown", ".html", ".htm"}
@@ -24,23 +27,6 @@ _BOILERPLATE = re.compile(
 )
 _MENU_ROLES = {"navigation", "menu", "menubar", "banner", "contentinfo", "search"}
 _MENU_WORDS = {"nav", "navbar", "navigation", "menu", "menubar", "breadcrumb", "breadcrumbs"}
-# Text addressed to a language model rather than to readers (prompt injection): left out of the
-# content like boilerplate, so no answer quotes it and no LLM is shown it.
-_INSTRUCTION = re.compile(
-    r"\b(?:ignore|disregard|forget)\s+(?:\w+\s+){0,4}?(?:instructions?|prompts?)\b"
-    r"|\b(?:ignore|disregard|forget)\s+(?:\w+\s+){0,3}?(?:previous|prior|above|earlier|preceding)"
-    r"\s+(?:\w+\s+){0,2}?(?:passages|sources|context|messages|documents|articles)\b"
-    r"|^\W*(?:system|assistant|developer)\s*(?:prompt|message)?\s*:"
-    r"|\b(?:note|message|instructions?|reminder)\s+(?:to|for)\s+(?:the\s+|any\s+|all\s+)?"
-    r"(?:ai|llm|chatbot|language\s+model)s?\b"
-    r"|\b(?:you\s+are|as)\s+an?\s+(?:ai|llm|chatbot|language\s+model)\b"
-    r"|\bwhen\s+(?:you\s+are\s+|you're\s+)?asked\b[^.!?]{0,120},\s*(?:always\s+)?"
-    r"(?:answer|reply|respond|say)\b"
-    r"|\b(?:cite|answer|respond|reply)\b[^.!?]{0,60}\b(?:in|to|for)\s+(?:every|each|all|any)\s+"
-    r"(?:answers?|responses?|replies|questions?)\b"
-    r"|\[[^\[\]\n]{1,200}:L\d+\]",  # this tool's own citation marker, forged
-    re.IGNORECASE,
-)
 _SOURCE_LINE = re.compile(r"^(?:source|via|published by|outlet)\s*:\s*(.{2,80})$", re.IGNORECASE)
 _DATE_PREFIX = re.compile(r"^\s*date\s+(\d{4}-\d{2}-\d{2})\s+", re.IGNORECASE)
 _AGENCY = re.compile(r"\((AP|AFP|Reuters|dpa|ANI|Xinhua|UPI|PTI|IANS)\)")
@@ -80,7 +66,9 @@ class Document:
 def load_document(path: Path, name: str, max_bytes: int) -> Document:
     """Read and clean one file; raise SkipFile with a reason when it cannot be indexed."""
     raw = read_bytes(path, max_bytes)
-    text = decode(raw)
+    text = decode(raw, html=path.suffix.lower() in {".html", ".htm"})
+    if "\x00" in text:
+        raise SkipFile("binary file (contains NUL characters)")
     if path.suffix.lower() in {".html", ".htm"}:
         doc = _from_html(name, text)
     else:
@@ -102,36 +90,129 @@ def read_bytes(path: Path, max_bytes: int) -> bytes:
         raise SkipFile(f"larger than the {max_bytes:,}-byte limit (it grew while being read)")
     if not raw.strip():
         raise SkipFile("empty file")
-    if b"\x00" in raw[:8192]:
-        raise SkipFile("binary file (contains NUL bytes)")
     return raw
 
 
-def decode(raw: bytes) -> str:
-    """UTF-8 text (a BOM is dropped, CRLF normalised); anything else is refused."""
+_BOMS = [
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+]
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_.:-]{2,40})""", re.I)
+
+
+def decode(raw: bytes, html: bool = False) -> str:
+    """The file's text, CRLF normalised: by its BOM (UTF-8, UTF-16, UTF-32), else an html
+    file's declared charset, else UTF-8, else the encoding charset-normalizer finds; binary
+    files (NUL bytes) and undecodable ones are refused."""
+    encoding = next((name for bom, name in _BOMS if raw.startswith(bom)), None)
+    if encoding is None:
+        if b"\x00" in raw[:8192]:
+            raise SkipFile("binary file (contains NUL bytes)")
+        declared = _META_CHARSET.search(raw[:4096]) if html else None
+        encoding = _codec(declared.group(1).decode()) if declared else None
     try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        raise SkipFile(f"not UTF-8 text (bad byte at offset {err.start})") from None
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+        text = raw.decode(encoding or "utf-8")
+    except (UnicodeDecodeError, LookupError) as err:
+        text = _guess(raw, err)
+    return text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _codec(name: str) -> str | None:
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        return None
+
+
+def _guess(raw: bytes, err: Exception) -> str:
+    import charset_normalizer
+
+    best = charset_normalizer.from_bytes(raw).best()
+    if best is None:
+        where = f" (bad byte at offset {err.start})" if isinstance(err, UnicodeDecodeError) else ""
+        raise SkipFile(f"not text in any encoding found{where}") from None
+    return str(best)
 
 
 def _from_plain(name: str, text: str, markdown: bool) -> Document:
     meta: dict = {"title": None, "outlet": None, "date": None, "dateline": None}
+    hidden = _markdown_hidden(text, meta) if markdown else []
+    shown = _blank_out(text, hidden)  # same offsets; what a reader never sees is spaces
     segments: list[tuple[int, int]] = []
     seen_lines: set[str] = set()
     offset = 0
-    for line in text.split("\n"):
+    for line in shown.split("\n"):
         start, end = offset, offset + len(line)
         offset = end + 1
-        segment = _content_of_line(text, start, end, meta, seen_lines, markdown, not segments)
+        segment = _content_of_line(shown, start, end, meta, seen_lines, markdown, not segments)
         if segment:
             segments.append(segment)
-    segments = _without_instructions(text, segments)
+    segments = _without_instructions(shown, _subtract(shown, segments, hidden))
     agency = _AGENCY.search(text[:400])
     if agency and not meta["outlet"]:
         meta["outlet"] = agency.group(1)
     return Document(file=name, text=text, segments=segments, **_finish(meta, text, segments))
+
+
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n---[ \t]*(?:\n|\Z)", re.DOTALL)
+_COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.DOTALL)
+
+
+def _markdown_hidden(text: str, meta: dict) -> list[tuple[int, int]]:
+    """Spans a rendered markdown file never shows: YAML front matter (its title, date and
+    outlet read into meta) and <!-- comments -->."""
+    hidden = []
+    if front := _FRONT_MATTER.match(text):
+        hidden.append(front.span())
+        try:
+            fields = yaml.safe_load(front.group(1))
+        except yaml.YAMLError:
+            fields = None
+        if isinstance(fields, dict):
+            fields = {str(k).lower(): v for k, v in fields.items()}
+            meta["title"] = _field(fields, "title", "headline")
+            meta["outlet"] = _field(fields, "outlet", "source", "publisher", "site_name", "site")
+            meta["date"] = parse_date(_field(fields, "date", "published", "pubdate") or "")
+    hidden += [m.span() for m in _COMMENT.finditer(text)]
+    return hidden
+
+
+def _field(fields: dict, *names: str) -> str | None:
+    for name in names:
+        value = fields.get(name)
+        if value not in (None, ""):
+            return str(value).strip()
+    return None
+
+
+def _blank_out(text: str, spans: list[tuple[int, int]]) -> str:
+    """The text with each span's characters (newlines kept) turned into spaces."""
+    if not spans:
+        return text
+    chars = list(text)
+    for start, end in spans:
+        for i in range(start, end):
+            if chars[i] != "\n":
+                chars[i] = " "
+    return "".join(chars)
+
+
+def _subtract(
+    text: str, segments: list[tuple[int, int]], hidden: list[tuple[int, int]]
+) -> list[tuple[int, int]]:
+    """The segments with hidden spans cut out, each piece trimmed of surrounding blanks."""
+    for h_start, h_end in hidden:
+        pieces = []
+        for start, end in segments:
+            for a, b in ((start, min(end, h_start)), (max(start, h_end), end)):
+                if a < b and text[a:b].strip():
+                    lead = len(text[a:b]) - len(text[a:b].lstrip())
+                    pieces.append((a + lead, len(text[:b].rstrip())))
+        segments = pieces
+    return segments
 
 
 def _content_of_line(
@@ -164,11 +245,6 @@ def _content_of_line(
         meta["dateline"] = meta["dateline"] or dateline.group("place").strip()
         start += dateline.end()
     return (start, end) if text[start:end].strip() else None
-
-
-def looks_like_instruction(sentence: str) -> bool:
-    """Is this sentence addressed to a language model (prompt injection) rather than readers?"""
-    return bool(_INSTRUCTION.search(sentence))
 
 
 def _without_instructions(text: str, segments: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -216,8 +292,8 @@ def _from_html(name: str, html: str) -> Document:
         ]
     ):
         tag.decompose()
-    for tag in soup.find_all(_is_menu):
-        if not tag.decomposed:  # an outer menu may already have taken it
+    for tag in soup.find_all(lambda t: _is_menu(t) or _is_hidden(t)):
+        if not tag.decomposed:  # an outer one may already have taken it
             tag.decompose()
     body = soup.find("article") or soup.find("main") or soup.body or soup
     if not meta["title"] and (h1 := body.find("h1")):
@@ -229,6 +305,16 @@ def _from_html(name: str, html: str) -> Document:
         if value:
             setattr(plain, key, value)
     return plain
+
+
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
+
+
+def _is_hidden(tag: Tag) -> bool:
+    """An element the browser does not show: hidden, aria-hidden, display:none, and the like."""
+    if tag.has_attr("hidden") or str(tag.get("aria-hidden") or "").lower() == "true":
+        return True
+    return bool(_HIDDEN_STYLE.search(str(tag.get("style") or "")))
 
 
 def _is_menu(tag: Tag) -> bool:
