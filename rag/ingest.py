@@ -96,9 +96,10 @@ def ingest_folder(
     indexed = store.file_chunk_ids()
     origins = store.file_origins()
     files = find_files(root)
+    present = {name for _, name in files}
     if dry_run:
         report.dry_run = True
-        report.removed = _missing(origins, origin, {name for _, name in files})
+        report.removed = _missing(origins, indexed, origin, present)
         return report
     pending = _Pending(origin=origin)
     try:
@@ -115,7 +116,7 @@ def ingest_folder(
                 _flush(pending, store, embedder, report, settings)
         _flush(pending, store, embedder, report, settings)
         if sync:
-            _drop_missing(indexed, _missing(origins, origin, {n for _, n in files}), store, report)
+            _drop_missing(indexed, _missing(origins, indexed, origin, present), store, report)
     finally:
         if report.chunks_written or report.chunks_deleted:
             store.bump_version()
@@ -123,9 +124,17 @@ def ingest_folder(
     return report
 
 
-def _missing(origins: dict[str, str], origin: str, present: set[str]) -> list[str]:
-    """Recorded files that came from origin and are no longer there."""
-    return sorted(f for f, where in origins.items() if where == origin and f not in present)
+def _missing(
+    origins: dict[str, str],
+    indexed: dict[str, tuple[str, set[str]]],
+    origin: str,
+    present: set[str],
+) -> list[str]:
+    """Files of this origin that are no longer there, and chunks left without any file record
+    (an interrupted run) whose file is not there either."""
+    recorded = {f for f, where in origins.items() if where == origin}
+    unrecorded = set(indexed) - set(origins)
+    return sorted((recorded | unrecorded) - present)
 
 
 def _quiet(progress: bool | None, files: list) -> bool | None:
