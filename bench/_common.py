@@ -22,7 +22,7 @@ import rag  # noqa: E402,F401  (offline environment before any model library)
 
 def squad_corpus(dataset: Path, folder: Path, articles: int = 0) -> list:
     """SQuAD's articles as one text file each (the first `articles`, all when 0)."""
-    from rag.squad import write_articles
+    from rag.eval.squad import write_articles
 
     folder.mkdir(parents=True, exist_ok=True)
     questions = write_articles(dataset, folder)

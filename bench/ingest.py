@@ -40,8 +40,8 @@ def run_child(system: str, corpus: Path, data: Path) -> dict:
     """One ingest in this process; prints a JSON line."""
     began = time.perf_counter()
     if system.startswith("citerag"):
+        from rag.core.settings import Settings
         from rag.pipeline import build_pipeline
-        from rag.settings import Settings
 
         precision = "int8" if system.endswith("int8") else "fp32"
         pipeline = build_pipeline(Settings(data_dir=data, embed_precision=precision))

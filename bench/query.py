@@ -37,7 +37,7 @@ PLAIN_CHUNK_TOKENS = 160
 
 
 def settings_for(data: Path):  # type: ignore[no-untyped-def]
-    from rag.settings import Settings
+    from rag.core.settings import Settings
 
     return Settings(data_dir=data, collection="squad")
 
@@ -88,8 +88,8 @@ def replicate(system: str, data: Path, copies: int) -> dict:
             store.add(nodes[i : i + 2000])
     if system == "citerag":
         _replicate_file_records(client, copies)
-        from rag.embedding import build_embedder
-        from rag.store import ChunkStore
+        from rag.index.embedding import build_embedder
+        from rag.index.store import ChunkStore
 
         settings = settings_for(data)
         ChunkStore(settings, build_embedder(settings).name).bump_version()

@@ -7,11 +7,10 @@ import time
 import unicodedata
 from pathlib import Path
 
-from rag.compare import Comparison, compare_files
-from rag.embedding import Embedder, build_embedder
-from rag.errors import BadInput, LLMUnavailable, NotFound
-from rag.evidence import SentenceVectors, score_evidence
-from rag.generate import (
+from rag.analysis.compare import Comparison, compare_files
+from rag.analysis.summarize import batch_chunks, reduce_summary, select_summary_sentences
+from rag.answer.evidence import SentenceVectors, score_evidence
+from rag.answer.generate import (
     ABSTAIN_TEXT,
     ChatGenerator,
     Draft,
@@ -19,9 +18,10 @@ from rag.generate import (
     OnToken,
     build_generator,
 )
-from rag.ingest import IngestReport, ingest_folder
-from rag.loaders import SUPPORTED_SUFFIXES
-from rag.models import (
+from rag.answer.retrieve import HybridRetriever
+from rag.answer.verify import Verifier
+from rag.core.errors import BadInput, LLMUnavailable, NotFound
+from rag.core.models import (
     Answer,
     AnswerSentence,
     Chunk,
@@ -30,12 +30,12 @@ from rag.models import (
     Source,
     one_chunk_per_file,
 )
-from rag.modes import checked_mode, default_mode
-from rag.retrieve import HybridRetriever
-from rag.settings import Settings
-from rag.store import ChunkStore, Filters
-from rag.summarize import batch_chunks, reduce_summary, select_summary_sentences
-from rag.verify import Verifier
+from rag.core.modes import checked_mode, default_mode
+from rag.core.settings import Settings
+from rag.index.embedding import Embedder, build_embedder
+from rag.index.store import ChunkStore, Filters
+from rag.ingest.folder import IngestReport, ingest_folder
+from rag.ingest.loaders import SUPPORTED_SUFFIXES
 
 _MAX_NAME = 200
 # Terminal escape sequences (colours, titles) go whole; other control characters and lone
@@ -82,7 +82,7 @@ class Pipeline:
         origin: str | None = None,
         dry_run: bool = False,
     ) -> IngestReport:
-        """Index the files under root (see rag.ingest)."""
+        """Index the files under root (see rag.ingest.folder)."""
         with self.write_lock:
             report = ingest_folder(
                 root, self.store, self.embedder, self.settings, sync, progress, origin, dry_run

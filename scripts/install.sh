@@ -23,5 +23,5 @@ else
   "${pip[@]}" -q -e .
 fi
 # The embedding model runs on ONNX Runtime: export it once now rather than on the first answer.
-.venv/bin/python -m rag.model_export
+.venv/bin/python -m rag.index.model_export
 echo "installed into .venv"

@@ -13,8 +13,8 @@ import httpx
 import pytest
 
 import rag  # noqa: F401  (offline environment first)
+from rag.core.settings import Settings
 from rag.pipeline import Pipeline, build_pipeline
-from rag.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTICLES = ROOT / "data" / "articles"

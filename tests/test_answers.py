@@ -55,7 +55,7 @@ def test_a_fact_several_outlets_report_cites_all_of_them(sample_pipeline):
 
 
 def test_filters_restrict_the_cited_files(sample_pipeline):
-    from rag.store import Filters
+    from rag.index.store import Filters
 
     answer = sample_pipeline.ask(
         "How far did the insurgents retreat from Hama?", Filters(outlets=["AP"])
@@ -72,7 +72,7 @@ def test_filters_restrict_the_cited_files(sample_pipeline):
     [("", "empty"), ("   \t", "empty"), ("?!?", "no words"), ("x" * 5000, "limit")],
 )
 def test_bad_questions_are_refused(sample_pipeline, question, message):
-    from rag.errors import BadInput
+    from rag.core.errors import BadInput
 
     with pytest.raises(BadInput, match=message):
         sample_pipeline.ask(question)

@@ -3,7 +3,7 @@
 import pytest
 from fastapi.testclient import TestClient
 
-from rag.api import create_app
+from rag.interfaces.api import create_app
 from rag.pipeline import build_pipeline
 from tests.conftest import ARTICLES, make_settings
 

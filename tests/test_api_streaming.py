@@ -9,7 +9,7 @@ import openai
 import pytest
 import uvicorn
 
-from rag.api import create_app
+from rag.interfaces.api import create_app
 from rag.pipeline import Pipeline
 from tests.conftest import ARTICLES, free_port
 

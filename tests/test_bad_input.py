@@ -8,11 +8,11 @@ import unicodedata
 import pytest
 from fastapi.testclient import TestClient
 
-import rag.loaders
-from rag.api import create_app
-from rag.chunking import chunk_document
-from rag.errors import BadInput
-from rag.loaders import SkipFile, load_document
+import rag.ingest.loaders
+from rag.core.errors import BadInput
+from rag.ingest.chunking import chunk_document
+from rag.ingest.loaders import SkipFile, load_document
+from rag.interfaces.api import create_app
 from rag.pipeline import build_pipeline
 
 ENVOY = "Who is the UN special envoy for Syria?"
@@ -315,7 +315,7 @@ def test_a_file_rewritten_just_after_it_is_read_is_indexed_as_the_version_read(
     final = (
         b"Zorbland talks\n\nThe Zorbland talks collapsed in Vexholm on Friday after a walkout.\n"
     )
-    real_read = rag.loaders.read_bytes
+    real_read = rag.ingest.loaders.read_bytes
 
     def read_then_rewrite(file, max_bytes):  # the writer wins the race right after our read
         raw = real_read(file, max_bytes)
@@ -323,7 +323,7 @@ def test_a_file_rewritten_just_after_it_is_read_is_indexed_as_the_version_read(
         return raw
 
     path.write_bytes(first)
-    monkeypatch.setattr(rag.loaders, "read_bytes", read_then_rewrite)
+    monkeypatch.setattr(rag.ingest.loaders, "read_bytes", read_then_rewrite)
     assert pipeline.ingest(folder).added == ["story.txt"]
     monkeypatch.undo()
     assert path.read_bytes() == final

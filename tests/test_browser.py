@@ -80,7 +80,7 @@ def server(tmp_path_factory, tracker, scripted_llm):
     command = [
         sys.executable,
         "-m",
-        "rag.cli",
+        "rag.interfaces.cli",
         "serve",
         "--ingest",
         str(folder),
@@ -188,7 +188,7 @@ def test_an_llm_reply_with_an_image_is_never_rendered_while_streaming_or_after(
 
 
 def test_summary_and_compare_show_article_markdown_as_text():
-    from rag.ui import as_text
+    from rag.interfaces.page import as_text
 
     shown = as_text("Stone ![x](http://127.0.0.1:9/t.png) <img src=x> [a](http://x)")
     assert "<img" not in shown and "&lt;img" in shown and "![x](" in shown

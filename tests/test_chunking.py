@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from rag.chunking import chunk_document
-from rag.loaders import load_document
+from rag.ingest.chunking import chunk_document
+from rag.ingest.loaders import load_document
 
 ARTICLES = sorted((Path(__file__).resolve().parent.parent / "data" / "articles").iterdir())
 

@@ -1,6 +1,6 @@
 import pytest
 
-from rag.citations import parse_cited_text
+from rag.answer.citations import parse_cited_text
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ import time
 
 from fastapi.testclient import TestClient
 
-from rag.api import create_app
+from rag.interfaces.api import create_app
 from rag.pipeline import build_pipeline
 from tests.conftest import ARTICLES, make_settings
 
@@ -19,7 +19,7 @@ def rag(*args: str, data_dir) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
     env["RAG_DATA_DIR"] = str(data_dir)
     return subprocess.run(
-        [sys.executable, "-m", "rag.cli", *args],
+        [sys.executable, "-m", "rag.interfaces.cli", *args],
         capture_output=True,
         text=True,
         env=env,
@@ -57,7 +57,7 @@ def test_errors_are_one_line_without_a_traceback(tmp_path):
 
 
 def test_timeline_and_compare_commands(sample_pipeline, monkeypatch, capsys):
-    from rag.cli import main
+    from rag.interfaces.cli import main
 
     monkeypatch.setenv("RAG_DATA_DIR", str(sample_pipeline.settings.data_dir))
     assert main(["summarize", "--all", "--timeline", "--length", "5"]) == 0

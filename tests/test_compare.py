@@ -3,7 +3,7 @@
 import pytest
 from fastapi.testclient import TestClient
 
-from rag.api import create_app
+from rag.interfaces.api import create_app
 from tests.conftest import ARTICLES
 
 A, B, C, D, E = sorted(p.name for p in ARTICLES.iterdir())

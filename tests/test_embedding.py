@@ -5,10 +5,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag.embedding import LocalEmbedder
-from rag.errors import BadInput
-from rag.settings import Settings
-from rag.store import ChunkStore
+from rag.core.errors import BadInput
+from rag.core.settings import Settings
+from rag.index.embedding import LocalEmbedder
+from rag.index.store import ChunkStore
 from tests.conftest import make_settings
 
 TEXTS = [

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from rag.eval import FactCase, aggregate, contains, load_facts, normalise, score_case
-from rag.eval_cli import run_eval
-from rag.eval_report import gate
+from rag.eval.cli import run_eval
+from rag.eval.harness import FactCase, aggregate, contains, load_facts, normalise, score_case
+from rag.eval.report import gate
 from tests.conftest import ROOT, make_settings
 
 

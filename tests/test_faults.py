@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from rag.api import create_app
+from rag.index.store import Filters
+from rag.interfaces.api import create_app
 from rag.pipeline import Pipeline, build_pipeline
-from rag.store import Filters
 from tests.conftest import ARTICLES, OUTPUT, free_port, make_settings, wait_for
 from tests.llm_servers import ScriptedServer
 
@@ -201,7 +201,7 @@ def kill_ingest_once_records_appear(folder: Path, data_dir: Path) -> dict:
     (data_dir / "chroma").mkdir(parents=True)
     log = open(data_dir.parent / "killed-ingest.log", "w")
     ingest = subprocess.Popen(
-        [sys.executable, "-m", "rag.cli", "ingest", str(folder)],
+        [sys.executable, "-m", "rag.interfaces.cli", "ingest", str(folder)],
         env=rag_env(data_dir),
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -246,7 +246,7 @@ def test_an_ingest_killed_halfway_is_completed_by_the_next_run_exactly(pipeline,
         (folder / f"wire_{i:04d}.txt").unlink()
     write_wire_reports(folder, range(240, 245))
     resumed = subprocess.run(
-        [sys.executable, "-m", "rag.cli", "ingest", "--sync", str(folder)],
+        [sys.executable, "-m", "rag.interfaces.cli", "ingest", "--sync", str(folder)],
         env=rag_env(data_dir),
         capture_output=True,
         text=True,

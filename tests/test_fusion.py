@@ -1,7 +1,7 @@
 import pytest
 
-from rag.retrieve import reciprocal_rank_fusion
-from rag.store import Filters
+from rag.answer.retrieve import reciprocal_rank_fusion
+from rag.index.store import Filters
 
 
 def test_rrf_rewards_items_both_rankings_agree_on():

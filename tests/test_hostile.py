@@ -17,8 +17,8 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from rag.api import create_app
-from rag.errors import BadInput, DiskFull
+from rag.core.errors import BadInput, DiskFull
+from rag.interfaces.api import create_app
 from rag.pipeline import build_pipeline
 from tests.conftest import ARTICLES, OUTPUT, free_port, make_settings, running_server
 
@@ -119,7 +119,7 @@ def test_llm_mode_without_an_endpoint_is_refused_before_any_call(
 
 
 def test_the_page_offers_only_configured_modes(sample_pipeline, monkeypatch):
-    from rag.modes import available_modes
+    from rag.core.modes import available_modes
 
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     assert available_modes(sample_pipeline.settings) == ["extractive"]
@@ -143,7 +143,9 @@ def test_uvicorn_app_starts_and_the_page_api_needs_the_key(tmp_path):
     data = tmp_path / "data"
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
     env |= {"RAG_DATA_DIR": str(data), "RAG_API_KEY": KEY}
-    subprocess.run([sys.executable, "-m", "rag.cli", "ingest", str(ARTICLES)], env=env, check=True)
+    subprocess.run(
+        [sys.executable, "-m", "rag.interfaces.cli", "ingest", str(ARTICLES)], env=env, check=True
+    )
     port = free_port()
     command = [
         sys.executable,
@@ -194,7 +196,7 @@ def test_stalled_request_bodies_hold_no_slot(tmp_path):
     command = [
         sys.executable,
         "-m",
-        "rag.cli",
+        "rag.interfaces.cli",
         "serve",
         "--ingest",
         str(ARTICLES),
@@ -255,7 +257,7 @@ def test_an_upload_of_too_many_files_is_refused_before_any_work(pipeline):
 def test_work_stops_when_the_client_leaves(sample_pipeline):
     import threading
 
-    from rag.cancel import Cancelled, cancellable
+    from rag.core.cancel import Cancelled, cancellable
 
     flag = threading.Event()
     flag.set()
@@ -267,7 +269,7 @@ def test_work_stops_when_the_client_leaves(sample_pipeline):
 
 @pytest.mark.slow
 def test_a_disconnected_compare_stops_and_frees_its_slot(tmp_path):
-    from rag.cancel import check
+    from rag.core.cancel import check
 
     ran: dict[str, int] = {"checks": 0}
     settings = make_settings(tmp_path / "rag", max_concurrent_requests=1)
@@ -319,7 +321,7 @@ def test_an_ingest_that_would_fill_the_disk_is_refused_before_embedding(pipeline
 
     real = shutil_module.disk_usage
     monkeypatch.setattr(
-        "rag.ingest.shutil.disk_usage",
+        "rag.ingest.folder.shutil.disk_usage",
         lambda p: real(p)._replace(free=pipeline.settings.min_free_bytes + 1000),
     )
     embedded = []
@@ -407,7 +409,7 @@ def test_a_server_sees_another_process_ingest_and_delete(tmp_path, articles_copy
     command = [
         sys.executable,
         "-m",
-        "rag.cli",
+        "rag.interfaces.cli",
         "serve",
         "--ingest",
         str(articles_copy),
@@ -421,7 +423,7 @@ def test_a_server_sees_another_process_ingest_and_delete(tmp_path, articles_copy
     with running_server(command, f"{url}/readyz", OUTPUT / "two-processes.log", 180, env):
         warm = httpx.post(f"{url}/v1/answer", json={"question": "Who is the envoy?"}, timeout=30)
         assert warm.status_code == 200
-        cli = [sys.executable, "-m", "rag.cli"]
+        cli = [sys.executable, "-m", "rag.interfaces.cli"]
         subprocess.run([*cli, "ingest", str(extra)], env=env, check=True, capture_output=True)
         time.sleep(1.2)  # the store's version is re-read at most once a second
         body = {
@@ -469,7 +471,7 @@ def test_a_damaged_database_is_one_line_and_doctor_moves_it_aside(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
     data = tmp_path / "data"
     env["RAG_DATA_DIR"] = str(data)
-    cli = [sys.executable, "-m", "rag.cli"]
+    cli = [sys.executable, "-m", "rag.interfaces.cli"]
     subprocess.run([*cli, "ingest", str(ARTICLES)], env=env, check=True, capture_output=True)
     database = data / "chroma" / "chroma.sqlite3"
     database.write_bytes(os.urandom(4096) * 8)
@@ -488,7 +490,7 @@ def test_a_damaged_database_is_one_line_and_doctor_moves_it_aside(tmp_path):
 
 
 def test_doctor_removes_chunks_left_without_their_file(pipeline):
-    from rag.doctor import run_doctor
+    from rag.index.doctor import run_doctor
 
     pipeline.ingest(ARTICLES)
     victim = pipeline.documents()[0].file
@@ -533,7 +535,7 @@ def test_sync_of_another_folder_keeps_files_from_elsewhere(pipeline, tmp_path):
 
 
 def test_utf16_and_declared_charsets_are_read(tmp_path):
-    from rag.loaders import load_document
+    from rag.ingest.loaders import load_document
 
     text = "Geir Pedersen met officials in Damascus on Tuesday.\n"
     (tmp_path / "u16.txt").write_bytes(text.encode("utf-16"))
@@ -563,7 +565,7 @@ def test_upload_names_get_precise_errors():
 
 
 def test_markdown_front_matter_is_metadata_not_content(tmp_path):
-    from rag.loaders import load_document
+    from rag.ingest.loaders import load_document
 
     path = tmp_path / "story.md"
     path.write_text(
@@ -588,7 +590,7 @@ def test_markdown_front_matter_is_metadata_not_content(tmp_path):
     [("2024-12-5", "2024-12-05"), ("Dec 5 2024", "2024-12-05"), ("2024-12-05", "2024-12-05")],
 )
 def test_dates_are_read_in_the_forms_people_type(value, expected):
-    from rag.store import iso_date
+    from rag.index.store import iso_date
 
     assert iso_date(value) == expected
 
@@ -653,7 +655,7 @@ def test_chat_max_tokens_and_usage_are_honoured(client_plain):
 
 def test_async_helpers_do_not_leak_tasks():
     # the gate's replay of a body must not leave its watcher running after the request
-    from rag.api_limits import _Replay
+    from rag.interfaces.limits import _Replay
 
     async def run() -> bool:
         never = asyncio.Event()

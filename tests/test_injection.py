@@ -6,8 +6,8 @@ import shutil
 import pytest
 from fastapi.testclient import TestClient
 
-from rag.api import create_app
-from rag.loaders import load_document, looks_like_instruction
+from rag.ingest.loaders import load_document, looks_like_instruction
+from rag.interfaces.api import create_app
 from rag.pipeline import Pipeline, build_pipeline
 from tests.conftest import ARTICLES, make_settings
 from tests.test_answers import ANSWERABLE, UNANSWERABLE

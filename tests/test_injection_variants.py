@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from rag.injection import addressed_to_reader, looks_like_instruction
-from rag.loaders import load_document
+from rag.ingest.injection import addressed_to_reader, looks_like_instruction
+from rag.ingest.loaders import load_document
 from rag.pipeline import Pipeline, build_pipeline
 from tests.conftest import ARTICLES, make_settings
 from tests.test_answers import ANSWERABLE, UNANSWERABLE
@@ -104,7 +104,7 @@ def test_sample_answers_and_citations_do_not_move_when_the_variants_are_added(
 def test_no_squad_dev_sentence_is_taken_for_an_instruction():
     if not SQUAD.exists():
         pytest.fail(f"SQuAD 2.0 dev is expected at {SQUAD} (../shared beside the checkout)")
-    from rag.text import sentence_spans
+    from rag.core.text import sentence_spans
 
     data = json.loads(SQUAD.read_text(encoding="utf-8"))["data"]
     flagged, total = [], 0

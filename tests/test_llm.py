@@ -2,7 +2,7 @@
 
 import pytest
 
-from rag.errors import LLMUnavailable
+from rag.core.errors import LLMUnavailable
 from rag.pipeline import Pipeline
 from tests.conftest import ARTICLES, OUTPUT
 from tests.llm_servers import LlamaCppServer
@@ -159,7 +159,7 @@ def test_a_local_gguf_runs_in_process_and_is_verified_the_same_way(sample_pipeli
 
 
 def test_unknown_modes_list_the_valid_ones(sample_pipeline):
-    from rag.errors import BadInput
+    from rag.core.errors import BadInput
 
     with pytest.raises(BadInput, match="extractive, llm, llamacpp"):
         sample_pipeline.ask("Who?", mode="magic")
@@ -169,7 +169,7 @@ def test_llm_summaries_are_map_reduced_and_verified(sample_pipeline, scripted):
     pipeline = llm_pipeline(sample_pipeline, scripted.url, summary_batch_chars=2500)
     files = ["004_41f9c137d467bf3b.txt"]
     batches = len(
-        __import__("rag.summarize", fromlist=["x"]).batch_chunks(
+        __import__("rag.analysis.summarize", fromlist=["x"]).batch_chunks(
             pipeline.store.chunks_of(files[0]), 2500
         )
     )

@@ -39,7 +39,7 @@ def server(tmp_path_factory, scripted_llm):
     env.update(LIMITS, RAG_DATA_DIR=str(folder / "rag"), RAG_MODE="extractive")
     env.update(RAG_LLM_BASE_URL=scripted_llm.url, RAG_LLM_MODEL="scripted")
     env.update(RAG_LLM_MAX_RETRIES="0", RAG_LLM_TIMEOUT="30")
-    command = [sys.executable, "-m", "rag.cli", "serve", "--ingest", str(ARTICLES)]
+    command = [sys.executable, "-m", "rag.interfaces.cli", "serve", "--ingest", str(ARTICLES)]
     command += ["--host", "127.0.0.1", "--port", str(port)]
     with open(folder / "serve.log", "w") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)

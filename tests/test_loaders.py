@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.loaders import SkipFile, load_document, parse_date
+from rag.ingest.loaders import SkipFile, load_document, parse_date
 
 ARTICLES = Path(__file__).resolve().parent.parent / "data" / "articles"
 

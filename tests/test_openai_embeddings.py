@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from rag.embedding import build_embedder
+from rag.index.embedding import build_embedder
 from rag.pipeline import build_pipeline
 from tests.conftest import make_settings
 from tests.llm_servers import ScriptedServer
@@ -47,7 +47,7 @@ def test_a_pipeline_on_openai_embeddings_ingests_and_retrieves(server, tmp_path)
 
 
 def test_switching_embedders_on_an_index_is_a_clear_error(server, tmp_path):
-    from rag.errors import BadInput
+    from rag.core.errors import BadInput
 
     build_pipeline(make_settings(tmp_path / "rag"))
     with pytest.raises(BadInput, match="built with embeddings from all-MiniLM-L6-v2"):

@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from rag.errors import BadInput
-from rag.prompts import MissingVariables, load_prompt
+from rag.answer.prompts import MissingVariables, load_prompt
+from rag.core.errors import BadInput
 
 PROMPTS = Path(__file__).resolve().parent.parent / "prompts"
 

@@ -12,10 +12,10 @@ from hypothesis import HealthCheck, example, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from rag.chunking import chunk_document
-from rag.citations import _MARKER, parse_cited_text
-from rag.loaders import Document, SkipFile, load_document, looks_like_instruction
-from rag.text import sentence_spans
+from rag.answer.citations import _MARKER, parse_cited_text
+from rag.core.text import sentence_spans
+from rag.ingest.chunking import chunk_document
+from rag.ingest.loaders import Document, SkipFile, load_document, looks_like_instruction
 from tests.conftest import ROOT
 
 FAST = hypothesis_settings(
@@ -69,7 +69,7 @@ TEXT = st.one_of(
 
 
 def line_number(text: str, offset: int) -> int:
-    """The 1-based line of offset, counted independently of rag.text.line_of."""
+    """The 1-based line of offset, counted independently of rag.core.text.line_of."""
     return len(text[:offset].split("\n"))
 
 
@@ -150,8 +150,9 @@ def test_chunk_ids_are_the_same_in_another_process(folder):
         paths.append(folder / f"stable{i}.md")
         paths[-1].write_text(text, encoding="utf-8")
     script = (
-        "import json, sys; from pathlib import Path; from rag.chunking import chunk_document; "
-        "from rag.loaders import load_document; "
+        "import json, sys; from pathlib import Path; "
+        "from rag.ingest.chunking import chunk_document; "
+        "from rag.ingest.loaders import load_document; "
         "print(json.dumps([[c.id for c in chunk_document(load_document(Path(p), Path(p).name, "
         "10**6), 200, 1)] for p in sys.argv[1:]]))"
     )

@@ -10,9 +10,9 @@ import httpx
 import pytest
 import uvicorn
 
-from rag.api import create_app
+from rag.core.settings import Settings
+from rag.interfaces.api import create_app
 from rag.pipeline import Pipeline
-from rag.settings import Settings
 from tests.conftest import free_port
 from tests.llm_servers import ScriptedServer
 

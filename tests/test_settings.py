@@ -3,7 +3,7 @@
 import os
 from pathlib import Path
 
-from rag.settings import Settings
+from rag.core.settings import Settings
 
 
 def test_rag_toml_is_read_and_the_environment_wins(tmp_path, monkeypatch):

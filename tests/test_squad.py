@@ -2,7 +2,7 @@
 
 import json
 
-from rag.squad import run_squad, sample, write_articles
+from rag.eval.squad import run_squad, sample, write_articles
 from tests.conftest import make_settings
 
 DATASET = {

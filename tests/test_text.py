@@ -1,6 +1,6 @@
 import pytest
 
-from rag.text import content_terms, numbers, proper_names, sentence_spans
+from rag.core.text import content_terms, numbers, proper_names, sentence_spans
 
 
 @pytest.mark.parametrize(

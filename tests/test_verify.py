@@ -1,6 +1,6 @@
 import pytest
 
-from rag.verify import check_support
+from rag.answer.verify import check_support
 
 PASSAGE = (
     "Syrian state media SANA said insurgents retreated some 20 kilometers (12 miles) from "

@@ -1,0 +1,1 @@
+"""Across documents: summaries and the cross-source comparison."""

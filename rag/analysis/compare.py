@@ -1,0 +1,247 @@
+"""The cross-source view: claims aligned across articles, framing, and near-duplicate articles.
+
+Deterministic: sentence embeddings align claims across wording, rules do the rest.
+"""
+
+import difflib
+import itertools
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+from pydantic import BaseModel
+
+from rag.answer.evidence import SentenceVectors, is_full_sentence
+from rag.core.cancel import check as check_cancelled
+from rag.core.models import Chunk, Citation
+from rag.core.text import numbers
+
+SAME_CLAIM = 0.75  # cosine at which two sentences from different files report the same thing
+UNIQUE_BELOW = 0.6  # a sentence no other file comes this close to is single-source
+ALIGNED = 0.8  # sentence alignment used for near-duplicate articles
+DUPLICATE_PAIR = 0.5  # share of one article's sentences found in the other
+FRAMES = {
+    "the armed opposition": [
+        "terrorists",
+        "militants",
+        "militant groups",
+        "insurgents",
+        "insurgency",
+        "rebels",
+        "rebel forces",
+        "opposition fighters",
+        "opposition forces",
+        "armed opposition",
+        "jihadi group",
+        "militias",
+    ],
+    "the government side": [
+        "government troops",
+        "government forces",
+        "Syrian troops",
+        "Syrian soldiers",
+        "pro-Assad forces",
+        "regime",
+        "Syrian government",
+    ],
+    "Turkey": ["Turkiye", "Turkey", "Ankara"],
+}
+
+
+class Claim(BaseModel):
+    text: str
+    files: list[str]
+    count: int
+    citations: list[Citation]
+
+
+class Conflict(BaseModel):
+    claim: str
+    values: dict[str, list[float]]
+    citations: list[Citation]
+
+
+class FramingTerm(BaseModel):
+    term: str
+    count: int
+    citation: Citation
+
+
+class DuplicatePair(BaseModel):
+    a: str
+    b: str
+    similarity: float
+    a_in_b: float
+    b_in_a: float
+    derived: str | None
+    changed_words: list[tuple[str, str]]
+
+
+class Comparison(BaseModel):
+    files: list[str]
+    corroborated: list[Claim]
+    single_source: list[Claim]
+    conflicts: list[Conflict]
+    framing: dict[str, dict[str, list[FramingTerm]]]
+    duplicates: list[DuplicatePair]
+
+
+@dataclass
+class _Sentence:
+    chunk: Chunk
+    start: int
+    end: int
+    text: str
+
+    @property
+    def file(self) -> str:
+        return self.chunk.file
+
+    def cite(self, score: float = 1.0) -> Citation:
+        return self.chunk.cite(self.start, self.end, score)
+
+
+def compare_files(chunks_by_file: dict[str, list[Chunk]], vectors: SentenceVectors) -> Comparison:
+    """The cross-source view of the given files."""
+    sentences = _sentences(chunks_by_file)
+    matrix = vectors.embed([s.text for s in sentences]) if sentences else np.zeros((0, 384))
+    groups = _align(sentences, matrix)
+    corroborated = [g for g in groups if len({sentences[i].file for i in g}) >= 2]
+    corroborated.sort(key=lambda g: -len({sentences[i].file for i in g}))
+    singles = [g for g in groups if len(g) == 1 and _unique(g[0], sentences, matrix)]
+    return Comparison(
+        files=sorted(chunks_by_file),
+        corroborated=[_claim(g, sentences, matrix) for g in corroborated],
+        single_source=[_claim(g, sentences, matrix) for g in singles],
+        conflicts=[c for g in corroborated if (c := _conflict(g, sentences))],
+        framing=_framing(sentences),
+        duplicates=_duplicates(sorted(chunks_by_file), sentences, matrix),
+    )
+
+
+def _sentences(chunks_by_file: dict[str, list[Chunk]]) -> list[_Sentence]:
+    found: dict[tuple[str, int], _Sentence] = {}
+    for file in sorted(chunks_by_file):
+        for chunk in chunks_by_file[file]:
+            for start, end, text in chunk.sentence_texts():
+                if is_full_sentence(text):
+                    found.setdefault((file, start), _Sentence(chunk, start, end, text))
+    return list(found.values())
+
+
+def _align(sentences: list[_Sentence], matrix: np.ndarray) -> list[list[int]]:
+    """Greedy grouping: a sentence joins the closest group that has no sentence from its file."""
+    groups: list[list[int]] = []
+    for i, sentence in enumerate(sentences):
+        if i % 64 == 0:
+            check_cancelled()
+        best, best_score = None, SAME_CLAIM
+        for group in groups:
+            if sentence.file in {sentences[j].file for j in group}:
+                continue
+            score = float(np.max(matrix[group] @ matrix[i]))
+            if score >= best_score:
+                best, best_score = group, score
+        if best is None:
+            groups.append([i])
+        else:
+            best.append(i)
+    return groups
+
+
+def _unique(i: int, sentences: list[_Sentence], matrix: np.ndarray) -> bool:
+    others = [j for j, s in enumerate(sentences) if s.file != sentences[i].file]
+    return not others or float(np.max(matrix[others] @ matrix[i])) < UNIQUE_BELOW
+
+
+def _claim(group: list[int], sentences: list[_Sentence], matrix: np.ndarray) -> Claim:
+    centre = group[int(np.argmax((matrix[group] @ matrix[group].T).sum(axis=1)))]
+    files = sorted({sentences[i].file for i in group})
+    citations = [sentences[i].cite(float(matrix[i] @ matrix[centre])) for i in group]
+    return Claim(text=sentences[centre].text, files=files, count=len(files), citations=citations)
+
+
+def _conflict(group: list[int], sentences: list[_Sentence]) -> Conflict | None:
+    """Files reporting the same thing with different numbers."""
+    values = {sentences[i].file: sorted(numbers(sentences[i].text)) for i in group}
+    stated = {f: v for f, v in values.items() if v}
+    if len(stated) < 2 or len({tuple(v) for v in stated.values()}) < 2:
+        return None
+    cited = [sentences[i].cite() for i in group if sentences[i].file in stated]
+    return Conflict(claim=sentences[group[0]].text, values=stated, citations=cited)
+
+
+def _framing(sentences: list[_Sentence]) -> dict[str, dict[str, list[FramingTerm]]]:
+    """For each actor, the words each file uses for it, with a citation to the first use."""
+    view: dict[str, dict[str, list[FramingTerm]]] = {}
+    for role, terms in FRAMES.items():
+        by_file: dict[str, list[FramingTerm]] = {}
+        for term in terms:
+            pattern = re.compile(rf"\b{re.escape(term)}\b", re.IGNORECASE)
+            counts: Counter[str] = Counter()
+            first: dict[str, _Sentence] = {}
+            for sentence in sentences:
+                hits = len(pattern.findall(sentence.text))
+                if hits:
+                    counts[sentence.file] += hits
+                    first.setdefault(sentence.file, sentence)
+            for file, count in counts.items():
+                by_file.setdefault(file, []).append(
+                    FramingTerm(term=term, count=count, citation=first[file].cite())
+                )
+        view[role] = {f: sorted(t, key=lambda x: -x.count) for f, t in sorted(by_file.items())}
+    return view
+
+
+def _duplicates(
+    files: list[str], sentences: list[_Sentence], matrix: np.ndarray
+) -> list[DuplicatePair]:
+    """Article pairs that largely share their sentences, and the words a derived copy changed."""
+    rows = {f: [i for i, s in enumerate(sentences) if s.file == f] for f in files}
+    pairs = []
+    for a, b in itertools.combinations(files, 2):
+        check_cancelled()
+        if not rows[a] or not rows[b]:
+            continue
+        sims = matrix[rows[a]] @ matrix[rows[b]].T
+        a_in_b = float((sims.max(axis=1) >= ALIGNED).mean())
+        b_in_a = float((sims.max(axis=0) >= ALIGNED).mean())
+        if max(a_in_b, b_in_a) < DUPLICATE_PAIR:
+            continue
+        derived = None
+        if abs(a_in_b - b_in_a) >= 0.2:
+            derived = f"{a} from {b}" if a_in_b > b_in_a else f"{b} from {a}"
+        matches = [
+            (rows[a][i], rows[b][int(j)])
+            for i, j in enumerate(sims.argmax(axis=1))
+            if sims[i, j] >= ALIGNED
+        ]
+        pairs.append(
+            DuplicatePair(
+                a=a,
+                b=b,
+                similarity=round(max(a_in_b, b_in_a), 3),
+                a_in_b=round(a_in_b, 3),
+                b_in_a=round(b_in_a, 3),
+                derived=derived,
+                changed_words=_changed_words(
+                    [(sentences[i].text, sentences[j].text) for i, j in matches]
+                ),
+            )
+        )
+    return sorted(pairs, key=lambda p: -p.similarity)
+
+
+def _changed_words(aligned: list[tuple[str, str]], most: int = 12) -> list[tuple[str, str]]:
+    """Word substitutions between aligned sentences that are otherwise the same text."""
+    changes: Counter[tuple[str, str]] = Counter()
+    for left, right in aligned:
+        a, b = left.split(), right.split()
+        matcher = difflib.SequenceMatcher(a=a, b=b, autojunk=False)
+        if matcher.ratio() < 0.6:
+            continue
+        for op, i1, i2, j1, j2 in matcher.get_opcodes():
+            if op == "replace" and i2 - i1 <= 6 and j2 - j1 <= 6:
+                changes[(" ".join(a[i1:i2]), " ".join(b[j1:j2]))] += 1
+    return [pair for pair, _ in changes.most_common(most)]

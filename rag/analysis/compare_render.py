@@ -1,0 +1,51 @@
+"""The cross-source view as text (CLI and page); the data is rag.analysis.compare's."""
+
+from rag.analysis.compare import Comparison
+from rag.core.models import Citation
+
+
+def _marks(citations: list[Citation]) -> str:
+    return "".join(c.marker for c in citations)
+
+
+def render_comparison(comparison: Comparison, limit: int = 8) -> str:
+    """Markdown: corroborated, single-source, conflicts, framing, near-duplicates."""
+    out = [f"## Reported by two or more files ({len(comparison.corroborated)})"]
+    for claim in comparison.corroborated[:limit]:
+        out.append(f"- ({claim.count} files) {claim.text} {_marks(claim.citations)}")
+    out.append(f"\n## Reported by one file only ({len(comparison.single_source)})")
+    for claim in comparison.single_source[: limit * 2]:
+        out.append(f"- {claim.text} {_marks(claim.citations)}")
+    out.append(f"\n## Conflicting numbers ({len(comparison.conflicts)})")
+    for conflict in comparison.conflicts:
+        sides = "; ".join(
+            f"{f}: {', '.join(f'{v:g}' for v in vals)}" for f, vals in conflict.values.items()
+        )
+        out.append(f"- {conflict.claim} — {sides} {_marks(conflict.citations)}")
+    if not comparison.conflicts:
+        out.append("- none found among aligned claims")
+    out.append("\n## Framing: the words each file uses")
+    for role, by_file in comparison.framing.items():
+        out.append(f"\n**{role}**\n")
+        out.append("| file | terms (count) | first use |\n|---|---|---|")
+        for file, terms in by_file.items():
+            words = ", ".join(f"{t.term} ({t.count})" for t in terms)
+            out.append(f"| {file} | {words} | {terms[0].citation.marker} |")
+    out.append(f"\n## Near-duplicate articles ({len(comparison.duplicates)})")
+    for pair in comparison.duplicates:
+        derived = ""
+        if pair.derived:
+            part, whole = pair.derived.split(" from ")
+            derived = (
+                f"; {part} is largely contained in {whole} (derived from it, or both "
+                "from one source)"
+            )
+        out.append(
+            f"- {pair.a} ~ {pair.b}: similarity {pair.similarity:.2f} (share of "
+            f"{pair.a} in {pair.b} {pair.a_in_b:.2f}, the reverse {pair.b_in_a:.2f}){derived}"
+        )
+        if pair.changed_words:
+            out.append(
+                "  changed words: " + "; ".join(f"“{a}” → “{b}”" for a, b in pair.changed_words[:8])
+            )
+    return "\n".join(out)

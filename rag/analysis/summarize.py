@@ -1,0 +1,93 @@
+"""Extractive summaries of a file, a set or the corpus: salient, non-redundant, cited sentences."""
+
+import numpy as np
+
+from rag.answer.evidence import SentenceVectors, is_full_sentence
+from rag.core.models import AnswerSentence, Chunk
+
+REDUNDANT = 0.75  # cosine above which two sentences say the same thing
+LEAD_BONUS = 0.15  # news puts what matters first
+
+
+def select_summary_sentences(
+    chunks: list[Chunk], vectors: SentenceVectors, length: int
+) -> list[list[tuple[Chunk, int, int, str]]]:
+    """Sentence groups to summarise with: one point each, its members every file that says it.
+
+    Salience is similarity to the centroid of all sentences plus a bonus for coming early in its
+    article; a candidate too close to a chosen point joins that point instead of repeating it.
+    """
+    spans = _unique_sentences(chunks)
+    if not spans:
+        return []
+    matrix = vectors.embed([text for *_, text in spans])
+    centroid = matrix.mean(axis=0)
+    centroid /= np.linalg.norm(centroid) or 1.0
+    salience = matrix @ centroid + LEAD_BONUS * _lead_position(spans)
+    points: list[list[int]] = []
+    for i in np.argsort(-salience):
+        close = [p for p in points if float(np.max(matrix[p] @ matrix[i])) >= REDUNDANT]
+        if close:
+            if spans[i][0].file not in {spans[j][0].file for j in close[0]}:
+                close[0].append(int(i))
+        elif len(points) < length:
+            points.append([int(i)])
+    points.sort(key=lambda point: _earliest(point, spans))
+    return [[spans[i] for i in point] for point in points]
+
+
+def _earliest(point: list[int], spans: list[tuple[Chunk, int, int, str]]) -> tuple[str, int]:
+    """Order points by the earliest dated article reporting them (undated last), then position."""
+    dates = [d for i in point if (d := spans[i][0].metadata.get("date"))]
+    return (min(dates) if dates else "9999", spans[point[0]][1])
+
+
+def _unique_sentences(chunks: list[Chunk]) -> list[tuple[Chunk, int, int, str]]:
+    seen: dict[tuple[str, int], tuple[Chunk, int, int, str]] = {}
+    for chunk in chunks:
+        for start, end, text in chunk.sentence_texts():
+            if is_full_sentence(text):
+                seen.setdefault((chunk.file, start), (chunk, start, end, text))
+    return list(seen.values())
+
+
+def _lead_position(spans: list[tuple[Chunk, int, int, str]]) -> np.ndarray:
+    """1.0 for a file's first sentence, falling to 0.0 for its last."""
+    order: dict[str, list[int]] = {}
+    for chunk, start, *_ in spans:
+        order.setdefault(chunk.file, []).append(start)
+    ranks = []
+    for chunk, start, *_ in spans:
+        starts = sorted(order[chunk.file])
+        ranks.append(1.0 - starts.index(start) / max(1, len(starts) - 1))
+    return np.asarray(ranks)
+
+
+def batch_chunks(chunks: list[Chunk], budget: int) -> list[list[Chunk]]:
+    """Consecutive chunks grouped so each group's text fits the budget (one chunk at least)."""
+    batches: list[list[Chunk]] = [[]]
+    used = 0
+    for chunk in chunks:
+        if batches[-1] and used + len(chunk.text) > budget:
+            batches.append([])
+            used = 0
+        batches[-1].append(chunk)
+        used += len(chunk.text)
+    return [b for b in batches if b]
+
+
+def reduce_summary(
+    sentences: list[AnswerSentence], vectors: SentenceVectors, length: int
+) -> list[AnswerSentence]:
+    """The most central sentences, near-duplicates left out, in their original order."""
+    if not sentences:
+        return []
+    matrix = vectors.embed([s.text for s in sentences])
+    centroid = matrix.mean(axis=0)
+    chosen: list[int] = []
+    for i in np.argsort(-(matrix @ centroid)):
+        if len(chosen) >= length:
+            break
+        if all(float(matrix[i] @ matrix[j]) < REDUNDANT for j in chosen):
+            chosen.append(int(i))
+    return [sentences[i] for i in sorted(chosen)]

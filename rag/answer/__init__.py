@@ -1,0 +1,1 @@
+"""Answers: retrieve, score evidence, generate, cite, verify; prompts."""

@@ -1,0 +1,182 @@
+"""Score the sentences of retrieved chunks as evidence for a question."""
+
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from rag.core.models import Chunk, Citation, Hit
+from rag.core.text import STOPWORDS, content_terms, numbers, proper_names, words
+from rag.index.embedding import Embedder
+from rag.ingest.injection import addressed_to_reader
+
+SIMILARITY_WEIGHT = 0.65
+ADDRESSED_WEIGHT = 0.5
+
+
+@dataclass
+class Evidence:
+    """One sentence of a retrieved chunk, scored against the question."""
+
+    chunk: Chunk
+    start: int
+    end: int
+    text: str
+    similarity: float
+    overlap: float
+    vector: np.ndarray
+    addressed: bool = False
+
+    @property
+    def score(self) -> float:
+        """Similarity and word overlap; a sentence speaking to "you" (a reader or a model,
+        rather than reporting) counts half, so it cannot outrank a reported fact."""
+        score = SIMILARITY_WEIGHT * self.similarity + (1 - SIMILARITY_WEIGHT) * self.overlap
+        return score * ADDRESSED_WEIGHT if self.addressed else score
+
+    def citation(self) -> Citation:
+        return self.chunk.cite(self.start, self.end, self.similarity)
+
+
+class SentenceVectors:
+    """Embeddings of short texts, cached: the same sentences come back query after query."""
+
+    def __init__(self, embedder: Embedder, capacity: int = 50_000):
+        self.embedder = embedder
+        self.name = embedder.name
+        self._lock = threading.Lock()
+        self.capacity = capacity
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """Vectors for texts, embedding only those not seen lately (safe across threads)."""
+        if not texts:
+            return np.zeros((0, 384), dtype=np.float32)
+        with self._lock:
+            missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
+        fresh = dict(zip(missing, self.embedder.embed(missing))) if missing else {}
+        with self._lock:
+            self._cache.update(fresh)
+            rows = [fresh.get(t, self._cache.get(t)) for t in texts]
+            while len(self._cache) > self.capacity:
+                self._cache.popitem(last=False)
+        lost = [t for t, row in zip(texts, rows) if row is None]  # evicted by another thread
+        if lost:
+            again = dict(zip(lost, self.embedder.embed(lost)))
+            rows = [again[t] if row is None else row for t, row in zip(texts, rows)]
+        return np.stack(rows)  # type: ignore[arg-type]
+
+
+def is_full_sentence(text: str) -> bool:
+    """A sentence rather than a heading or a caption: ends like one and has a few words."""
+    return len(text.split()) >= 4 and text.rstrip("\"'”’)]").endswith((".", "!", "?", "…"))
+
+
+def term_overlap(
+    question: str, sentence: str, idf: Callable[[str], float] = lambda t: 1.0
+) -> float:
+    """Share of the question's content words in the sentence, weighted by rarity in the corpus.
+
+    Names and numbers count double. A question word no article uses weighs most: a sentence
+    that lacks it cannot be the answer, however similar it sounds.
+    """
+    terms = set(content_terms(question))
+    if not terms:
+        return 0.0
+    heavy = set(content_terms(" ".join(proper_names(question)))) | {
+        t for t in terms if t[:1].isdigit()
+    }
+    found = set(content_terms(sentence))
+    weight = {t: idf(t) * (2.0 if t in heavy else 1.0) for t in terms}
+    hit = sum(w for t, w in weight.items() if t in found)
+    if numbers(question) and not numbers(question) & numbers(sentence):
+        hit *= 0.8
+    return hit / sum(weight.values())
+
+
+def score_evidence(
+    question: str,
+    hits: list[Hit],
+    vectors: SentenceVectors,
+    idf: Callable[[str], float] = lambda t: 1.0,
+    limit: int = 0,
+) -> list[Evidence]:
+    """Full sentences of the hits (headings left out), best evidence first.
+
+    Embedding sentences is most of an answer's cost; with a limit, only the `limit` sentences
+    sharing most of the question's words (ties: the better-ranked hit) are embedded and scored.
+    """
+    spans = [
+        (hit.chunk, s, e, t, term_overlap(question, t, idf))
+        for hit in hits
+        for s, e, t in hit.chunk.sentence_texts()
+        if is_full_sentence(t)
+    ]
+    if limit and len(spans) > limit:
+        ranked = sorted(range(len(spans)), key=lambda i: (-spans[i][4], i))
+        spans = [spans[i] for i in sorted(ranked[:limit])]
+    if not spans:
+        return []
+    matrix = vectors.embed([question] + [span[3] for span in spans])
+    sims = matrix[1:] @ matrix[0]
+    found = [
+        Evidence(chunk, s, e, t, float(sim), overlap, vec, addressed_to_reader(t))
+        for (chunk, s, e, t, overlap), sim, vec in zip(spans, sims, matrix[1:])
+    ]
+    return sorted(found, key=lambda ev: -ev.score)
+
+
+def expected_answer_type(question: str) -> str | None:
+    """What the answer must hold: person (who), name (where, which town), number, or None."""
+    q = question.lower().strip()
+    if re.match(
+        r"(who|whom|whose)\b|which (person|man|woman|photographer|journalist|leader|"
+        r"official|envoy|director|reporter|commander|president|minister)\b",
+        q,
+    ):
+        return "person"
+    if re.match(
+        r"where\b|(which|what) (town|city|country|region|province|village|place|group|"
+        r"agency|app|hospital|organi[sz]ation|company|party|outlet)\b",
+        q,
+    ):
+        return "name"
+    if re.match(r"(how (many|much|far|old|long|large|big)|when|what year|what date)\b", q):
+        return "number"
+    return None
+
+
+def has_answer_type(sentence: str, kind: str | None, question: str) -> bool:
+    """Does the sentence carry what the question asks for (a new name, or a number)?"""
+    asked = set(words(question))
+    if kind == "person":
+        return any(not set(words(name)) <= asked for name in name_phrases(sentence))
+    if kind == "name":
+        return bool(proper_names(sentence) - asked)
+    if kind == "number":
+        return bool(numbers(sentence)) or bool(
+            re.search(
+                r"\b(monday|tuesday|wednesday|thursday|"
+                r"friday|saturday|sunday)\b",
+                sentence.lower(),
+            )
+        )
+    return True
+
+
+_NAME_RUN = re.compile(r"\b[A-Z][\w'’-]+(?:\s+(?:al-|bin\s+|de\s+)?[A-Z][\w'’-]+)+")
+
+
+def name_phrases(text: str) -> list[str]:
+    """Runs of two or more capitalised words ("Anas Alkharboutli"), leading stopwords dropped."""
+    found = []
+    for match in _NAME_RUN.finditer(text):
+        parts = match.group(0).split()
+        while parts and parts[0].lower() in STOPWORDS:
+            parts = parts[1:]
+        if len(parts) >= 2:
+            found.append(" ".join(parts))
+    return found

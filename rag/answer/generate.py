@@ -1,0 +1,284 @@
+"""Answer generators behind one interface: extractive (default) and LLM (OpenAI-compatible)."""
+
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from rag.answer.citations import parse_cited_text
+from rag.answer.evidence import Evidence, expected_answer_type, has_answer_type
+from rag.answer.prompts import load_prompt
+from rag.core.errors import BadInput, LLMUnavailable
+from rag.core.models import Chunk, Hit, one_chunk_per_file
+from rag.core.modes import checked_mode, llm_key
+from rag.core.settings import Settings
+from rag.core.text import content_terms
+
+log = logging.getLogger(__name__)
+ABSTAIN_TEXT = "The sources do not say."
+OnToken = Callable[[str], None] | None
+_ABSTAIN_PHRASES = re.compile(
+    r"sources? (?:do|does) ?n[o']t (?:say|contain|mention|state)|no (?:passage|source) "
+    r"(?:says|mentions|contains)|not (?:mentioned|stated|specified) in the (?:passages|sources)|"
+    r"i (?:do not|don't) know|cannot be determined from",
+    re.IGNORECASE,
+)
+
+
+@dataclass
+class Draft:
+    """Unverified sentences, each with the chunks it cites."""
+
+    claims: list[tuple[str, list[Chunk]]] = field(default_factory=list)
+    abstained: bool = False
+    note: str | None = None
+
+
+class Generator(Protocol):
+    name: str
+
+    def draft(
+        self, question: str, hits: list[Hit], evidence: list[Evidence], on_token: OnToken = None
+    ) -> Draft: ...
+
+
+class ExtractiveGenerator:
+    """Quotes the best evidence sentences; a sentence several outlets carry cites all of them."""
+
+    name = "extractive"
+
+    def __init__(self, settings: Settings):
+        self.max_sentences = settings.max_answer_sentences
+        self.threshold = settings.abstain_threshold
+
+    def draft(
+        self, question: str, hits: list[Hit], evidence: list[Evidence], on_token: OnToken = None
+    ) -> Draft:
+        clusters = cluster_near_duplicates(evidence[:40])
+        if not clusters:
+            return Draft(abstained=True)
+        best = clusters[0][0].score
+        chosen = [clusters[0]]
+        for cluster in clusters[1:]:
+            if len(chosen) >= self.max_sentences or cluster[0].score < max(
+                0.92 * best, self.threshold
+            ):
+                break
+            chosen.append(cluster)
+        claims = [(c[0].text, one_chunk_per_file([ev.chunk for ev in c])) for c in chosen]
+        kind = expected_answer_type(question)
+        if not has_answer_type(chosen[0][0].text, kind, question):
+            neighbour = _neighbour_with(chosen[0][0], kind, question, hits)
+            if neighbour:
+                claims.insert(1, neighbour)
+        return Draft(claims=claims[: max(self.max_sentences, 2)])
+
+
+def cluster_near_duplicates(
+    evidence: list[Evidence], cosine: float = 0.88, jaccard: float = 0.6
+) -> list[list[Evidence]]:
+    """Group sentences that say the same thing, best first; the first member represents each."""
+    clusters: list[list[Evidence]] = []
+    for ev in evidence:
+        terms = set(content_terms(ev.text))
+        for cluster in clusters:
+            rep = cluster[0]
+            rep_terms = set(content_terms(rep.text))
+            overlap = len(terms & rep_terms) / max(1, len(terms | rep_terms))
+            if float(np.dot(ev.vector, rep.vector)) >= cosine or overlap >= jaccard:
+                cluster.append(ev)
+                break
+        else:
+            clusters.append([ev])
+    return clusters
+
+
+def _neighbour_with(
+    ev: Evidence, kind: str | None, question: str, hits: list[Hit]
+) -> tuple[str, list[Chunk]] | None:
+    """The sentence after (or before) the evidence in its file, if it holds the missing answer."""
+    around = {
+        s: (t, hit.chunk)
+        for hit in hits
+        if hit.chunk.file == ev.chunk.file
+        for s, _, t in hit.chunk.sentence_texts()
+    }
+    starts = sorted(around)
+    at = starts.index(ev.start)
+    for j in (at + 1, at - 1):
+        if 0 <= j < len(starts):
+            text, chunk = around[starts[j]]
+            if has_answer_type(text, kind, question):
+                return text, [chunk]
+    return None
+
+
+class ChatGenerator:
+    """Any OpenAI-compatible chat endpoint: numbered passages in, [n] citations out."""
+
+    name = "llm"
+
+    def __init__(self, settings: Settings, complete=None):  # type: ignore[no-untyped-def]
+        self.settings = settings
+        self.prompt = load_prompt(settings.prompts_dir, settings.answer_prompt)
+        self.complete = complete or _openai_completer(settings)
+
+    def summarize(self, hits: list[Hit], length: int) -> Draft:
+        """Cited summary sentences of these passages (one map step of a summary)."""
+        prompt = load_prompt(self.settings.prompts_dir, self.settings.summary_prompt)
+        text = self.complete(prompt.render(passages=format_passages(hits), length=str(length)))
+        return self._claims(text, hits)
+
+    def draft(
+        self, question: str, hits: list[Hit], evidence: list[Evidence], on_token: OnToken = None
+    ) -> Draft:
+        messages = self.prompt.render(question=question, passages=format_passages(hits))
+        text = self.complete(messages, on_token)
+        if not text or not text.strip():
+            return Draft(note="the LLM returned no text")
+        if _ABSTAIN_PHRASES.search(text) and len(text) < 200:
+            return Draft(abstained=True)
+        return self._claims(text, hits)
+
+    def _claims(self, text: str, hits: list[Hit]) -> Draft:
+        claims = []
+        for parsed in parse_cited_text(text, len(hits)):
+            claims.append((parsed.text, [hits[n - 1].chunk for n in parsed.passages]))
+            if parsed.invalid:
+                log.info("LLM cited passages that were not given: %s", parsed.invalid)
+        return Draft(claims=claims)
+
+
+def format_passages(hits: list[Hit]) -> str:
+    """Numbered passages with where they come from."""
+    blocks = []
+    for n, hit in enumerate(hits, start=1):
+        meta = hit.chunk.metadata
+        origin = ", ".join(x for x in (hit.chunk.file, meta.get("outlet"), meta.get("date")) if x)
+        blocks.append(f"[{n}] ({origin})\n{hit.chunk.text}")
+    return "\n\n".join(blocks)
+
+
+def _openai_completer(settings: Settings):  # type: ignore[no-untyped-def]
+    import openai
+
+    key = llm_key(settings)
+    if not (settings.llm_base_url or key):  # else the SDK would send everything to OpenAI
+        checked_mode("llm", settings)
+    client = openai.OpenAI(
+        base_url=settings.llm_base_url,
+        api_key=key or "not-needed",
+        timeout=settings.llm_timeout,
+        max_retries=settings.llm_max_retries,
+    )
+
+    def complete(messages: list[dict[str, str]], on_token: OnToken = None) -> str:
+        try:
+            response = client.chat.completions.create(
+                model=settings.llm_model,
+                messages=messages,  # type: ignore[arg-type]
+                temperature=0,
+                max_tokens=settings.llm_max_tokens,
+                stream=on_token is not None,
+            )
+            if on_token is not None:
+                return _collect_stream(response, on_token, settings.llm_timeout)
+        except (
+            openai.APIConnectionError,
+            openai.APITimeoutError,
+            openai.InternalServerError,
+            openai.RateLimitError,
+        ) as err:
+            # An error body is the provider's text and some echo the key they were sent: the
+            # status code is all that goes on (to the caller, and to logs through the caller).
+            said = err.status_code if isinstance(err, openai.APIStatusError) else err
+            raise LLMUnavailable(f"the LLM endpoint failed: {type(err).__name__}: {said}") from err
+        except openai.APIStatusError as err:
+            raise LLMUnavailable(
+                f"the LLM endpoint refused the request: {err.status_code}"
+            ) from err
+        choices = response.choices  # type: ignore[union-attr]
+        return choices[0].message.content or "" if choices else ""
+
+    return complete
+
+
+def _collect_stream(response, on_token: Callable[[str], None], limit: float) -> str:  # type: ignore[no-untyped-def]
+    """The streamed text, abandoned after limit seconds in all.
+
+    The client's timeout only bounds each wait for the next piece; a server that keeps
+    trickling tokens would otherwise hold the request (and its caller) indefinitely.
+    """
+    parts = []
+    deadline = time.monotonic() + limit
+    for chunk in response:
+        if time.monotonic() > deadline:
+            response.close()
+            raise LLMUnavailable(f"the LLM endpoint was still writing after {limit:g}s")
+        piece = chunk.choices[0].delta.content if chunk.choices else None
+        if piece:
+            parts.append(piece)
+            on_token(piece)
+    return "".join(parts)
+
+
+def _llamacpp_completer(settings: Settings):  # type: ignore[no-untyped-def]
+    """A GGUF model run in-process (the optional `llamacpp` extra); loaded once per generator."""
+    if not settings.llm_model_path:
+        raise BadInput("mode llamacpp needs RAG_LLM_MODEL_PATH (a .gguf file)")
+    try:
+        from llama_cpp import Llama
+    except ImportError as err:
+        raise BadInput("mode llamacpp needs: pip install 'citerag[llamacpp]'") from err
+    model = Llama(model_path=str(settings.llm_model_path), n_ctx=4096, verbose=False)
+    lock = threading.Lock()  # one llama.cpp context serves one request at a time
+
+    def complete(messages: list[dict[str, str]], on_token: OnToken = None) -> str:
+        with lock:
+            reply = model.create_chat_completion(
+                messages=messages,  # type: ignore[arg-type]
+                temperature=0,
+                max_tokens=settings.llm_max_tokens,
+                stream=on_token is not None,
+            )
+            if on_token is None:
+                return reply["choices"][0]["message"]["content"] or ""  # type: ignore[index]
+            parts: list[str] = []
+            for chunk in reply:
+                delta: dict = chunk["choices"][0]["delta"]  # type: ignore[index,assignment]
+                piece = str(delta.get("content") or "")
+                if piece:
+                    parts.append(piece)
+                    on_token(piece)
+            return "".join(parts)
+
+    return complete
+
+
+class LlamaCppGenerator(ChatGenerator):
+    """The llm generator with a local GGUF model instead of an HTTP endpoint."""
+
+    name = "llamacpp"
+
+    def __init__(self, settings: Settings):
+        super().__init__(settings, complete=_llamacpp_completer(settings))
+
+
+GENERATORS: dict[str, type] = {
+    "extractive": ExtractiveGenerator,
+    "llm": ChatGenerator,
+    "llamacpp": LlamaCppGenerator,
+}
+
+
+def build_generator(mode: str, settings: Settings) -> Generator:
+    """The generator registered under mode; an unknown mode lists the valid ones."""
+    if mode not in GENERATORS:
+        raise BadInput(f"unknown mode {mode!r}; choose one of: {', '.join(GENERATORS)}")
+    generator: Generator = GENERATORS[mode](settings)
+    return generator

@@ -1,0 +1,1 @@
+"""What every stage shares: settings, errors, the data passed on, text helpers, modes."""

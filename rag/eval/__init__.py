@@ -1,0 +1,1 @@
+"""Scoring answers: hand-written facts, reports and the SQuAD benchmark."""

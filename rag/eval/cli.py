@@ -1,0 +1,81 @@
+"""`rag eval`: build the variants, run the suite, print the table, write reports, apply the gate."""
+
+import argparse
+import json
+import tempfile
+from pathlib import Path
+
+from rag.core.errors import BadInput
+from rag.core.settings import Settings
+from rag.eval.harness import load_facts, run_suite
+from rag.eval.report import baseline_of, flipped, gate, table, write_reports
+from rag.pipeline import Pipeline, build_pipeline
+
+
+def run_eval(args: argparse.Namespace, settings: Settings) -> int:
+    """Exit 0 when the gate passes (or there is none), 1 when it fails."""
+    suite = load_facts(args.facts)
+    base = _apply(settings, args.set, args.prompt, args.mode)
+    variants = [("current", base)]
+    if args.compare:
+        variants = [(spec, _apply(base, *_parse_variant(spec))) for spec in args.compare]
+    with tempfile.TemporaryDirectory() as scratch:
+        shared = build_pipeline(
+            base.model_copy(
+                update={
+                    "data_dir": Path(scratch),
+                    "chroma_url": None,
+                    "chroma_host": None,
+                    "collection": "eval",
+                }
+            )
+        )
+        report = shared.ingest(args.corpus)
+        if not report.added:
+            raise BadInput(f"nothing to index in {args.corpus}")
+        runs = []
+        for label, variant in variants:
+            pipeline = Pipeline(
+                variant.model_copy(update={"data_dir": Path(scratch)}),
+                shared.store,
+                shared.embedder,
+            )
+            runs.append(run_suite(pipeline, suite, label, args.repeats))
+    print(table(runs))
+    if len(runs) == 2:
+        print("\nCases that flipped:\n" + ("\n".join(flipped(*runs)) or "none"))
+    problems = None
+    if args.baseline:
+        problems = gate(runs[-1], json.loads(args.baseline.read_text()), args.tolerance)
+        print("\nGate: " + ("passed" if not problems else "FAILED"))
+        for problem in problems:
+            print(f"  - {problem}")
+    written = write_reports(runs, args.out, problems)
+    print(f"\nreports: {', '.join(str(p) for p in written)}")
+    if args.write_baseline:
+        args.write_baseline.write_text(json.dumps(baseline_of(runs[-1]), indent=2) + "\n")
+        print(f"baseline written to {args.write_baseline}")
+    return 1 if problems else 0
+
+
+def _parse_variant(spec: str) -> tuple[list[str], str | None, None]:
+    if "=" in spec:
+        return spec.split(","), None, None
+    return [], spec, None
+
+
+def _apply(
+    settings: Settings, overrides: list[str], prompt: str | None, mode: str | None
+) -> Settings:
+    """A copy of settings with KEY=VALUE overrides, a prompt and a mode applied (validated)."""
+    values = settings.model_dump()
+    for item in overrides:
+        key, sep, value = item.partition("=")
+        if not sep or key not in values:
+            raise BadInput(f"bad --set {item!r}: use KEY=VALUE with a setting name")
+        values[key] = value
+    if prompt:
+        values["answer_prompt"] = prompt
+    if mode:
+        values["mode"] = mode
+    return Settings.model_validate(values)

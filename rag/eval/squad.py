@@ -1,0 +1,147 @@
+"""SQuAD 2.0 as a benchmark: one file per article; retrieval, answers and abstention scored."""
+
+import json
+import random
+import re
+import statistics
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from rag.core.settings import Settings
+from rag.eval.harness import contains
+from rag.pipeline import Pipeline, build_pipeline
+
+
+@dataclass
+class SquadQuestion:
+    id: str
+    question: str
+    answers: list[str]
+    impossible: bool
+    file: str
+    span: tuple[int, int]  # the gold paragraph's offsets in the file
+
+
+def write_articles(dataset: Path, folder: Path) -> list[SquadQuestion]:
+    """One text file per article (title, then paragraphs); every question with its gold span."""
+    data = json.loads(dataset.read_text(encoding="utf-8"))["data"]
+    questions = []
+    for number, article in enumerate(data):
+        name = f"{number:02d}_{re.sub(r'[^A-Za-z0-9]+', '_', article['title']).strip('_')}.txt"
+        parts, offset = [], 0
+        for paragraph in article["paragraphs"]:
+            start = offset
+            parts.append(paragraph["context"])
+            offset += len(paragraph["context"]) + 2
+            for qa in paragraph["qas"]:
+                questions.append(
+                    SquadQuestion(
+                        id=qa["id"],
+                        question=qa["question"],
+                        answers=sorted({a["text"] for a in qa["answers"]}),
+                        impossible=qa["is_impossible"],
+                        file=name,
+                        span=(start, start + len(paragraph["context"])),
+                    )
+                )
+        (folder / name).write_text("\n\n".join(parts), encoding="utf-8")
+    return questions
+
+
+def sample(questions: list[SquadQuestion], n: int, seed: int) -> list[SquadQuestion]:
+    """n questions drawn with a fixed seed (all when n is 0 or too large)."""
+    if not n or n >= len(questions):
+        return questions
+    return random.Random(seed).sample(questions, n)
+
+
+def score(pipeline: Pipeline, question: SquadQuestion, k: int) -> dict:
+    began = time.perf_counter()
+    answer = pipeline.ask(question.question)
+    latency = (time.perf_counter() - began) * 1000
+    hits = pipeline.retriever.retrieve(question.question, k)
+    in_article = [h for h in hits if h.chunk.file == question.file]
+    lo, hi = question.span
+    return {
+        "id": question.id,
+        "impossible": question.impossible,
+        "abstained": answer.abstained,
+        "article_hit": bool(in_article),
+        "paragraph_hit": any(h.chunk.start < hi and h.chunk.end > lo for h in in_article),
+        "contains_answer": (
+            not answer.abstained
+            and not question.impossible
+            and any(contains(answer.answer, a) for a in question.answers)
+        ),
+        "latency_ms": round(latency, 1),
+    }
+
+
+def share(rows: list[dict], key: str) -> float:
+    return round(sum(r[key] for r in rows) / len(rows), 4) if rows else 0.0
+
+
+def summarise_results(results: list[dict], k: int) -> dict:
+    answerable = [r for r in results if not r["impossible"]]
+    impossible = [r for r in results if r["impossible"]]
+    latencies = [r["latency_ms"] for r in results]
+    return {
+        "questions": len(results),
+        "answerable": len(answerable),
+        "unanswerable": len(impossible),
+        f"article_hit_at_{k}": share(answerable, "article_hit"),
+        f"paragraph_hit_at_{k}": share(answerable, "paragraph_hit"),
+        "answer_contains_gold": share(answerable, "contains_answer"),
+        "answered_when_answerable": round(1 - share(answerable, "abstained"), 4),
+        "abstained_when_unanswerable": share(impossible, "abstained"),
+        "abstention_accuracy": round(
+            (sum(not r["abstained"] for r in answerable) + sum(r["abstained"] for r in impossible))
+            / max(1, len(results)),
+            4,
+        ),
+        "latency_p50_ms": round(float(np.percentile(latencies, 50)), 1) if latencies else 0.0,
+        "latency_p95_ms": round(float(np.percentile(latencies, 95)), 1) if latencies else 0.0,
+        "latency_mean_ms": round(statistics.fmean(latencies), 1) if latencies else 0.0,
+    }
+
+
+def run_squad(
+    dataset: Path, settings: Settings, n: int, seed: int, k: int, progress: bool = True
+) -> dict:
+    """Index SQuAD's articles in a scratch store, ask a seeded sample of its questions, score."""
+    from tqdm import tqdm
+
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(scratch) / "articles"
+        folder.mkdir()
+        questions = write_articles(dataset, folder)
+        pipeline = build_pipeline(
+            settings.model_copy(
+                update={
+                    "data_dir": Path(scratch) / "index",
+                    "chroma_url": None,
+                    "chroma_host": None,
+                    "collection": "squad",
+                }
+            )
+        )
+        report = pipeline.ingest(folder, progress=progress)
+        chosen = sample(questions, n, seed)
+        results = [
+            score(pipeline, q, k) for q in tqdm(chosen, desc="questions", disable=not progress)
+        ]
+    summary = summarise_results(results, k)
+    summary.update(
+        {
+            "seed": seed,
+            "k": k,
+            "articles": len(report.added),
+            "chunks": report.chunks_written,
+            "ingest_seconds": round(report.seconds, 1),
+        }
+    )
+    return {"summary": summary, "results": results}

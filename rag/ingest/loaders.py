@@ -1,0 +1,370 @@
+"""Read one article file: decode it, reduce html to text, find its content and metadata.
+
+The text kept is the file's own text (html: its extracted article text), so every offset a
+citation carries points into what the user can open. Boilerplate and metadata lines are not
+removed from the text; they are left out of the content segments that get chunked.
+"""
+
+import codecs
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+import yaml
+from bs4 import BeautifulSoup, Tag
+
+from rag.core.text import sentence_spans
+from rag.ingest.injection import looks_like_instruction
+
+SUPPORTED_SUFFIXES = {".txt", ".md", ".markdown", ".html", ".htm"}
+
+_BOILERPLATE = re.compile(
+    r"^(article ad box|advertisement|ad|share|share this( article)?|skip to (main )?content|"
+    r"sign up.*newsletter.*|read more:?.*|related( articles)?:?|world|news|home|menu)$",
+    re.IGNORECASE,
+)
+_MENU_ROLES = {"navigation", "menu", "menubar", "banner", "contentinfo", "search"}
+_MENU_WORDS = {"nav", "navbar", "navigation", "menu", "menubar", "breadcrumb", "breadcrumbs"}
+_SOURCE_LINE = re.compile(r"^(?:source|via|published by|outlet)\s*:\s*(.{2,80})$", re.IGNORECASE)
+_DATE_PREFIX = re.compile(r"^\s*date\s+(\d{4}-\d{2}-\d{2})\s+", re.IGNORECASE)
+_AGENCY = re.compile(r"\((AP|AFP|Reuters|dpa|ANI|Xinhua|UPI|PTI|IANS)\)")
+# "BEIRUT — (AP) — ", "BEIRUT — ", "Damascus [Syria], December 2: "
+_DATELINE = re.compile(
+    r"^(?!(?:SYSTEM|ASSISTANT|DEVELOPER)\s*:)"  # a role label, not a place
+    r"(?P<place>[A-Z][A-Z .'-]{2,40}|[A-Z][a-z]+ \[[A-Za-z ]+\](?:, [A-Z][a-z]+ \d{1,2})?)"
+    r"\s*(?:[—–-]\s*(?:\((?:[A-Za-z]+)\)\s*[—–-]\s*)?|:\s+)"
+)
+_MONTHS = "jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec"
+_DATE_LINE = re.compile(
+    rf"^(?:(?:{_MONTHS})[a-z]*\.? \d{{1,2}},? \d{{4}}|\d{{1,2}} (?:{_MONTHS})[a-z]* \d{{4}}|"
+    r"\d{4}-\d{2}-\d{2})(?:\s+\d{1,2}:\d{2}.*)?$",
+    re.IGNORECASE,
+)
+
+
+class SkipFile(Exception):
+    """This file cannot be indexed; the message says why."""
+
+
+@dataclass
+class Document:
+    """One article: its text, the spans of it worth indexing, and what we know about it."""
+
+    file: str
+    text: str
+    segments: list[tuple[int, int]]
+    title: str
+    outlet: str | None = None
+    date: str | None = None
+    dateline: str | None = None
+    sha256: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+def load_document(path: Path, name: str, max_bytes: int) -> Document:
+    """Read and clean one file; raise SkipFile with a reason when it cannot be indexed."""
+    raw = read_bytes(path, max_bytes)
+    text = decode(raw, html=path.suffix.lower() in {".html", ".htm"})
+    if "\x00" in text:
+        raise SkipFile("binary file (contains NUL characters)")
+    if path.suffix.lower() in {".html", ".htm"}:
+        doc = _from_html(name, text)
+    else:
+        doc = _from_plain(name, text, markdown=path.suffix.lower() in {".md", ".markdown"})
+    if not doc.segments:
+        raise SkipFile("no article text found")
+    doc.sha256 = hashlib.sha256(raw).hexdigest()
+    return doc
+
+
+def read_bytes(path: Path, max_bytes: int) -> bytes:
+    """The file's bytes, refusing what is empty, too large or binary."""
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise SkipFile(f"larger than the {max_bytes:,}-byte limit ({size:,} bytes)")
+    with path.open("rb") as handle:
+        raw = handle.read(max_bytes + 1)  # bounded: the file may grow after the size check
+    if len(raw) > max_bytes:
+        raise SkipFile(f"larger than the {max_bytes:,}-byte limit (it grew while being read)")
+    if not raw.strip():
+        raise SkipFile("empty file")
+    return raw
+
+
+_BOMS = [
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+]
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_.:-]{2,40})""", re.I)
+
+
+def decode(raw: bytes, html: bool = False) -> str:
+    """The file's text, CRLF normalised: by its BOM (UTF-8, UTF-16, UTF-32), else an html
+    file's declared charset, else UTF-8, else the encoding charset-normalizer finds; binary
+    files (NUL bytes) and undecodable ones are refused."""
+    encoding = next((name for bom, name in _BOMS if raw.startswith(bom)), None)
+    if encoding is None:
+        if b"\x00" in raw[:8192]:
+            raise SkipFile("binary file (contains NUL bytes)")
+        declared = _META_CHARSET.search(raw[:4096]) if html else None
+        encoding = _codec(declared.group(1).decode()) if declared else None
+    try:
+        text = raw.decode(encoding or "utf-8")
+    except (UnicodeDecodeError, LookupError) as err:
+        text = _guess(raw, err)
+    return text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _codec(name: str) -> str | None:
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        return None
+
+
+def _guess(raw: bytes, err: Exception) -> str:
+    import charset_normalizer
+
+    best = charset_normalizer.from_bytes(raw).best()
+    if best is None:
+        where = f" (bad byte at offset {err.start})" if isinstance(err, UnicodeDecodeError) else ""
+        raise SkipFile(f"not text in any encoding found{where}") from None
+    return str(best)
+
+
+def _from_plain(name: str, text: str, markdown: bool) -> Document:
+    meta: dict = {"title": None, "outlet": None, "date": None, "dateline": None}
+    hidden = _markdown_hidden(text, meta) if markdown else []
+    shown = _blank_out(text, hidden)  # same offsets; what a reader never sees is spaces
+    segments: list[tuple[int, int]] = []
+    seen_lines: set[str] = set()
+    offset = 0
+    for line in shown.split("\n"):
+        start, end = offset, offset + len(line)
+        offset = end + 1
+        segment = _content_of_line(shown, start, end, meta, seen_lines, markdown, not segments)
+        if segment:
+            segments.append(segment)
+    segments = _without_instructions(shown, _subtract(shown, segments, hidden))
+    agency = _AGENCY.search(text[:400])
+    if agency and not meta["outlet"]:
+        meta["outlet"] = agency.group(1)
+    return Document(file=name, text=text, segments=segments, **_finish(meta, text, segments))
+
+
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n---[ \t]*(?:\n|\Z)", re.DOTALL)
+_COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.DOTALL)
+
+
+def _markdown_hidden(text: str, meta: dict) -> list[tuple[int, int]]:
+    """Spans a rendered markdown file never shows: YAML front matter (its title, date and
+    outlet read into meta) and <!-- comments -->."""
+    hidden = []
+    if front := _FRONT_MATTER.match(text):
+        hidden.append(front.span())
+        try:
+            fields = yaml.safe_load(front.group(1))
+        except yaml.YAMLError:
+            fields = None
+        if isinstance(fields, dict):
+            fields = {str(k).lower(): v for k, v in fields.items()}
+            meta["title"] = _field(fields, "title", "headline")
+            meta["outlet"] = _field(fields, "outlet", "source", "publisher", "site_name", "site")
+            meta["date"] = parse_date(_field(fields, "date", "published", "pubdate") or "")
+    hidden += [m.span() for m in _COMMENT.finditer(text)]
+    return hidden
+
+
+def _field(fields: dict, *names: str) -> str | None:
+    for name in names:
+        value = fields.get(name)
+        if value not in (None, ""):
+            return str(value).strip()
+    return None
+
+
+def _blank_out(text: str, spans: list[tuple[int, int]]) -> str:
+    """The text with each span's characters (newlines kept) turned into spaces."""
+    if not spans:
+        return text
+    chars = list(text)
+    for start, end in spans:
+        for i in range(start, end):
+            if chars[i] != "\n":
+                chars[i] = " "
+    return "".join(chars)
+
+
+def _subtract(
+    text: str, segments: list[tuple[int, int]], hidden: list[tuple[int, int]]
+) -> list[tuple[int, int]]:
+    """The segments with hidden spans cut out, each piece trimmed of surrounding blanks."""
+    for h_start, h_end in hidden:
+        pieces = []
+        for start, end in segments:
+            for a, b in ((start, min(end, h_start)), (max(start, h_end), end)):
+                if a < b and text[a:b].strip():
+                    lead = len(text[a:b]) - len(text[a:b].lstrip())
+                    pieces.append((a + lead, len(text[:b].rstrip())))
+        segments = pieces
+    return segments
+
+
+def _content_of_line(
+    text: str, start: int, end: int, meta: dict, seen: set[str], markdown: bool, at_top: bool
+) -> tuple[int, int] | None:
+    """The content span of one line, reading any metadata it carries into meta."""
+    line = text[start:end]
+    stripped = line.strip()
+    if not stripped or _BOILERPLATE.match(stripped):
+        return None
+    if source := _SOURCE_LINE.match(stripped):
+        meta["outlet"] = meta["outlet"] or source.group(1).strip()
+        return None
+    if _DATE_LINE.match(stripped):
+        meta["date"] = meta["date"] or parse_date(stripped)
+        return None
+    if stripped in seen:  # a repeated headline
+        return None
+    seen.add(stripped)
+    if prefix := _DATE_PREFIX.match(line):
+        meta["date"] = meta["date"] or parse_date(prefix.group(1))
+        start += prefix.end()
+        line = text[start:end]
+    if markdown and (heading := re.match(r"^\s*#{1,6}\s+", line)):
+        meta["title"] = meta["title"] or line[heading.end() :].strip()
+        start += heading.end()
+    elif at_top and not meta["title"] and _looks_like_headline(stripped):
+        meta["title"] = stripped
+    if dateline := _DATELINE.match(text[start:end]):
+        meta["dateline"] = meta["dateline"] or dateline.group("place").strip()
+        start += dateline.end()
+    return (start, end) if text[start:end].strip() else None
+
+
+def _without_instructions(text: str, segments: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The segments with instruction-like sentences cut out (a segment may split in two)."""
+    kept = []
+    for start, end in segments:
+        cursor = start
+        for s, e in sentence_spans(text, start, end):
+            if looks_like_instruction(text[s:e]):
+                if text[cursor:s].strip():
+                    kept.append((cursor, len(text[:s].rstrip())))
+                cursor = e
+        if text[cursor:end].strip():
+            kept.append((cursor + len(text[cursor:end]) - len(text[cursor:end].lstrip()), end))
+    return kept
+
+
+def _looks_like_headline(line: str) -> bool:
+    return 3 <= len(line.split()) <= 25 and line[-1] not in '.!?"”’:' and len(line) < 200
+
+
+def _from_html(name: str, html: str) -> Document:
+    soup = BeautifulSoup(html, "html.parser")
+    meta = {
+        "title": _meta(soup, "og:title")
+        or (soup.title.get_text(strip=True) if soup.title else None),
+        "outlet": _meta(soup, "og:site_name") or _meta(soup, "publisher"),
+        "date": parse_date(_meta(soup, "article:published_time") or _time_tag(soup) or ""),
+        "dateline": None,
+    }
+    for tag in soup(
+        [
+            "script",
+            "style",
+            "noscript",
+            "nav",
+            "header",
+            "footer",
+            "aside",
+            "form",
+            "iframe",
+            "svg",
+            "button",
+            "template",
+        ]
+    ):
+        tag.decompose()
+    for tag in soup.find_all(lambda t: _is_menu(t) or _is_hidden(t)):
+        if not tag.decomposed:  # an outer one may already have taken it
+            tag.decompose()
+    body = soup.find("article") or soup.find("main") or soup.body or soup
+    if not meta["title"] and (h1 := body.find("h1")):
+        meta["title"] = h1.get_text(" ", strip=True)
+    blocks = [b.get_text(" ", strip=True) for b in body.find_all(["h1", "h2", "h3", "p", "li"])]
+    text = "\n\n".join(b for b in blocks if b) or body.get_text("\n", strip=True)
+    plain = _from_plain(name, text, markdown=False)
+    for key, value in meta.items():
+        if value:
+            setattr(plain, key, value)
+    return plain
+
+
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
+
+
+def _is_hidden(tag: Tag) -> bool:
+    """An element the browser does not show: hidden, aria-hidden, display:none, and the like."""
+    if tag.has_attr("hidden") or str(tag.get("aria-hidden") or "").lower() == "true":
+        return True
+    return bool(_HIDDEN_STYLE.search(str(tag.get("style") or "")))
+
+
+def _is_menu(tag: Tag) -> bool:
+    """Navigation that is not in a <nav>: an ARIA role, or a menu-like class or id with no <p>."""
+    if str(tag.get("role") or "").lower() in _MENU_ROLES or tag.name == "menu":
+        return True
+    names = " ".join([*filter(None, tag.get_attribute_list("class")), str(tag.get("id") or "")])
+    names = names.lower()
+    return bool(_MENU_WORDS & set(re.split(r"[\s_-]+", names))) and tag.find("p") is None
+
+
+def _meta(soup: BeautifulSoup, key: str) -> str | None:
+    tag = soup.find("meta", attrs={"property": key}) or soup.find("meta", attrs={"name": key})
+    content = tag.get("content") if tag else None
+    return str(content).strip() if content else None
+
+
+def _time_tag(soup: BeautifulSoup) -> str | None:
+    tag = soup.find("time")
+    return str(tag.get("datetime") or tag.get_text(strip=True)) if tag else None
+
+
+def _finish(meta: dict, text: str, segments: list[tuple[int, int]]) -> dict:
+    if not meta["title"] and segments:
+        first = text[segments[0][0] : segments[0][1]].strip()
+        meta["title"] = first if len(first) <= 90 else first[:87].rsplit(" ", 1)[0] + "…"
+    return meta
+
+
+def parse_date(value: str) -> str | None:
+    """An ISO date (YYYY-MM-DD) from the common ways articles write one, else None."""
+    value = value.strip().replace("Sept ", "Sep ")
+    if match := re.match(r"(\d{4}-\d{2}-\d{2})", value):
+        return match.group(1)
+    for fmt in (
+        "%b %d, %Y",
+        "%B %d, %Y",
+        "%b %d %Y",
+        "%B %d %Y",
+        "%d %B %Y",
+        "%d %b %Y",
+        "%b. %d, %Y",
+    ):
+        try:
+            return datetime.strptime(value, fmt).date().isoformat()
+        except ValueError:
+            continue
+    return None
+
+
+def date_number(iso: str | None) -> int:
+    """YYYYMMDD as an int for range filters; 0 when the date is unknown."""
+    return int(date.fromisoformat(iso).strftime("%Y%m%d")) if iso else 0

@@ -1,0 +1,1 @@
+"""How users reach it: the HTTP API, the page, the CLI."""

@@ -1,0 +1,376 @@
+"""The HTTP API (FastAPI) and the page (Gradio) on one app. Routes render pipeline results."""
+
+import logging
+import re
+import secrets
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import Depends, FastAPI, HTTPException, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, Field, field_validator
+
+from rag.analysis.compare import Comparison
+from rag.core.cancel import Cancelled, cancellable
+from rag.core.errors import BadInput, DiskFull, LLMUnavailable, NotFound, StoreUnavailable
+from rag.core.models import Answer, DocumentInfo
+from rag.core.modes import Mode
+from rag.core.settings import Settings
+from rag.index.store import Filters, iso_date, store_failure
+from rag.interfaces.limits import RequestLimits
+from rag.interfaces.streaming import (
+    MODELS,
+    ChatRequest,
+    answer_events,
+    chat_chunks,
+    chat_completion,
+)
+from rag.pipeline import Pipeline, build_pipeline
+
+log = logging.getLogger(__name__)
+
+
+class FilterModel(BaseModel):
+    files: list[str] | None = Field(None, description="Only these files.")
+    outlets: list[str] | None = Field(None, description="Only these outlets.")
+    date_from: str | None = Field(None, description="YYYY-MM-DD, inclusive")
+    date_to: str | None = Field(None, description="YYYY-MM-DD, inclusive")
+
+    @field_validator("date_from", "date_to")
+    @classmethod
+    def _real_date(cls, value: str | None) -> str | None:
+        return None if value is None else iso_date(value)
+
+
+class AnswerRequest(BaseModel):
+    question: str = Field(..., description="What to ask the articles.")
+    filters: FilterModel | None = None
+    top_k: int | None = Field(None, ge=1, le=50, description="Passages to answer from.")
+    stream: bool = Field(
+        False,
+        description="Server-sent events: `token`s, then each verified `sentence`, then `answer`.",
+    )
+    mode: Mode | None = Field(
+        None, description="Default: from settings."
+    )
+
+
+class SummarizeRequest(BaseModel):
+    files: list[str] | None = Field(None, description="Files to summarise; all when omitted.")
+    length: int = Field(5, ge=1, le=30, description="Sentences in the summary.")
+    mode: Mode | None = Field(
+        None, description="Default: from settings. LLM summaries are map-reduced and verified."
+    )
+
+
+class CompareRequest(BaseModel):
+    files: list[str] | None = Field(None, description="Files to compare; all when omitted.")
+
+
+class DocumentText(BaseModel):
+    document: DocumentInfo
+    text: str
+    highlights: list[tuple[int, int]] = Field(
+        [], description="Spans [start, end) to highlight, e.g. the ones an answer cited."
+    )
+
+
+class IngestResult(BaseModel):
+    added: list[str]
+    updated: list[str]
+    unchanged: list[str]
+    skipped: list[tuple[str, str]]
+    chunks_written: int
+
+
+def create_app(settings: Settings | None = None, pipeline: Pipeline | None = None) -> FastAPI:
+    """The FastAPI app with the page mounted at /; the pipeline is built at startup if not given."""
+    settings = settings or Settings()
+    state: dict = {"pipeline": pipeline}
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
+        if state["pipeline"] is None:
+            state["pipeline"] = build_pipeline(settings)
+        yield
+
+    app = FastAPI(
+        title="citerag",
+        version="0.1.0",
+        description="Answers about a folder of articles; every sentence cites file and passage.",
+        lifespan=lifespan,
+    )
+
+    app.add_middleware(RequestLimits, settings=settings)
+
+    def current() -> Pipeline:
+        if state["pipeline"] is None:
+            raise HTTPException(503, "the pipeline is still loading")
+        return state["pipeline"]
+
+    auth = _bearer_auth(settings)
+    _add_error_handlers(app)
+    _add_routes(app, current, auth, settings)
+    _mount_page(app, current, settings)
+    return app
+
+
+def _bearer_auth(settings: Settings):  # type: ignore[no-untyped-def]
+    scheme = HTTPBearer(auto_error=False)
+
+    def check(credentials: HTTPAuthorizationCredentials | None = Depends(scheme)) -> None:
+        if not settings.api_key:
+            return
+        given = credentials.credentials if credentials else ""
+        if not secrets.compare_digest(given.encode(), settings.api_key.encode()):
+            raise HTTPException(
+                401, "missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"}
+            )
+
+    return check
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(NotFound)
+    async def not_found(request: Request, err: NotFound) -> JSONResponse:
+        return JSONResponse({"detail": str(err)}, status_code=404)
+
+    @app.exception_handler(BadInput)
+    async def bad_input(request: Request, err: BadInput) -> JSONResponse:
+        return JSONResponse({"detail": str(err)}, status_code=400)
+
+    @app.exception_handler(LLMUnavailable)
+    async def llm_down(request: Request, err: LLMUnavailable) -> JSONResponse:
+        sources = [s.model_dump() for s in err.sources]
+        return JSONResponse({"detail": str(err), "sources": sources}, status_code=503)
+
+    @app.exception_handler(StoreUnavailable)
+    async def store_down(request: Request, err: StoreUnavailable) -> JSONResponse:
+        return JSONResponse({"detail": str(err)}, status_code=503)
+
+    @app.exception_handler(DiskFull)
+    async def disk_full(request: Request, err: DiskFull) -> JSONResponse:
+        return JSONResponse({"detail": str(err)}, status_code=507)
+
+    @app.exception_handler(Cancelled)
+    async def cancelled(request: Request, err: Cancelled) -> JSONResponse:
+        return JSONResponse({"detail": str(err)}, status_code=499)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, err: Exception) -> JSONResponse:
+        # Never a bare text 500: the store's own failures (a damaged or vanished index) are a
+        # 503 that says what to do; anything else is logged and reported by type only.
+        if (damaged := store_failure(err)) is not None:
+            return JSONResponse({"detail": str(damaged)}, status_code=503)
+        log.exception("unexpected error on %s", request.url.path)
+        return JSONResponse(
+            {"detail": f"internal error ({type(err).__name__}); see the server log"},
+            status_code=500,
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, err: RequestValidationError) -> JSONResponse:
+        # Type, place and message only: the rejected input may be raw bytes, a lone surrogate or
+        # NaN, which JSON cannot carry (a 500 instead of the 422), and is the caller's own anyway.
+        errors = [
+            {"type": e["type"], "loc": [_printable(p) for p in e["loc"]], "msg": e["msg"]}
+            for e in err.errors()
+        ]
+        problems = [
+            f"{'.'.join(str(p) for p in e['loc'] if p != 'body') or 'body'}: {e['msg']}"
+            for e in errors
+        ]
+        return JSONResponse({"detail": "; ".join(problems), "errors": errors}, status_code=422)
+
+
+def _printable(part: object) -> object:
+    """A location part JSON can carry (a dict key may hold a lone surrogate)."""
+    return part if isinstance(part, int) else str(part).encode("utf-8", "replace").decode()
+
+
+def _add_routes(app: FastAPI, current, auth, settings: Settings) -> None:  # type: ignore[no-untyped-def]
+    guarded = [Depends(auth)]
+
+    @app.get("/healthz", tags=["ops"])
+    def healthz() -> dict:
+        """The process is up."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["ops"])
+    def readyz() -> JSONResponse:
+        """The store answers and the models are loaded."""
+        pipeline = current()
+        try:
+            chunks = pipeline.store.count()
+        except Exception as err:  # the store is down: not ready, and say why
+            return JSONResponse({"status": "unavailable", "detail": str(err)}, status_code=503)
+        return JSONResponse({"status": "ready", "chunks": chunks, "mode": pipeline.default_mode})
+
+    @app.post("/v1/answer", response_model=Answer, tags=["answers"], dependencies=guarded)
+    def answer(request: AnswerRequest, http: Request) -> Answer | StreamingResponse:
+        """A verified answer whose every sentence cites file and passage, or an abstention."""
+        pipeline = current()
+        filters = _filters(request.filters, settings)
+        if not request.stream:
+            with cancellable(_cancel_flag(http)):
+                return pipeline.ask(request.question, filters, request.top_k, request.mode)
+        question = pipeline.clean_question(request.question)  # a bad question is a plain 400
+        pipeline.generator(request.mode)  # so is a mode that is not configured
+        events = answer_events(
+            lambda on_token: pipeline.ask(question, filters, request.top_k, request.mode, on_token),
+            _cancel_flag(http),
+        )
+        return StreamingResponse(events, media_type="text/event-stream")
+
+    @app.post("/v1/summarize", response_model=Answer, tags=["answers"], dependencies=guarded)
+    def summarize(request: SummarizeRequest, http: Request) -> Answer:
+        """A summary of some files (or all), every sentence cited and verified."""
+        for file in request.files or []:
+            _check_name(file)
+        with cancellable(_cancel_flag(http)):
+            return current().summarize(request.files, request.length, request.mode)
+
+    @app.post("/v1/compare", response_model=Comparison, tags=["answers"], dependencies=guarded)
+    def compare(request: CompareRequest, http: Request) -> Comparison:
+        """Claims several files corroborate, claims only one reports, conflicting numbers, the
+        words each outlet uses for the same actors, and near-duplicate articles; all cited."""
+        for file in request.files or []:
+            _check_name(file)
+        with cancellable(_cancel_flag(http)):
+            return current().compare(request.files)
+
+    @app.get("/v1/models", tags=["openai"], dependencies=guarded)
+    def models() -> dict:
+        """The model names /v1/chat/completions accepts."""
+        return {
+            "object": "list",
+            "data": [{"id": name, "object": "model", "owned_by": "citerag"} for name in MODELS],
+        }
+
+    @app.post("/v1/chat/completions", tags=["openai"], dependencies=guarded)
+    def chat(request: ChatRequest, http: Request) -> Any:
+        """OpenAI-compatible: the last user message is the question. The reply's text carries
+        [file:Lline] markers; `citations` (flat, with sentence index) and `citerag` (the full
+        answer object) are extra fields on the completion (on the last chunk when streaming).
+        Options that cannot be honoured (n > 1, required tool calls, JSON output) are a 400."""
+        request.check_supported()
+        with cancellable(_cancel_flag(http)):
+            answer = current().ask(request.question(), mode=request.mode())
+        if request.stream:
+            return StreamingResponse(chat_chunks(answer, request), media_type="text/event-stream")
+        return chat_completion(answer, request)
+
+    @app.get(
+        "/v1/documents", response_model=list[DocumentInfo], tags=["documents"], dependencies=guarded
+    )
+    def documents() -> list[DocumentInfo]:
+        """Indexed files with metadata and chunk counts."""
+        return current().documents()
+
+    @app.get(
+        "/v1/documents/{file:path}",
+        response_model=DocumentText,
+        tags=["documents"],
+        dependencies=guarded,
+    )
+    def document(file: str, highlight: str | None = None) -> DocumentText:
+        """A file's text; `highlight=start-end,start-end` marks cited spans."""
+        _check_name(file)
+        text, info = current().document(file)
+        return DocumentText(document=info, text=text, highlights=_spans(highlight, len(text)))
+
+    @app.delete("/v1/documents/{file:path}", tags=["documents"], dependencies=guarded)
+    def delete(file: str) -> dict:
+        """Drop a file from the index."""
+        _check_name(file)
+        return {"file": file, "chunks_deleted": current().delete(file)}
+
+    @app.post(
+        "/v1/documents", response_model=IngestResult, tags=["documents"], dependencies=guarded
+    )
+    def upload(files: list[UploadFile], http: Request) -> IngestResult:
+        """Upload and index one or more txt, md or html files."""
+        with cancellable(_cancel_flag(http)):
+            return _ingest_uploads(current(), files, settings)
+
+
+def _filters(model: FilterModel | None, settings: Settings) -> Filters | None:
+    if model is None:
+        return None
+    for field in ("files", "outlets"):
+        values = getattr(model, field) or []
+        if len(values) > settings.max_filter_values:
+            raise RequestValidationError(
+                [
+                    {
+                        "type": "too_long",
+                        "loc": ("body", "filters", field),
+                        "msg": f"at most {settings.max_filter_values} values, got {len(values)}",
+                    }
+                ]
+            )
+    filters = Filters(**model.model_dump())
+    return filters if any(vars(filters).values()) else None
+
+
+def _cancel_flag(request: Request):  # type: ignore[no-untyped-def]
+    """The flag the gate sets when this request's client disconnects (rag.interfaces.limits)."""
+    return getattr(request.state, "cancelled", None)
+
+
+def _check_name(file: str) -> None:
+    parts = Path(file).parts
+    if ".." in parts or file.startswith(("/", "\\")) or "\x00" in file:
+        raise BadInput(f"invalid file name {file!r}: paths may not leave the corpus")
+
+
+def _spans(value: str | None, limit: int) -> list[tuple[int, int]]:
+    spans = []
+    for part in filter(None, (value or "").split(",")):
+        match = re.fullmatch(r"(\d+)-(\d+)", part.strip())
+        if not match or not int(match.group(1)) < int(match.group(2)) <= limit:
+            raise BadInput(f"bad highlight span {part!r}: use start-end within the text")
+        spans.append((int(match.group(1)), int(match.group(2))))
+    return spans
+
+
+def _ingest_uploads(
+    pipeline: Pipeline, files: list[UploadFile], settings: Settings
+) -> IngestResult:
+    named = []
+    for upload in files:
+        data = upload.file.read(settings.max_file_bytes + 1)
+        if len(data) > settings.max_file_bytes:
+            raise BadInput(f"{upload.filename} is larger than {settings.max_file_bytes:,} bytes")
+        named.append((upload.filename or "", data))
+    report = pipeline.ingest_files(named)
+    if report.skipped and not (report.added or report.updated or report.unchanged):
+        reasons = "; ".join(f"{name}: {why}" for name, why in report.skipped)
+        raise BadInput(f"nothing indexed: {reasons}")
+    return IngestResult(
+        added=report.added,
+        updated=report.updated,
+        unchanged=report.unchanged,
+        skipped=report.skipped,
+        chunks_written=report.chunks_written,
+    )
+
+
+def _mount_page(app: FastAPI, current, settings: Settings) -> None:  # type: ignore[no-untyped-def]
+    import gradio as gr
+
+    from rag.interfaces.page import CSS, THEME, build_page
+
+    gr.mount_gradio_app(
+        app,
+        build_page(current, settings),
+        path="/",
+        server_name=settings.host,
+        server_port=settings.port,
+        css=CSS,
+        theme=THEME,
+        max_file_size=settings.max_file_bytes,  # the page's uploads: the same per-file limit
+    )

@@ -1,0 +1,264 @@
+"""The Gradio page: chat with citation chips, the cited passage highlighted, sources and upload.
+
+Callbacks only call the pipeline and render its result; every piece of article or model text is
+escaped before it reaches the page.
+"""
+
+import html
+from collections.abc import Callable
+from pathlib import Path
+
+import gradio as gr
+
+from rag.analysis.compare_render import render_comparison
+from rag.core.errors import LLMUnavailable, RagError
+from rag.core.models import Answer, Citation
+from rag.core.modes import available_modes, default_mode
+from rag.core.settings import Settings
+from rag.index.store import Filters
+from rag.interfaces.streaming import run_streaming
+from rag.pipeline import Pipeline
+
+CSS = """
+.passage mark { background: #ffe58a; padding: 0 2px; }
+.passage { white-space: pre-wrap; line-height: 1.5; }
+.passage-meta { color: #555; font-size: 0.9em; margin-bottom: 6px; }
+.unsupported { color: #a00; text-decoration: line-through; }
+.plain { white-space: pre-wrap; line-height: 1.5; }
+"""
+CONTEXT_CHARS = 500
+# Local fonts only: the default theme would fetch Google Fonts, and the page must work offline.
+THEME = gr.themes.Default(
+    font=["ui-sans-serif", "system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"]
+)
+
+
+def build_page(current: Callable[[], Pipeline], settings: Settings) -> gr.Blocks:
+    """The page; current() returns the running pipeline (called only inside callbacks: the
+    page is built before the pipeline has loaded)."""
+    modes = available_modes(settings)  # only what is configured: llm never means OpenAI by default
+    with gr.Blocks(title="citerag") as page:
+        gr.Markdown(
+            "# citerag\nAsk the articles. Every sentence of an answer cites its source; "
+            "click a citation to read the passage."
+        )
+        citations = gr.State([])
+        with gr.Tab("Ask"):
+            with gr.Row():
+                with gr.Column(scale=3):
+                    # Messages are escaped HTML, never Markdown: article and model text could
+                    # otherwise carry images or links that make the browser fetch other hosts.
+                    chat = gr.Chatbot(
+                        label="Answers",
+                        height=420,
+                        elem_id="chat",
+                        render_markdown=False,
+                        latex_delimiters=[],
+                    )
+                    question = gr.Textbox(
+                        label="Question",
+                        placeholder="Who is the UN special envoy for Syria?",
+                        elem_id="question",
+                    )
+                    ask = gr.Button("Ask", variant="primary", elem_id="ask")
+                with gr.Column(scale=2):
+                    chips = gr.Radio(
+                        label="Citations (click one)",
+                        choices=[],
+                        elem_id="citations",
+                        interactive=True,
+                    )
+                    passage = gr.HTML(elem_id="passage")
+            with gr.Accordion("Options", open=False):
+                mode = gr.Radio(
+                    modes,
+                    label="Answer mode",
+                    value=default_mode(settings) if default_mode(settings) in modes else modes[0],
+                )
+                top_k = gr.Slider(1, 20, value=6, step=1, label="Passages (top-k)")
+                outlets = gr.Dropdown(label="Outlets", multiselect=True, choices=[])
+                files = gr.Dropdown(label="Files", multiselect=True, choices=[])
+                with gr.Row():
+                    date_from = gr.Textbox(label="From (YYYY-MM-DD)")
+                    date_to = gr.Textbox(label="To (YYYY-MM-DD)")
+        with gr.Tab("Sources"):
+            table = gr.Dataframe(
+                headers=["file", "title", "outlet", "date", "chunks"],
+                interactive=False,
+                elem_id="sources",
+            )
+            upload = gr.File(
+                elem_id="upload",
+                label="Add articles (.txt, .md, .html)",
+                file_count="multiple",
+                file_types=[".txt", ".md", ".html", ".htm"],
+            )
+            add = gr.Button("Index uploaded files")
+            status = gr.HTML()
+        with gr.Tab("Summary"):
+            summary_files = gr.Dropdown(
+                label="Files (none = all articles)", multiselect=True, choices=[]
+            )
+            summary_length = gr.Slider(1, 15, value=5, step=1, label="Sentences")
+            summarize = gr.Button("Summarise", elem_id="summarize")
+            summary = gr.HTML(elem_id="summary")
+
+        with gr.Tab("Compare"):
+            compare_files = gr.Dropdown(
+                label="Files (none = all articles)", multiselect=True, choices=[]
+            )
+            compare = gr.Button("Compare sources", elem_id="compare")
+            comparison = gr.HTML(elem_id="comparison")
+
+        def respond(text, history, mode_, k, outlets_, files_, since, until):  # type: ignore[no-untyped-def]
+            history = list(history or [])
+            filters = Filters(
+                files=files_ or None,
+                outlets=outlets_ or None,
+                date_from=since or None,
+                date_to=until or None,
+            )
+            try:
+                current().clean_question(text)
+            except RagError as err:
+                yield _reply(history, text, f"⚠ {err}", [])
+                return
+            written = ""
+            for kind, value in run_streaming(
+                lambda on_token: current().ask(text, filters, int(k), mode_, on_token)
+            ):
+                if kind == "token":
+                    written += value
+                    yield _reply(history, text, html.escape(written) + " …", [])
+                elif kind == "error":
+                    yield _reply(history, text, _error_text(value), [])
+                else:
+                    cited = [c for s in value.sentences if s.supported for c in s.citations]
+                    yield _reply(history, text, render_markdown(value), cited)
+
+        def compare_sources(files_):  # type: ignore[no-untyped-def]
+            try:
+                return as_text(render_comparison(current().compare(files_ or None)))
+            except RagError as err:
+                return _error_text(err)
+
+        def summarise(files_, length):  # type: ignore[no-untyped-def]
+            try:
+                summary = current().summarize(files_ or None, int(length))
+            except RagError as err:
+                return _error_text(err)
+            return f'<div class="plain">{render_markdown(summary)}</div>'
+
+        def show(choice, cited):  # type: ignore[no-untyped-def]
+            if not choice:
+                return ""
+            index = int(choice.split("]", 1)[0].lstrip("["))
+            return render_passage(current(), cited[index - 1])
+
+        def refresh():  # type: ignore[no-untyped-def]
+            docs = current().documents()
+            rows = [[d.file, d.title, d.outlet or "", d.date or "", d.chunks] for d in docs]
+            outlet_names = sorted({d.outlet for d in docs if d.outlet})
+            names = [d.file for d in docs]
+            return (
+                rows,
+                gr.update(choices=outlet_names),
+                gr.update(choices=names),
+                gr.update(choices=names),
+                gr.update(choices=names),
+            )
+
+        def index(paths):  # type: ignore[no-untyped-def]
+            if not paths:
+                return "Choose files first."
+            try:
+                report = ingest_paths(current(), [Path(p) for p in paths])
+            except RagError as err:
+                return _error_text(err)
+            return as_text(report)
+
+        inputs = [question, chat, mode, top_k, outlets, files, date_from, date_to]
+        outputs = [chat, chips, citations, passage, question]
+        ask.click(respond, inputs, outputs)
+        question.submit(respond, inputs, outputs)
+        chips.change(show, [chips, citations], passage)
+        listings = [table, outlets, files, summary_files, compare_files]
+        add.click(index, upload, status, show_progress="full").then(refresh, None, listings)
+        summarize.click(summarise, [summary_files, summary_length], summary)
+        compare.click(compare_sources, compare_files, comparison)
+        page.load(refresh, None, listings)
+    # The page's own limit, like the API's: this many at once, a bounded queue behind them.
+    page.queue(
+        default_concurrency_limit=settings.max_concurrent_requests,
+        max_size=8 * settings.max_concurrent_requests,
+    )
+    return page
+
+
+def _reply(history: list, question: str, text: str, cited: list[Citation]):  # type: ignore[no-untyped-def]
+    """The conversation with this turn (a new list: each streamed update replaces the turn)."""
+    history = history + [
+        {"role": "user", "content": html.escape(question)},
+        {"role": "assistant", "content": text},
+    ]
+    labels = [f"[{i}] {c.file}:L{c.line}" for i, c in enumerate(cited, start=1)]
+    return history, gr.update(choices=labels, value=None), cited, "", ""
+
+
+def as_text(text: str) -> str:
+    """Any text as HTML that shows it verbatim: escaped, whitespace kept."""
+    return f'<div class="plain">{html.escape(text)}</div>'
+
+
+def _error_text(err: Exception) -> str:
+    if isinstance(err, LLMUnavailable):
+        found = ", ".join(s.file for s in err.sources) or "none"
+        return f"⚠ {html.escape(str(err))} (retrieved sources: {html.escape(found)})"
+    return f"⚠ {html.escape(str(err))}"
+
+
+def render_markdown(answer: Answer) -> str:
+    """The answer for the chat: escaped sentences, each followed by its numbered chips."""
+    if answer.abstained:
+        return html.escape(answer.answer)
+    parts, n = [], 0
+    for sentence in answer.sentences:
+        if not sentence.supported:
+            parts.append(
+                f'<span class="unsupported" title="{html.escape(sentence.reason or "")}">'
+                f"{html.escape(sentence.text)}</span> (not supported, dropped)"
+            )
+            continue
+        marks = []
+        for citation in sentence.citations:
+            n += 1
+            marks.append(f"[{n}: {html.escape(citation.file)}:L{citation.line}]")
+        parts.append(f"{html.escape(sentence.text)} {' '.join(marks)}")
+    return "\n\n".join(parts)
+
+
+def render_passage(pipeline: Pipeline, citation: Citation) -> str:
+    """The cited span highlighted in its context, with the file's name, outlet and date."""
+    text, info = pipeline.document(citation.file)
+    lo = max(0, text.rfind("\n", 0, max(0, citation.start - CONTEXT_CHARS)) + 1)
+    hi = text.find("\n", min(len(text), citation.end + CONTEXT_CHARS))
+    hi = len(text) if hi < 0 else hi
+    meta = " · ".join(
+        html.escape(x) for x in (info.file, info.outlet or "unknown outlet", info.date or "undated")
+    )
+    body = (
+        html.escape(text[lo : citation.start])
+        + "<mark>"
+        + html.escape(text[citation.start : citation.end])
+        + "</mark>"
+        + html.escape(text[citation.end : hi])
+    )
+    return (
+        f'<div class="passage-meta">{meta} — line {citation.line}</div>'
+        f'<div class="passage">{body}</div>'
+    )
+
+
+def ingest_paths(pipeline: Pipeline, paths: list[Path]) -> str:
+    """Index uploaded files under their own names; the run's summary."""
+    return pipeline.ingest_files([(path.name, path.read_bytes()) for path in paths]).summary()
