@@ -151,9 +151,8 @@ def test_a_dead_llm_is_a_503_with_the_sources(sample_pipeline):
     settings = sample_pipeline.settings.model_copy(
         update={"llm_base_url": f"http://127.0.0.1:{free_port()}/v1", "llm_max_retries": 0}
     )
-    from rag.pipeline import Pipeline
 
-    pipeline = Pipeline(settings, sample_pipeline.store, sample_pipeline.embedder)
+    pipeline = build_pipeline(settings, sample_pipeline.store, sample_pipeline.embedder)
     with TestClient(create_app(settings, pipeline)) as client:
         response = client.post(
             "/v1/answer", json={"question": "Who is the UN special envoy for Syria?", "mode": "llm"}

@@ -10,8 +10,10 @@ import pytest
 import uvicorn
 
 from rag.interfaces.api import create_app
-from rag.pipeline import Pipeline
+from rag.pipeline import build_pipeline
 from tests.conftest import ARTICLES, free_port
+
+pytestmark = pytest.mark.slow  # a server process and a scripted LLM
 
 QUESTION = "Who is the UN special envoy for Syria?"
 
@@ -21,7 +23,7 @@ def server(sample_pipeline, scripted_llm):
     settings = sample_pipeline.settings.model_copy(
         update={"llm_base_url": scripted_llm.url, "llm_model": "scripted", "mode": "extractive"}
     )
-    pipeline = Pipeline(settings, sample_pipeline.store, sample_pipeline.embedder)
+    pipeline = build_pipeline(settings, sample_pipeline.store, sample_pipeline.embedder)
     port = free_port()
     config = uvicorn.Config(
         create_app(settings, pipeline), host="127.0.0.1", port=port, log_level="error"

@@ -9,6 +9,8 @@ from playwright.sync_api import sync_playwright
 
 from tests.conftest import ARTICLES, OUTPUT, free_port, running_server
 
+pytestmark = pytest.mark.slow  # headless Chromium against a `rag serve` process
+
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = [
     "--headless",

@@ -1,7 +1,11 @@
 """The same store behaviour against a real `chroma run` server on 127.0.0.1."""
 
+import pytest
+
 from rag.pipeline import build_pipeline
 from tests.conftest import make_settings
+
+pytestmark = pytest.mark.slow  # a `chroma run` server
 
 
 def test_ingest_and_answer_through_a_chroma_server(chroma_server, tmp_path, articles_copy):

@@ -6,11 +6,14 @@ import subprocess
 import sys
 import time
 
+import pytest
 from fastapi.testclient import TestClient
 
 from rag.interfaces.api import create_app
 from rag.pipeline import build_pipeline
 from tests.conftest import ARTICLES, make_settings
+
+pytestmark = pytest.mark.slow  # the CLI in subprocesses
 
 QUESTION = "Who is the UN special envoy for Syria?"
 

@@ -11,6 +11,8 @@ from rag.index.embedding import LocalEmbedder
 from rag.index.store import ChunkStore
 from tests.conftest import make_settings
 
+pytestmark = pytest.mark.slow  # the torch model beside the ONNX one
+
 TEXTS = [
     "Geir Pedersen, the UN special envoy for Syria, said tens of thousands were displaced.",
     "Insurgents retreated some 20 kilometers (12 miles) from Hama.",

@@ -10,6 +10,8 @@ from rag.eval.harness import FactCase, aggregate, contains, load_facts, normalis
 from rag.eval.report import gate
 from tests.conftest import ROOT, make_settings
 
+pytestmark = pytest.mark.slow  # the whole eval harness
+
 
 @pytest.mark.parametrize(
     "answer, expected, found",

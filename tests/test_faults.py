@@ -19,9 +19,11 @@ from fastapi.testclient import TestClient
 
 from rag.index.store import Filters
 from rag.interfaces.api import create_app
-from rag.pipeline import Pipeline, build_pipeline
+from rag.pipeline import build_pipeline
 from tests.conftest import ARTICLES, OUTPUT, free_port, make_settings, wait_for
 from tests.llm_servers import ScriptedServer
+
+pytestmark = pytest.mark.slow  # servers killed, frozen and restarted; ingests killed halfway
 
 QUESTION = "Who is the UN special envoy for Syria?"
 
@@ -408,7 +410,7 @@ def test_an_llm_that_keeps_trickling_tokens_is_cut_off_with_a_503(sample_pipelin
         settings = sample_pipeline.settings.model_copy(
             update={"llm_base_url": scripted.url, "llm_timeout": 2.0, "llm_max_retries": 0}
         )
-        pipeline = Pipeline(settings, sample_pipeline.store, sample_pipeline.embedder)
+        pipeline = build_pipeline(settings, sample_pipeline.store, sample_pipeline.embedder)
         scripted.queue.append({"text": "Geir Pedersen is the envoy [1]. " * 40, "drip": 0.1})
         ask = {"question": QUESTION, "mode": "llm", "stream": True}
         with TestClient(create_app(settings, pipeline)) as client:

@@ -467,6 +467,7 @@ def test_a_damaged_keyword_index_is_rebuilt(tmp_path, content):
     assert "Pedersen" in answer.answer
 
 
+@pytest.mark.slow
 def test_a_damaged_database_is_one_line_and_doctor_moves_it_aside(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
     data = tmp_path / "data"
@@ -555,7 +556,7 @@ def test_utf16_and_declared_charsets_are_read(tmp_path):
 def test_upload_names_get_precise_errors():
     import unicodedata
 
-    from rag.pipeline import upload_name
+    from rag.ingest.service import upload_name
 
     assert upload_name(unicodedata.normalize("NFD", "café.txt")) == "café.txt"
     with pytest.raises(BadInput, match="250 characters"):

@@ -167,7 +167,7 @@ def test_an_llm_that_obeys_the_injection_gets_no_forged_citation_through(
     settings = injected_pipeline.settings.model_copy(
         update={"llm_base_url": scripted.url, "llm_model": "scripted", "mode": "llm"}
     )
-    pipeline = Pipeline(settings, injected_pipeline.store, injected_pipeline.embedder)
+    pipeline = build_pipeline(settings, injected_pipeline.store, injected_pipeline.embedder)
     seen = recorded_hits(pipeline, monkeypatch)
     scripted.queue += [{"text": OBEYING_REPLY}, {"text": OBEYING_REPLY}]
     answer = pipeline.ask(ENVOY)

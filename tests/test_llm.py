@@ -3,9 +3,11 @@
 import pytest
 
 from rag.core.errors import LLMUnavailable
-from rag.pipeline import Pipeline
+from rag.pipeline import Pipeline, build_pipeline
 from tests.conftest import ARTICLES, OUTPUT
 from tests.llm_servers import LlamaCppServer
+
+pytestmark = pytest.mark.slow  # llama.cpp serving SmolLM2
 
 
 def llm_pipeline(sample: Pipeline, url: str, **overrides) -> Pipeline:
@@ -13,7 +15,7 @@ def llm_pipeline(sample: Pipeline, url: str, **overrides) -> Pipeline:
     settings = sample.settings.model_copy(
         update={"llm_base_url": url, "llm_model": "smollm2", "mode": "llm", **overrides}
     )
-    pipeline = Pipeline(settings, sample.store, sample.embedder)
+    pipeline = build_pipeline(settings, sample.store, sample.embedder)
     return pipeline
 
 
@@ -151,7 +153,7 @@ def test_a_local_gguf_runs_in_process_and_is_verified_the_same_way(sample_pipeli
     settings = sample_pipeline.settings.model_copy(
         update={"llm_model_path": smollm2_gguf(), "mode": "llamacpp"}
     )
-    pipeline = Pipeline(settings, sample_pipeline.store, sample_pipeline.embedder)
+    pipeline = build_pipeline(settings, sample_pipeline.store, sample_pipeline.embedder)
     answer = pipeline.ask("How many people has the war killed?")
     assert answer.mode == "llamacpp" and not answer.abstained
     assert "half" in answer.answer

@@ -15,6 +15,8 @@ import pytest
 
 from tests.conftest import ARTICLES, OUTPUT, free_port, stop, wait_for
 
+pytestmark = pytest.mark.slow  # `rag serve` under load in a subprocess
+
 QUESTIONS = [
     "Who is the UN special envoy for Syria?",
     "How old was Anas Alkharboutli?",

@@ -8,6 +8,8 @@ from rag.pipeline import build_pipeline
 from tests.conftest import make_settings
 from tests.llm_servers import ScriptedServer
 
+pytestmark = pytest.mark.slow  # an OpenAI-compatible server
+
 
 @pytest.fixture
 def server():

@@ -18,6 +18,8 @@ from rag.ingest.chunking import chunk_document
 from rag.ingest.loaders import Document, SkipFile, load_document, looks_like_instruction
 from tests.conftest import ROOT
 
+pytestmark = pytest.mark.slow  # hypothesis, hundreds of examples
+
 FAST = hypothesis_settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )

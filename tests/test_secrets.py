@@ -12,7 +12,7 @@ import uvicorn
 
 from rag.core.settings import Settings
 from rag.interfaces.api import create_app
-from rag.pipeline import Pipeline
+from rag.pipeline import Pipeline, build_pipeline
 from tests.conftest import free_port
 from tests.llm_servers import ScriptedServer
 
@@ -65,7 +65,7 @@ def secret_pipeline(sample, monkeypatch, llm_url: str, retries: int = 1) -> Pipe
         llm_timeout=2,
     )
     assert (settings.api_key, settings.llm_api_key) == (API_KEY, LLM_KEY)
-    return Pipeline(settings, sample.store, sample.embedder)
+    return build_pipeline(settings, sample.store, sample.embedder)
 
 
 def failing_requests(base: str) -> list[httpx.Response]:

@@ -2,8 +2,12 @@
 
 import json
 
+import pytest
+
 from rag.eval.squad import run_squad, sample, write_articles
 from tests.conftest import make_settings
+
+pytestmark = pytest.mark.slow  # SQuAD in a scratch store
 
 DATASET = {
     "version": "v2.0",

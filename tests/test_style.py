@@ -3,7 +3,11 @@
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import ROOT
+
+pytestmark = pytest.mark.slow  # ruff and mypy over the tree
 
 
 def run(*command: str) -> subprocess.CompletedProcess:

@@ -6,7 +6,7 @@ import numpy as np
 
 from rag.answer.evidence import SentenceVectors
 from rag.core.models import AnswerSentence, Chunk, Citation
-from rag.core.text import content_terms, numbers, proper_names, sentence_spans, stem, words
+from rag.core.text import content_terms, numbers, proper_names, stem, words
 
 MIN_COVERAGE = 0.6
 
@@ -107,8 +107,3 @@ def _best_span(chunk: Chunk, spans: list, sims: np.ndarray) -> Citation:
 
 def _unique(chunks: list[Chunk]) -> list[Chunk]:
     return list({c.id: c for c in chunks}.values())
-
-
-def split_claims(text: str) -> list[str]:
-    """The sentences of a generated text."""
-    return [text[s:e] for s, e in sentence_spans(text)]

@@ -9,7 +9,7 @@ from rag.core.errors import BadInput
 from rag.core.settings import Settings
 from rag.eval.harness import load_facts, run_suite
 from rag.eval.report import baseline_of, flipped, gate, table, write_reports
-from rag.pipeline import Pipeline, build_pipeline
+from rag.pipeline import build_pipeline
 
 
 def run_eval(args: argparse.Namespace, settings: Settings) -> int:
@@ -35,7 +35,7 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
             raise BadInput(f"nothing to index in {args.corpus}")
         runs = []
         for label, variant in variants:
-            pipeline = Pipeline(
+            pipeline = build_pipeline(
                 variant.model_copy(update={"data_dir": Path(scratch)}),
                 shared.store,
                 shared.embedder,

@@ -14,6 +14,8 @@ def chunk_document(doc: Document, target_chars: int, overlap: int) -> list[Chunk
         sentences = [s for seg in block for s in sentence_spans(doc.text, *seg)]
         for group in _group_sentences(sentences, target_chars, overlap):
             chunks.append(_make_chunk(doc, group, len(chunks)))
+    for before, after in zip(chunks, chunks[1:]):  # llama-index's PREVIOUS / NEXT
+        before.metadata["next_id"], after.metadata["prev_id"] = after.id, before.id
     return chunks
 
 

@@ -1,0 +1,142 @@
+"""Answering: retrieve, score evidence, draft (extractive or LLM), verify, compose."""
+
+import re
+import time
+
+from rag.answer.compose import abstain, compose, ms, sources_of
+from rag.answer.evidence import SentenceVectors, score_evidence
+from rag.answer.generate import Draft, Generator, OnToken, build_generator
+from rag.answer.retrieve import HybridRetriever
+from rag.answer.verify import Verifier
+from rag.core.errors import BadInput, LLMUnavailable
+from rag.core.models import Answer, AnswerSentence, Chunk, Hit
+from rag.core.modes import checked_mode
+from rag.core.settings import Settings
+from rag.index.filters import Filters
+from rag.index.store import ChunkStore
+
+# Terminal escape sequences (colours, titles) go whole; other control characters and lone
+# surrogates (valid JSON, but not encodable text) become spaces.
+_ESCAPE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?)")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+class AnswerService:
+    """Questions in, verified and cited answers (or abstentions) out."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: ChunkStore,
+        vectors: SentenceVectors,
+        retriever: HybridRetriever,
+        verifier: Verifier,
+    ):
+        self.settings = settings
+        self.store = store
+        self.vectors = vectors
+        self.retriever = retriever
+        self.verifier = verifier
+        self._generators: dict[str, Generator] = {}
+
+    def generator(self, mode: str | None) -> Generator:
+        """The generator for mode (default: from settings); an unconfigured mode is refused."""
+        mode = checked_mode(mode, self.settings)
+        if mode not in self._generators:
+            self._generators[mode] = build_generator(mode, self.settings)
+        return self._generators[mode]
+
+    def ask(
+        self,
+        question: str,
+        filters: Filters | None = None,
+        top_k: int | None = None,
+        mode: str | None = None,
+        on_token: OnToken = None,
+    ) -> Answer:
+        """A verified, cited answer, or an abstention when the sources do not say.
+
+        on_token, if given, receives the generator's raw text as it is written (an LLM's tokens,
+        unverified); the returned Answer is what survived verification.
+        """
+        question = self.clean_question(question)
+        generator = self.generator(mode)
+        timings: dict[str, float] = {}
+        began = time.perf_counter()
+        hits = self.retrieve(question, top_k, filters)
+        evidence = score_evidence(
+            question,
+            hits,
+            self.vectors,
+            self.retriever.lexical().idf,
+            self.settings.evidence_sentences,
+        )
+        timings["retrieve_ms"] = ms(began)
+        if not evidence or evidence[0].score < self.settings.abstain_threshold:
+            return abstain(question, generator.name, timings, began)
+        hits = hits + self._neighbours(evidence[0].chunk, hits)
+        try:
+            draft = generator.draft(question, hits, evidence, on_token)
+        except LLMUnavailable as err:
+            err.sources = sources_of(hits)
+            raise
+        timings["generate_ms"] = ms(began) - timings["retrieve_ms"]
+        sentences = self.verify(draft, hits)
+        fallback = None
+        if not any(s.supported for s in sentences) and generator.name != "extractive":
+            if draft.abstained:
+                return abstain(question, generator.name, timings, began)
+            fallback = (
+                draft.note or "no sentence of the LLM's answer was supported by its citations"
+            )
+            if self.settings.llm_fallback == "abstain":
+                return abstain(question, generator.name, timings, began, fallback, sentences)
+            extractive = self.generator("extractive").draft(question, hits, evidence)
+            sentences += self.verify(extractive, hits)
+        timings["total_ms"] = ms(began)
+        return compose(question, generator.name, sentences, hits, fallback, timings)
+
+    def _neighbours(self, chunk: Chunk, hits: list[Hit]) -> list[Hit]:
+        """Chunks around the best evidence that retrieval missed: an answer may run on."""
+        have = {hit.chunk.id for hit in hits}
+        around = self.store.finished(self.store.neighbours(chunk))
+        return [Hit(c, 0.0) for c in around if c.id not in have]
+
+    def retrieve(
+        self, question: str, top_k: int | None = None, filters: Filters | None = None
+    ) -> list[Hit]:
+        """The top_k passages for the question, of fully indexed files only."""
+        question = self.clean_question(question)
+        filters = filters.checked() if filters else None
+        hits = self.retriever.retrieve(question, top_k or self.settings.top_k, filters)
+        return self._finished(hits)
+
+    def _finished(self, hits: list[Hit]) -> list[Hit]:
+        """The hits whose chunk belongs to the current, fully indexed version of its file."""
+        keep = {c.id for c in self.store.finished([hit.chunk for hit in hits])}
+        return [hit for hit in hits if hit.chunk.id in keep]
+
+    def verify(self, draft: Draft, hits: list[Hit]) -> list[AnswerSentence]:
+        """Each claim checked against what it cites; an uncited one against its closest passage."""
+        retrieved = [hit.chunk for hit in hits]
+        return [
+            self.verifier.verify(claim, chunks)
+            if chunks
+            else self.verifier.attribute(claim, retrieved)
+            for claim, chunks in draft.claims
+        ]
+
+    def clean_question(self, question: str) -> str:
+        """The question without control characters; empty or over-long ones are refused."""
+        question = (question or "").strip()
+        if len(question) > self.settings.max_question_chars:  # before any work on it
+            raise BadInput(
+                f"the question is {len(question):,} characters; the limit is "
+                f"{self.settings.max_question_chars:,}"
+            )
+        question = " ".join(_CONTROL.sub(" ", _ESCAPE.sub("", question)).split())
+        if not question:
+            raise BadInput("the question is empty")
+        if not re.search(r"\w", question):
+            raise BadInput("the question has no words in it")
+        return question
