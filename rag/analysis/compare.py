@@ -7,14 +7,13 @@ import difflib
 import itertools
 import re
 from collections import Counter
-from dataclasses import dataclass
 
 import numpy as np
 from pydantic import BaseModel
 
 from rag.answer.evidence import SentenceVectors, is_full_sentence
 from rag.core.cancel import check as check_cancelled
-from rag.core.models import Chunk, Citation
+from rag.core.models import Chunk, Citation, Span
 from rag.core.text import numbers
 
 SAME_CLAIM = 0.75  # cosine at which two sentences from different files report the same thing
@@ -87,21 +86,6 @@ class Comparison(BaseModel):
     duplicates: list[DuplicatePair]
 
 
-@dataclass
-class _Sentence:
-    chunk: Chunk
-    start: int
-    end: int
-    text: str
-
-    @property
-    def file(self) -> str:
-        return self.chunk.file
-
-    def cite(self, score: float = 1.0) -> Citation:
-        return self.chunk.cite(self.start, self.end, score)
-
-
 def compare_files(chunks_by_file: dict[str, list[Chunk]], vectors: SentenceVectors) -> Comparison:
     """The cross-source view of the given files."""
     sentences = _sentences(chunks_by_file)
@@ -120,17 +104,17 @@ def compare_files(chunks_by_file: dict[str, list[Chunk]], vectors: SentenceVecto
     )
 
 
-def _sentences(chunks_by_file: dict[str, list[Chunk]]) -> list[_Sentence]:
-    found: dict[tuple[str, int], _Sentence] = {}
+def _sentences(chunks_by_file: dict[str, list[Chunk]]) -> list[Span]:
+    found: dict[tuple[str, int], Span] = {}
     for file in sorted(chunks_by_file):
         for chunk in chunks_by_file[file]:
             for start, end, text in chunk.sentence_texts():
                 if is_full_sentence(text):
-                    found.setdefault((file, start), _Sentence(chunk, start, end, text))
+                    found.setdefault((file, start), Span(chunk, start, end, text))
     return list(found.values())
 
 
-def _align(sentences: list[_Sentence], matrix: np.ndarray) -> list[list[int]]:
+def _align(sentences: list[Span], matrix: np.ndarray) -> list[list[int]]:
     """Greedy grouping: a sentence joins the closest group that has no sentence from its file."""
     groups: list[list[int]] = []
     for i, sentence in enumerate(sentences):
@@ -150,19 +134,19 @@ def _align(sentences: list[_Sentence], matrix: np.ndarray) -> list[list[int]]:
     return groups
 
 
-def _unique(i: int, sentences: list[_Sentence], matrix: np.ndarray) -> bool:
+def _unique(i: int, sentences: list[Span], matrix: np.ndarray) -> bool:
     others = [j for j, s in enumerate(sentences) if s.file != sentences[i].file]
     return not others or float(np.max(matrix[others] @ matrix[i])) < UNIQUE_BELOW
 
 
-def _claim(group: list[int], sentences: list[_Sentence], matrix: np.ndarray) -> Claim:
+def _claim(group: list[int], sentences: list[Span], matrix: np.ndarray) -> Claim:
     centre = group[int(np.argmax((matrix[group] @ matrix[group].T).sum(axis=1)))]
     files = sorted({sentences[i].file for i in group})
     citations = [sentences[i].cite(float(matrix[i] @ matrix[centre])) for i in group]
     return Claim(text=sentences[centre].text, files=files, count=len(files), citations=citations)
 
 
-def _conflict(group: list[int], sentences: list[_Sentence]) -> Conflict | None:
+def _conflict(group: list[int], sentences: list[Span]) -> Conflict | None:
     """Files reporting the same thing with different numbers."""
     values = {sentences[i].file: sorted(numbers(sentences[i].text)) for i in group}
     stated = {f: v for f, v in values.items() if v}
@@ -172,7 +156,7 @@ def _conflict(group: list[int], sentences: list[_Sentence]) -> Conflict | None:
     return Conflict(claim=sentences[group[0]].text, values=stated, citations=cited)
 
 
-def _framing(sentences: list[_Sentence]) -> dict[str, dict[str, list[FramingTerm]]]:
+def _framing(sentences: list[Span]) -> dict[str, dict[str, list[FramingTerm]]]:
     """For each actor, the words each file uses for it, with a citation to the first use."""
     view: dict[str, dict[str, list[FramingTerm]]] = {}
     for role, terms in FRAMES.items():
@@ -180,7 +164,7 @@ def _framing(sentences: list[_Sentence]) -> dict[str, dict[str, list[FramingTerm
         for term in terms:
             pattern = re.compile(rf"\b{re.escape(term)}\b", re.IGNORECASE)
             counts: Counter[str] = Counter()
-            first: dict[str, _Sentence] = {}
+            first: dict[str, Span] = {}
             for sentence in sentences:
                 hits = len(pattern.findall(sentence.text))
                 if hits:
@@ -195,7 +179,7 @@ def _framing(sentences: list[_Sentence]) -> dict[str, dict[str, list[FramingTerm
 
 
 def _duplicates(
-    files: list[str], sentences: list[_Sentence], matrix: np.ndarray
+    files: list[str], sentences: list[Span], matrix: np.ndarray
 ) -> list[DuplicatePair]:
     """Article pairs that largely share their sentences, and the words a derived copy changed."""
     rows = {f: [i for i, s in enumerate(sentences) if s.file == f] for f in files}

@@ -59,7 +59,8 @@ class AnalysisService:
     def _extractive_summary(self, chunks: list[Chunk], length: int) -> list[AnswerSentence]:
         points = select_summary_sentences(chunks, self.vectors, length)
         return [
-            self.verifier.verify(p[0][3], one_chunk_per_file([s[0] for s in p])) for p in points
+            self.verifier.verify(point[0].text, one_chunk_per_file([s.chunk for s in point]))
+            for point in points
         ]
 
     def _llm_summary(

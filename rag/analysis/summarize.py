@@ -3,7 +3,7 @@
 import numpy as np
 
 from rag.answer.evidence import SentenceVectors, is_full_sentence
-from rag.core.models import AnswerSentence, Chunk
+from rag.core.models import AnswerSentence, Chunk, Span
 
 REDUNDANT = 0.75  # cosine above which two sentences say the same thing
 LEAD_BONUS = 0.15  # news puts what matters first
@@ -11,7 +11,7 @@ LEAD_BONUS = 0.15  # news puts what matters first
 
 def select_summary_sentences(
     chunks: list[Chunk], vectors: SentenceVectors, length: int
-) -> list[list[tuple[Chunk, int, int, str]]]:
+) -> list[list[Span]]:
     """Sentence groups to summarise with: one point each, its members every file that says it.
 
     Salience is similarity to the centroid of all sentences plus a bonus for coming early in its
@@ -20,7 +20,7 @@ def select_summary_sentences(
     spans = _unique_sentences(chunks)
     if not spans:
         return []
-    matrix = vectors.embed([text for *_, text in spans])
+    matrix = vectors.embed([span.text for span in spans])
     centroid = matrix.mean(axis=0)
     centroid /= np.linalg.norm(centroid) or 1.0
     salience = matrix @ centroid + LEAD_BONUS * _lead_position(spans)
@@ -28,7 +28,7 @@ def select_summary_sentences(
     for i in np.argsort(-salience):
         close = [p for p in points if float(np.max(matrix[p] @ matrix[i])) >= REDUNDANT]
         if close:
-            if spans[i][0].file not in {spans[j][0].file for j in close[0]}:
+            if spans[i].file not in {spans[j].file for j in close[0]}:
                 close[0].append(int(i))
         elif len(points) < length:
             points.append([int(i)])
@@ -36,30 +36,30 @@ def select_summary_sentences(
     return [[spans[i] for i in point] for point in points]
 
 
-def _earliest(point: list[int], spans: list[tuple[Chunk, int, int, str]]) -> tuple[str, int]:
+def _earliest(point: list[int], spans: list[Span]) -> tuple[str, int]:
     """Order points by the earliest dated article reporting them (undated last), then position."""
-    dates = [d for i in point if (d := spans[i][0].metadata.get("date"))]
-    return (min(dates) if dates else "9999", spans[point[0]][1])
+    dates = [d for i in point if (d := spans[i].chunk.metadata.get("date"))]
+    return (min(dates) if dates else "9999", spans[point[0]].start)
 
 
-def _unique_sentences(chunks: list[Chunk]) -> list[tuple[Chunk, int, int, str]]:
-    seen: dict[tuple[str, int], tuple[Chunk, int, int, str]] = {}
+def _unique_sentences(chunks: list[Chunk]) -> list[Span]:
+    seen: dict[tuple[str, int], Span] = {}
     for chunk in chunks:
-        for start, end, text in chunk.sentence_texts():
-            if is_full_sentence(text):
-                seen.setdefault((chunk.file, start), (chunk, start, end, text))
+        for span in chunk.spans():
+            if is_full_sentence(span.text):
+                seen.setdefault((span.file, span.start), span)
     return list(seen.values())
 
 
-def _lead_position(spans: list[tuple[Chunk, int, int, str]]) -> np.ndarray:
+def _lead_position(spans: list[Span]) -> np.ndarray:
     """1.0 for a file's first sentence, falling to 0.0 for its last."""
     order: dict[str, list[int]] = {}
-    for chunk, start, *_ in spans:
-        order.setdefault(chunk.file, []).append(start)
+    for span in spans:
+        order.setdefault(span.file, []).append(span.start)
     ranks = []
-    for chunk, start, *_ in spans:
-        starts = sorted(order[chunk.file])
-        ranks.append(1.0 - starts.index(start) / max(1, len(starts) - 1))
+    for span in spans:
+        starts = sorted(order[span.file])
+        ranks.append(1.0 - starts.index(span.start) / max(1, len(starts) - 1))
     return np.asarray(ranks)
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rag.core.models import Chunk, Citation, Hit
+from rag.core.models import Hit, Span
 from rag.core.text import STOPWORDS, content_terms, numbers, proper_names, words
 from rag.index.embedding import Embedder
 from rag.ingest.injection import addressed_to_reader
@@ -18,13 +18,9 @@ ADDRESSED_WEIGHT = 0.5
 
 
 @dataclass
-class Evidence:
+class Evidence(Span):
     """One sentence of a retrieved chunk, scored against the question."""
 
-    chunk: Chunk
-    start: int
-    end: int
-    text: str
     similarity: float
     overlap: float
     vector: np.ndarray
@@ -36,9 +32,6 @@ class Evidence:
         rather than reporting) counts half, so it cannot outrank a reported fact."""
         score = SIMILARITY_WEIGHT * self.similarity + (1 - SIMILARITY_WEIGHT) * self.overlap
         return score * ADDRESSED_WEIGHT if self.addressed else score
-
-    def citation(self) -> Citation:
-        return self.chunk.cite(self.start, self.end, self.similarity)
 
 
 class SentenceVectors:
@@ -110,21 +103,30 @@ def score_evidence(
     sharing most of the question's words (ties: the better-ranked hit) are embedded and scored.
     """
     spans = [
-        (hit.chunk, s, e, t, term_overlap(question, t, idf))
+        (span, term_overlap(question, span.text, idf))
         for hit in hits
-        for s, e, t in hit.chunk.sentence_texts()
-        if is_full_sentence(t)
+        for span in hit.chunk.spans()
+        if is_full_sentence(span.text)
     ]
     if limit and len(spans) > limit:
-        ranked = sorted(range(len(spans)), key=lambda i: (-spans[i][4], i))
+        ranked = sorted(range(len(spans)), key=lambda i: (-spans[i][1], i))
         spans = [spans[i] for i in sorted(ranked[:limit])]
     if not spans:
         return []
-    matrix = vectors.embed([question] + [span[3] for span in spans])
+    matrix = vectors.embed([question] + [span.text for span, _ in spans])
     sims = matrix[1:] @ matrix[0]
     found = [
-        Evidence(chunk, s, e, t, float(sim), overlap, vec, addressed_to_reader(t))
-        for (chunk, s, e, t, overlap), sim, vec in zip(spans, sims, matrix[1:])
+        Evidence(
+            span.chunk,
+            span.start,
+            span.end,
+            span.text,
+            float(sim),
+            overlap,
+            vec,
+            addressed_to_reader(span.text),
+        )
+        for (span, overlap), sim, vec in zip(spans, sims, matrix[1:])
     ]
     return sorted(found, key=lambda ev: -ev.score)
 

@@ -19,6 +19,8 @@ from rag.index.embedding import Embedder
 from rag.index.store import ChunkStore, Filters
 
 log = logging.getLogger(__name__)
+# Bumped whenever content_terms changes (stopwords, stemming): older saved indexes are rebuilt.
+TERMS_FORMAT = 2
 logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets itself to DEBUG on import
 
 
@@ -103,6 +105,8 @@ class HybridRetriever:
             saved = json.loads(self.cache.read_text(encoding="utf-8"))
             if not isinstance(saved, dict) or saved.get("version") != version:
                 return None
+            if saved.get("terms_format") != TERMS_FORMAT:  # saved by a different tokenizer
+                return None
             chunks = [
                 Chunk(**{**c, "sentences": [(int(a), int(b)) for a, b in c["sentences"]]})
                 for c in saved["chunks"]
@@ -145,7 +149,12 @@ def _save_lexical(path: Path, version: str, index: LexicalIndex) -> None:
     """Chunks and their terms, so a new process loads them instead of re-reading the store."""
     if not version:
         return
-    saved = {"version": version, "chunks": [asdict(c) for c in index.chunks], "terms": index.terms}
+    saved = {
+        "version": version,
+        "terms_format": TERMS_FORMAT,
+        "chunks": [asdict(c) for c in index.chunks],
+        "terms": index.terms,
+    }
     path.parent.mkdir(parents=True, exist_ok=True)
     temp = path.with_suffix(f".{os.getpid()}.tmp")
     temp.write_text(json.dumps(saved), encoding="utf-8")

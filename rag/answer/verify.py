@@ -5,7 +5,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rag.answer.evidence import SentenceVectors
-from rag.core.models import AnswerSentence, Chunk, Citation
+from rag.core.models import AnswerSentence, Chunk, Citation, Span
 from rag.core.text import content_terms, numbers, proper_names, stem, words
 
 MIN_COVERAGE = 0.6
@@ -59,11 +59,11 @@ class Verifier:
 
     def verify(self, claim: str, chunks: list[Chunk]) -> AnswerSentence:
         """A verified sentence citing the best span of each chunk it names."""
-        spans = [(c, s, e, t) for c in chunks for s, e, t in c.sentence_texts()]
+        spans = [span for c in chunks for span in c.spans()]
         if not spans:
             verdict = check_support(claim, [], 0.0, self.threshold)
             return AnswerSentence(text=claim, supported=False, reason=verdict.reason)
-        matrix = self.vectors.embed([claim] + [t for *_, t in spans])
+        matrix = self.vectors.embed([claim] + [span.text for span in spans])
         sims = matrix[1:] @ matrix[0]
         citations = [_best_span(chunk, spans, sims) for chunk in _unique(chunks)]
         similarity = float(np.max(sims))
@@ -76,11 +76,11 @@ class Verifier:
 
     def attribute(self, claim: str, candidates: list[Chunk]) -> AnswerSentence:
         """Verify an uncited claim against the retrieved passage closest to it."""
-        spans = [(c, t) for c in candidates for *_, t in c.sentence_texts()]
+        spans = [span for c in candidates for span in c.spans()]
         if not spans:
             return self.verify(claim, [])
-        matrix = self.vectors.embed([claim] + [t for _, t in spans])
-        closest = spans[int(np.argmax(matrix[1:] @ matrix[0]))][0]
+        matrix = self.vectors.embed([claim] + [span.text for span in spans])
+        closest = spans[int(np.argmax(matrix[1:] @ matrix[0]))].chunk
         sentence = self.verify(claim, [closest])
         sentence.attributed = True
         return sentence
@@ -89,7 +89,7 @@ class Verifier:
         # A claim may merge two sentences of a passage; compare it with sentence pairs too.
         pairs = []
         for chunk in chunks:
-            texts = [t for *_, t in chunk.sentence_texts()]
+            texts = [span.text for span in chunk.spans()]
             pairs += [f"{a} {b}" for a, b in zip(texts, texts[1:])]
         if not pairs:
             return 0.0
@@ -97,12 +97,11 @@ class Verifier:
         return float(np.max(matrix[1:] @ matrix[0]))
 
 
-def _best_span(chunk: Chunk, spans: list, sims: np.ndarray) -> Citation:
+def _best_span(chunk: Chunk, spans: list[Span], sims: np.ndarray) -> Citation:
     best = max(
-        (i for i, span in enumerate(spans) if span[0] is chunk), key=lambda i: float(sims[i])
+        (i for i, span in enumerate(spans) if span.chunk is chunk), key=lambda i: float(sims[i])
     )
-    _, start, end, _ = spans[best]
-    return chunk.cite(start, end, float(sims[best]))
+    return spans[best].cite(float(sims[best]))
 
 
 def _unique(chunks: list[Chunk]) -> list[Chunk]:

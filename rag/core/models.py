@@ -22,6 +22,10 @@ class Chunk:
         """(start, end, text) of each sentence, offsets absolute in the file."""
         return [(s, e, self.text[s - self.start : e - self.start]) for s, e in self.sentences]
 
+    def spans(self) -> list["Span"]:
+        """Each sentence as a Span of this chunk."""
+        return [Span(self, s, e, text) for s, e, text in self.sentence_texts()]
+
     def cite(self, start: int, end: int, score: float) -> "Citation":
         """A citation of the span [start, end) of this chunk's file."""
         return Citation(
@@ -33,6 +37,24 @@ class Chunk:
             quote=self.text[start - self.start : end - self.start],
             score=round(score, 4),
         )
+
+
+@dataclass
+class Span:
+    """A sentence (or any run of text) of a chunk: what evidence, verification, summaries and
+    comparisons all work on. Offsets are absolute in the file's text."""
+
+    chunk: Chunk
+    start: int
+    end: int
+    text: str
+
+    @property
+    def file(self) -> str:
+        return self.chunk.file
+
+    def cite(self, score: float = 1.0) -> "Citation":
+        return self.chunk.cite(self.start, self.end, score)
 
 
 @dataclass

@@ -12,7 +12,7 @@ import yaml
 
 from rag.answer.verify import check_support
 from rag.core.models import Answer
-from rag.core.text import numbers
+from rag.core.text import NUMBER_WORDS, numbers
 from rag.pipeline import Pipeline
 
 GATED = [
@@ -32,21 +32,7 @@ _UNITS = [
     (r"\bmi\b", "miles"),
     (r"\borganized\b", "organised"),
 ]
-_NUMBER_WORDS = {
-    "one": "1",
-    "two": "2",
-    "three": "3",
-    "four": "4",
-    "five": "5",
-    "six": "6",
-    "seven": "7",
-    "eight": "8",
-    "nine": "9",
-    "ten": "10",
-    "eleven": "11",
-    "twelve": "12",
-    "thirteen": "13",
-}
+_NUMBER_WORDS = {word: str(n) for word, n in NUMBER_WORDS.items() if n < 20}
 
 
 @dataclass

@@ -4,9 +4,9 @@ import chromadb
 import httpx
 from chromadb.config import Settings as ChromaSettings
 
-from rag.core.errors import DiskFull, IndexDamaged, StoreUnavailable
+from rag.core.errors import StoreUnavailable
 from rag.core.settings import Settings
-from rag.index.failures import disk_full
+from rag.index.failures import cannot_open
 
 
 def connect(settings: Settings):  # type: ignore[no-untyped-def]
@@ -38,9 +38,4 @@ def connect(settings: Settings):  # type: ignore[no-untyped-def]
     except Exception as err:
         if server:
             raise StoreUnavailable(f"cannot reach the Chroma store at {server}: {err}") from err
-        if disk_full(err):
-            raise DiskFull(f"the disk under {settings.data_dir} is full: {err}") from err
-        raise IndexDamaged(
-            f"cannot open the index at {settings.data_dir / 'chroma'} "
-            f"({type(err).__name__}: {str(err)[:200]}); run `rag doctor`"
-        ) from err
+        raise cannot_open(err, f"the index at {settings.data_dir / 'chroma'}") from err

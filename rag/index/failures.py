@@ -47,6 +47,15 @@ _STORE_MESSAGE = re.compile(
 )
 
 
+def cannot_open(err: BaseException, what: str) -> DiskFull | IndexDamaged:
+    """The error to raise when what (the index, a collection) cannot be opened."""
+    if disk_full(err):
+        return DiskFull(f"the disk under {what} is full: {err}")
+    return IndexDamaged(
+        f"cannot open {what} ({type(err).__name__}: {str(err)[:200]}); run `rag doctor`"
+    )
+
+
 def disk_full(err: BaseException) -> bool:
     text = str(err).lower()
     return "disk is full" in text or "no space left" in text or getattr(err, "errno", 0) == 28

@@ -10,11 +10,11 @@ from llama_index.core.schema import BaseNode
 from llama_index.core.vector_stores.types import VectorStoreQuery
 from llama_index.vector_stores.chroma import ChromaVectorStore
 
-from rag.core.errors import BadInput, DiskFull, IndexDamaged
+from rag.core.errors import BadInput
 from rag.core.models import Chunk, DocumentInfo
 from rag.core.settings import Settings
 from rag.index.connection import connect
-from rag.index.failures import disk_full, reachable, store_failure
+from rag.index.failures import cannot_open, reachable, store_failure
 from rag.index.filters import Filters, iso_date
 from rag.index.nodes import document_info, from_node, from_record, to_node
 from rag.ingest.loaders import Document
@@ -51,12 +51,7 @@ class ChunkStore:
                 f"{settings.collection}_files", metadata={"hnsw:space": "cosine"}
             )
         except Exception as err:
-            if disk_full(err):
-                raise DiskFull(f"the disk under {self.where} is full: {err}") from err
-            raise IndexDamaged(
-                f"cannot open the Chroma collection at {self.where} "
-                f"({type(err).__name__}: {str(err)[:200]}); run `rag doctor` to check it"
-            ) from err
+            raise cannot_open(err, f"the Chroma collection at {self.where}") from err
         built_with = (self.collection.metadata or {}).get(_EMBEDDER_KEY, self.embedder_name)
         if built_with != self.embedder_name:
             raise BadInput(

@@ -5,7 +5,6 @@ citation carries points into what the user can open. Boilerplate and metadata li
 removed from the text; they are left out of the content segments that get chunked.
 """
 
-import codecs
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ import yaml
 from bs4 import BeautifulSoup, Tag
 
 from rag.core.text import sentence_spans
+from rag.ingest.decode import SkipFile, decode, read_bytes
 from rag.ingest.injection import looks_like_instruction
 
 SUPPORTED_SUFFIXES = {".txt", ".md", ".markdown", ".html", ".htm"}
@@ -42,10 +42,6 @@ _DATE_LINE = re.compile(
     r"\d{4}-\d{2}-\d{2})(?:\s+\d{1,2}:\d{2}.*)?$",
     re.IGNORECASE,
 )
-
-
-class SkipFile(Exception):
-    """This file cannot be indexed; the message says why."""
 
 
 @dataclass
@@ -77,64 +73,6 @@ def load_document(path: Path, name: str, max_bytes: int) -> Document:
         raise SkipFile("no article text found")
     doc.sha256 = hashlib.sha256(raw).hexdigest()
     return doc
-
-
-def read_bytes(path: Path, max_bytes: int) -> bytes:
-    """The file's bytes, refusing what is empty, too large or binary."""
-    size = path.stat().st_size
-    if size > max_bytes:
-        raise SkipFile(f"larger than the {max_bytes:,}-byte limit ({size:,} bytes)")
-    with path.open("rb") as handle:
-        raw = handle.read(max_bytes + 1)  # bounded: the file may grow after the size check
-    if len(raw) > max_bytes:
-        raise SkipFile(f"larger than the {max_bytes:,}-byte limit (it grew while being read)")
-    if not raw.strip():
-        raise SkipFile("empty file")
-    return raw
-
-
-_BOMS = [
-    (codecs.BOM_UTF32_LE, "utf-32"),
-    (codecs.BOM_UTF32_BE, "utf-32"),
-    (codecs.BOM_UTF8, "utf-8-sig"),
-    (codecs.BOM_UTF16_LE, "utf-16"),
-    (codecs.BOM_UTF16_BE, "utf-16"),
-]
-_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_.:-]{2,40})""", re.I)
-
-
-def decode(raw: bytes, html: bool = False) -> str:
-    """The file's text, CRLF normalised: by its BOM (UTF-8, UTF-16, UTF-32), else an html
-    file's declared charset, else UTF-8, else the encoding charset-normalizer finds; binary
-    files (NUL bytes) and undecodable ones are refused."""
-    encoding = next((name for bom, name in _BOMS if raw.startswith(bom)), None)
-    if encoding is None:
-        if b"\x00" in raw[:8192]:
-            raise SkipFile("binary file (contains NUL bytes)")
-        declared = _META_CHARSET.search(raw[:4096]) if html else None
-        encoding = _codec(declared.group(1).decode()) if declared else None
-    try:
-        text = raw.decode(encoding or "utf-8")
-    except (UnicodeDecodeError, LookupError) as err:
-        text = _guess(raw, err)
-    return text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
-
-
-def _codec(name: str) -> str | None:
-    try:
-        return codecs.lookup(name).name
-    except LookupError:
-        return None
-
-
-def _guess(raw: bytes, err: Exception) -> str:
-    import charset_normalizer
-
-    best = charset_normalizer.from_bytes(raw).best()
-    if best is None:
-        where = f" (bad byte at offset {err.start})" if isinstance(err, UnicodeDecodeError) else ""
-        raise SkipFile(f"not text in any encoding found{where}") from None
-    return str(best)
 
 
 def _from_plain(name: str, text: str, markdown: bool) -> Document:

@@ -14,12 +14,13 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field, field_validator
 
 from rag.analysis.compare import Comparison
-from rag.core.cancel import Cancelled, cancellable
-from rag.core.errors import BadInput, DiskFull, LLMUnavailable, NotFound, StoreUnavailable
+from rag.core.cancel import cancellable
+from rag.core.errors import BadInput
 from rag.core.models import Answer, DocumentInfo
 from rag.core.modes import Mode
 from rag.core.settings import Settings
-from rag.index.store import Filters, iso_date, store_failure
+from rag.index.store import Filters, iso_date
+from rag.interfaces.errors import add_error_handlers
 from rag.interfaces.limits import RequestLimits
 from rag.interfaces.streaming import (
     MODELS,
@@ -112,7 +113,7 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
         return state["pipeline"]
 
     auth = _bearer_auth(settings)
-    _add_error_handlers(app)
+    add_error_handlers(app)
     _add_routes(app, current, auth, settings)
     _mount_page(app, current, settings)
     return app
@@ -131,64 +132,6 @@ def _bearer_auth(settings: Settings):  # type: ignore[no-untyped-def]
             )
 
     return check
-
-
-def _add_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(NotFound)
-    async def not_found(request: Request, err: NotFound) -> JSONResponse:
-        return JSONResponse({"detail": str(err)}, status_code=404)
-
-    @app.exception_handler(BadInput)
-    async def bad_input(request: Request, err: BadInput) -> JSONResponse:
-        return JSONResponse({"detail": str(err)}, status_code=400)
-
-    @app.exception_handler(LLMUnavailable)
-    async def llm_down(request: Request, err: LLMUnavailable) -> JSONResponse:
-        sources = [s.model_dump() for s in err.sources]
-        return JSONResponse({"detail": str(err), "sources": sources}, status_code=503)
-
-    @app.exception_handler(StoreUnavailable)
-    async def store_down(request: Request, err: StoreUnavailable) -> JSONResponse:
-        return JSONResponse({"detail": str(err)}, status_code=503)
-
-    @app.exception_handler(DiskFull)
-    async def disk_full(request: Request, err: DiskFull) -> JSONResponse:
-        return JSONResponse({"detail": str(err)}, status_code=507)
-
-    @app.exception_handler(Cancelled)
-    async def cancelled(request: Request, err: Cancelled) -> JSONResponse:
-        return JSONResponse({"detail": str(err)}, status_code=499)
-
-    @app.exception_handler(Exception)
-    async def unexpected(request: Request, err: Exception) -> JSONResponse:
-        # Never a bare text 500: the store's own failures (a damaged or vanished index) are a
-        # 503 that says what to do; anything else is logged and reported by type only.
-        if (damaged := store_failure(err)) is not None:
-            return JSONResponse({"detail": str(damaged)}, status_code=503)
-        log.exception("unexpected error on %s", request.url.path)
-        return JSONResponse(
-            {"detail": f"internal error ({type(err).__name__}); see the server log"},
-            status_code=500,
-        )
-
-    @app.exception_handler(RequestValidationError)
-    async def invalid(request: Request, err: RequestValidationError) -> JSONResponse:
-        # Type, place and message only: the rejected input may be raw bytes, a lone surrogate or
-        # NaN, which JSON cannot carry (a 500 instead of the 422), and is the caller's own anyway.
-        errors = [
-            {"type": e["type"], "loc": [_printable(p) for p in e["loc"]], "msg": e["msg"]}
-            for e in err.errors()
-        ]
-        problems = [
-            f"{'.'.join(str(p) for p in e['loc'] if p != 'body') or 'body'}: {e['msg']}"
-            for e in errors
-        ]
-        return JSONResponse({"detail": "; ".join(problems), "errors": errors}, status_code=422)
-
-
-def _printable(part: object) -> object:
-    """A location part JSON can carry (a dict key may hold a lone surrogate)."""
-    return part if isinstance(part, int) else str(part).encode("utf-8", "replace").decode()
 
 
 def _add_routes(app: FastAPI, current, auth, settings: Settings) -> None:  # type: ignore[no-untyped-def]
