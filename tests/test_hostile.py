@@ -454,7 +454,9 @@ def test_a_server_sees_another_process_ingest_and_delete(tmp_path, articles_copy
 # 11. Corruption is rebuilt or named.
 
 
-@pytest.mark.parametrize("content", ["[1, 2, 3]", '{"version": "%s", "terms_format": 2, "chunks": []}', "\x00garbage"])
+@pytest.mark.parametrize(
+    "content", ["[1, 2, 3]", '{"version": "%s", "terms_format": 2, "chunks": []}', "\x00garbage"]
+)
 def test_a_damaged_keyword_index_is_rebuilt(tmp_path, content):
     settings = make_settings(tmp_path / "rag")
     pipeline = build_pipeline(settings)
