@@ -10,7 +10,7 @@ import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from tests.conftest import free_port, stop, wait_for
+from tests.helpers import free_port, stop, wait_for
 
 
 def smollm2_gguf() -> Path:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.conftest import ARTICLES
+from tests.helpers import ARTICLES
 
 ANSWERABLE = [
     ("Who is the UN special envoy for Syria?", "Pedersen"),

@@ -5,7 +5,7 @@ from fastapi.testclient import TestClient
 
 from rag.interfaces.api import create_app
 from rag.pipeline import build_pipeline
-from tests.conftest import ARTICLES, make_settings
+from tests.helpers import ARTICLES, make_settings
 
 
 @pytest.fixture(scope="module")
@@ -146,7 +146,7 @@ def test_bearer_token_guards_every_api_route(sample_pipeline):
 
 
 def test_a_dead_llm_is_a_503_with_the_sources(sample_pipeline):
-    from tests.conftest import free_port
+    from tests.helpers import free_port
 
     settings = sample_pipeline.settings.model_copy(
         update={"llm_base_url": f"http://127.0.0.1:{free_port()}/v1", "llm_max_retries": 0}

@@ -11,7 +11,7 @@ import uvicorn
 
 from rag.interfaces.api import create_app
 from rag.pipeline import build_pipeline
-from tests.conftest import ARTICLES, free_port
+from tests.helpers import ARTICLES, free_port
 
 pytestmark = pytest.mark.slow  # a server process and a scripted LLM
 
@@ -168,8 +168,7 @@ def test_a_slow_answer_does_not_block_other_requests(server, scripted_llm):
     )
     slow.start()
     time.sleep(1.0)
-    began = time.monotonic()
     assert httpx.get(f"{server}/healthz").status_code == 200
     assert httpx.post(f"{server}/v1/answer", json={"question": QUESTION}, timeout=30).is_success
-    assert time.monotonic() - began < 3.0, "a request waited on the slow LLM call"
+    assert slow.is_alive(), "the other answers waited for the slow LLM call to finish"
     slow.join()

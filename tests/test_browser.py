@@ -7,7 +7,7 @@ import sys
 import pytest
 from playwright.sync_api import sync_playwright
 
-from tests.conftest import ARTICLES, OUTPUT, free_port, running_server
+from tests.helpers import ARTICLES, OUTPUT, free_port, running_server
 
 pytestmark = pytest.mark.slow  # headless Chromium against a `rag serve` process
 

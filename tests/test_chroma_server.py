@@ -3,7 +3,7 @@
 import pytest
 
 from rag.pipeline import build_pipeline
-from tests.conftest import make_settings
+from tests.helpers import make_settings
 
 pytestmark = pytest.mark.slow  # a `chroma run` server
 

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from rag.interfaces.api import create_app
 from rag.pipeline import build_pipeline
-from tests.conftest import ARTICLES, make_settings
+from tests.helpers import ARTICLES, make_settings
 
 pytestmark = pytest.mark.slow  # the CLI in subprocesses
 

@@ -4,7 +4,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from rag.interfaces.api import create_app
-from tests.conftest import ARTICLES
+from tests.helpers import ARTICLES
 
 A, B, C, D, E = sorted(p.name for p in ARTICLES.iterdir())
 

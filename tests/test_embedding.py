@@ -9,7 +9,7 @@ from rag.core.errors import BadInput
 from rag.core.settings import Settings
 from rag.index.embedding import LocalEmbedder
 from rag.index.store import ChunkStore
-from tests.conftest import make_settings
+from tests.helpers import make_settings
 
 pytestmark = pytest.mark.slow  # the torch model beside the ONNX one
 

@@ -8,7 +8,7 @@ import pytest
 from rag.eval.cli import run_eval
 from rag.eval.harness import FactCase, aggregate, contains, load_facts, normalise, score_case
 from rag.eval.report import gate
-from tests.conftest import ROOT, make_settings
+from tests.helpers import ROOT, make_settings
 
 pytestmark = pytest.mark.slow  # the whole eval harness
 

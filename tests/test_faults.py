@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 from rag.index.store import Filters
 from rag.interfaces.api import create_app
 from rag.pipeline import build_pipeline
-from tests.conftest import ARTICLES, OUTPUT, free_port, make_settings, wait_for
+from tests.helpers import ARTICLES, OUTPUT, free_port, make_settings, wait_for
 from tests.llm_servers import ScriptedServer
 
 pytestmark = pytest.mark.slow  # servers killed, frozen and restarted; ingests killed halfway

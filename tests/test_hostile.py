@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 from rag.core.errors import BadInput, DiskFull
 from rag.interfaces.api import create_app
 from rag.pipeline import build_pipeline
-from tests.conftest import ARTICLES, OUTPUT, free_port, make_settings, running_server
+from tests.helpers import ARTICLES, OUTPUT, free_port, make_settings, running_server
 
 KEY = "s3cret-key-for-tests"
 

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from rag.ingest.loaders import load_document, looks_like_instruction
 from rag.interfaces.api import create_app
 from rag.pipeline import Pipeline, build_pipeline
-from tests.conftest import ARTICLES, make_settings
+from tests.helpers import ARTICLES, make_settings
 from tests.test_answers import ANSWERABLE, UNANSWERABLE
 
 INJECTED_NAME = "005_ceasefire_update.txt"

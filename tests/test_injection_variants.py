@@ -11,7 +11,7 @@ import pytest
 from rag.ingest.injection import addressed_to_reader, looks_like_instruction
 from rag.ingest.loaders import load_document
 from rag.pipeline import Pipeline, build_pipeline
-from tests.conftest import ARTICLES, make_settings
+from tests.helpers import ARTICLES, make_settings
 from tests.test_answers import ANSWERABLE, UNANSWERABLE
 from tests.test_injection import answers
 

@@ -7,7 +7,7 @@ from llama_index.core.query_engine import CitationQueryEngine, RetrieverQueryEng
 from llama_index.core.schema import NodeRelationship
 
 from rag.interfaces.llamaindex import CiteragQueryEngine, CiteragRetriever, ResponseVerifier
-from tests.conftest import ARTICLES, OUTPUT
+from tests.helpers import ARTICLES, OUTPUT
 from tests.llm_servers import LlamaCppServer
 
 ENVOY = "Who is the UN special envoy for Syria?"
@@ -97,7 +97,7 @@ def test_the_readme_example_runs(tmp_path, monkeypatch, capsys):
     import re
 
     from rag.pipeline import build_pipeline
-    from tests.conftest import ROOT, make_settings
+    from tests.helpers import ROOT, make_settings
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     section = readme.split("## Use from LlamaIndex", 1)[1]

@@ -4,7 +4,7 @@ import pytest
 
 from rag.core.errors import LLMUnavailable
 from rag.pipeline import Pipeline, build_pipeline
-from tests.conftest import ARTICLES, OUTPUT
+from tests.helpers import ARTICLES, OUTPUT
 from tests.llm_servers import LlamaCppServer
 
 pytestmark = pytest.mark.slow  # llama.cpp serving SmolLM2
@@ -138,7 +138,7 @@ def test_a_dead_or_slow_llm_raises_unavailable_with_the_sources(sample_pipeline,
 
 
 def test_an_unreachable_endpoint_raises_unavailable(sample_pipeline):
-    from tests.conftest import free_port
+    from tests.helpers import free_port
 
     pipeline = llm_pipeline(
         sample_pipeline, f"http://127.0.0.1:{free_port()}/v1", llm_max_retries=0

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import ARTICLES, OUTPUT, free_port, stop, wait_for
+from tests.helpers import ARTICLES, OUTPUT, free_port, stop, wait_for
 
 pytestmark = pytest.mark.slow  # `rag serve` under load in a subprocess
 
@@ -106,35 +106,37 @@ def test_an_overload_is_shed_at_once_and_health_checks_still_answer(server, scri
     ] * 20
     start = threading.Barrier(8)
 
-    def ask(_: int) -> tuple[int, float, httpx.Headers, str]:
+    finished: list[int] = []  # status codes in the order the replies came back
+
+    def ask(_: int) -> tuple[int, httpx.Headers, str]:
         start.wait()
-        began = time.monotonic()
         payload = {"question": QUESTIONS[0], "mode": "llm"}
         response = httpx.post(f"{url}/v1/answer", json=payload, timeout=60)
-        return response.status_code, time.monotonic() - began, response.headers, response.text
+        finished.append(response.status_code)
+        return response.status_code, response.headers, response.text
 
     with ThreadPoolExecutor(8) as pool:
         futures = [pool.submit(ask, i) for i in range(8)]
         time.sleep(1.0)  # the admitted two are waiting on the LLM now
-        began = time.monotonic()
         health = httpx.get(f"{url}/healthz", timeout=10)
-        health_seconds = time.monotonic() - began
+        answered_before_health = list(finished)
         results = [f.result() for f in futures]
     statuses = Counter(status for status, *_ in results)
     assert set(statuses) <= {200, 429}, results
     assert statuses[200] >= 2 and statuses[429] >= 1, statuses
-    for status, seconds, headers, text in results:
+    # shed at once: every 429 came back before the first answer the LLM held up
+    assert finished.index(200) >= statuses[429], finished
+    for status, headers, text in results:
         if status == 429:
-            assert seconds < 2, seconds  # shed at once, not after the LLM's 3 s
             assert headers["retry-after"] == "1" and "busy" in json.loads(text)["detail"]
         else:
             assert "Pedersen" in json.loads(text)["answer"]
-    assert health.status_code == 200 and health_seconds < 2
+    # health answered while the admitted answers were still waiting on the LLM
+    assert health.status_code == 200 and 200 not in answered_before_health
     OUTPUT.mkdir(exist_ok=True)
     (OUTPUT / "load-shedding.txt").write_text(
         f"8 concurrent llm answers, limit 2, LLM delay 3 s: {dict(statuses)}; "
-        f"429s in {max(s for st, s, *_ in results if st == 429):.2f}s at most; "
-        f"/healthz in {health_seconds:.2f}s during the overload\n"
+        f"replies in this order: {finished}; /healthz answered during the overload\n"
     )
 
 

@@ -5,7 +5,7 @@ import pytest
 
 from rag.index.embedding import build_embedder
 from rag.pipeline import build_pipeline
-from tests.conftest import make_settings
+from tests.helpers import make_settings
 from tests.llm_servers import ScriptedServer
 
 pytestmark = pytest.mark.slow  # an OpenAI-compatible server

@@ -16,7 +16,7 @@ from rag.answer.citations import _MARKER, parse_cited_text
 from rag.core.text import sentence_spans
 from rag.ingest.chunking import chunk_document
 from rag.ingest.loaders import Document, SkipFile, load_document, looks_like_instruction
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 pytestmark = pytest.mark.slow  # hypothesis, hundreds of examples
 

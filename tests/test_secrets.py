@@ -13,7 +13,7 @@ import uvicorn
 from rag.core.settings import Settings
 from rag.interfaces.api import create_app
 from rag.pipeline import Pipeline, build_pipeline
-from tests.conftest import free_port
+from tests.helpers import free_port
 from tests.llm_servers import ScriptedServer
 
 API_KEY = "sk-test-SECRET-123"

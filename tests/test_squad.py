@@ -5,7 +5,7 @@ import json
 import pytest
 
 from rag.eval.squad import run_squad, sample, write_articles
-from tests.conftest import make_settings
+from tests.helpers import make_settings
 
 pytestmark = pytest.mark.slow  # SQuAD in a scratch store
 

@@ -205,6 +205,13 @@ def _looks_like_headline(line: str) -> bool:
 
 
 def _from_html(name: str, html: str) -> Document:
+    """The article text of an html page, one paragraph a line, and its metadata.
+
+    Hand-written (BeautifulSoup) rather than trafilatura: measured on this project's html test
+    pages, trafilatura 2.3 kept a display:none paragraph (an injection route) and merged the
+    headline into the first paragraph, losing the line structure the chunker and the
+    headline/dateline rules read; its metadata matched ours (og: tags, article:published_time).
+    """
     soup = BeautifulSoup(html, "html.parser")
     meta = {
         "title": _meta(soup, "og:title")

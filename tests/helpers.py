@@ -1,0 +1,72 @@
+"""Helpers the tests share: settings that ignore the user's environment, ports, servers."""
+
+import os
+import socket
+import subprocess
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+import rag  # noqa: F401  (offline environment first)
+from rag.core.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTICLES = ROOT / "data" / "articles"
+OUTPUT = ROOT / "test-output"
+
+
+def make_settings(data_dir: Path, **overrides) -> Settings:
+    """Settings that ignore the user's environment and rag.toml."""
+    for key in [k for k in os.environ if k.startswith("RAG_")]:
+        os.environ.pop(key)
+    return Settings(data_dir=data_dir, **overrides)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for(url: str, seconds: float, process: subprocess.Popen | None = None) -> None:
+    """Poll url until it answers 2xx; fail early if the process died."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(
+                f"server exited with code {process.returncode} before {url} answered"
+            )
+        try:
+            if httpx.get(url, timeout=2).is_success:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise TimeoutError(f"{url} did not answer within {seconds}s")
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@contextmanager
+def running_server(
+    command: list[str], ready_url: str, log_path: Path, seconds: float, env: dict | None = None
+):
+    """A server process on 127.0.0.1, waited for until ready_url answers, always stopped."""
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, env=env or dict(os.environ)
+        )
+        try:
+            wait_for(ready_url, seconds, process)
+            yield
+        finally:
+            stop(process)
