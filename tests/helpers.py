@@ -70,3 +70,24 @@ def running_server(
             yield
         finally:
             stop(process)
+
+
+def rag_env(**settings: str) -> dict[str, str]:
+    """This process's environment without the user's RAG_* settings, plus these (RAG_<KEY>)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
+    return env | {f"RAG_{key.upper()}": value for key, value in settings.items()}
+
+
+@contextmanager
+def rag_server(folder: Path, log_name: str, env: dict[str, str], seconds: float = 180):
+    """`rag serve --ingest folder` on a free port of 127.0.0.1; yields its URL."""
+    import sys
+
+    port = free_port()
+    command = [sys.executable, "-m", "rag.interfaces.cli", "serve", "--ingest", str(folder)]
+    url = f"http://127.0.0.1:{port}"
+    OUTPUT.mkdir(exist_ok=True)
+    with running_server(
+        [*command, "--port", str(port)], f"{url}/readyz", OUTPUT / log_name, seconds, env
+    ):
+        yield url

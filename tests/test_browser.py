@@ -1,13 +1,11 @@
 """The page in real headless Chromium (Debian's), driven by Playwright, against `rag serve`."""
 
-import os
 import shutil
-import sys
 
 import pytest
 from playwright.sync_api import sync_playwright
 
-from tests.helpers import ARTICLES, OUTPUT, free_port, running_server
+from tests.helpers import ARTICLES, OUTPUT, free_port, rag_env, rag_server
 
 pytestmark = pytest.mark.slow  # headless Chromium against a `rag serve` process
 
@@ -73,24 +71,12 @@ def server(tmp_path_factory, tracker, scripted_llm):
         shutil.copy(path, folder)
     (folder / "hostile.txt").write_text(HOSTILE)
     (folder / "tracking.txt").write_text(tracking_article(tracker.url))
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
-    env["RAG_DATA_DIR"] = str(tmp_path_factory.mktemp("data"))
-    env["RAG_LLM_BASE_URL"] = scripted_llm.url  # llm mode offered; extractive stays the default
-    env["RAG_MODE"] = "extractive"
-    OUTPUT.mkdir(exist_ok=True)
-    command = [
-        sys.executable,
-        "-m",
-        "rag.interfaces.cli",
-        "serve",
-        "--ingest",
-        str(folder),
-        "--port",
-        str(port),
-    ]
-    url = f"http://127.0.0.1:{port}"
-    with running_server(command, f"{url}/readyz", OUTPUT / "serve.log", 180, env):
+    env = rag_env(
+        data_dir=str(tmp_path_factory.mktemp("data")),
+        llm_base_url=scripted_llm.url,  # llm mode offered; extractive stays the default
+        mode="extractive",
+    )
+    with rag_server(folder, "serve.log", env) as url:
         yield url
 
 
@@ -187,6 +173,38 @@ def test_an_llm_reply_with_an_image_is_never_rendered_while_streaming_or_after(
     page.screenshot(path=str(OUTPUT / "page-llm-image-as-text.png"), full_page=True)
     page.get_by_label("extractive").check()
     assert tracker.requests == []
+
+
+def answer_to(page, question: str) -> str:
+    """Ask, wait for a new bot message to finish streaming, return its text."""
+    bots = page.locator("#chat [data-testid='bot']")
+    before = bots.count()
+    ask(page, question)
+    page.wait_for_function(
+        """n => { const b = document.querySelectorAll("#chat [data-testid='bot']");
+                  return b.length > n && !b[b.length - 1].innerText.trim().endsWith("…")
+                    && b[b.length - 1].innerText.trim().length > 0; }""",
+        arg=before,
+        timeout=60_000,
+    )
+    page.wait_for_timeout(300)
+    return bots.last.inner_text()
+
+
+def test_a_three_turn_conversation_follows_its_subject(page):
+    first = answer_to(page, "Which photographer was killed in an air strike near Hama?")
+    assert "Alkharboutli" in first
+    second = answer_to(page, "How old was he?")
+    assert "Read as: How old was Anas Alkharboutli?" in second and "32" in second
+    third = answer_to(page, "Since when had he worked for the agency?")
+    assert "Read as:" in third and "Anas Alkharboutli" in third and "2017" in third
+    page.screenshot(path=str(OUTPUT / "page-conversation.png"), full_page=True)
+
+
+def test_an_open_question_gets_points_not_an_abstention(page):
+    shown = answer_to(page, "What is Russia's role?")
+    assert "The sources do not say" not in shown and shown.count(".txt:L") >= 2
+    page.screenshot(path=str(OUTPUT / "page-open-question.png"), full_page=True)
 
 
 def test_summary_and_compare_show_article_markdown_as_text():

@@ -101,6 +101,7 @@ def test_gate_fails_on_a_drop_beyond_tolerance_on_a_flipped_case_and_on_unmeasur
 def eval_args(tmp_path: Path, **extra) -> argparse.Namespace:
     defaults = dict(
         facts=ROOT / "eval" / "facts.yaml",
+        conversations=ROOT / "eval" / "conversations.yaml",
         corpus=ROOT / "data" / "articles",
         mode=None,
         prompt=None,

@@ -20,7 +20,15 @@ from fastapi.testclient import TestClient
 from rag.core.errors import BadInput, DiskFull
 from rag.interfaces.api import create_app
 from rag.pipeline import build_pipeline
-from tests.helpers import ARTICLES, OUTPUT, free_port, make_settings, running_server
+from tests.helpers import (
+    ARTICLES,
+    OUTPUT,
+    free_port,
+    make_settings,
+    rag_env,
+    rag_server,
+    running_server,
+)
 
 KEY = "s3cret-key-for-tests"
 
@@ -185,27 +193,14 @@ def _stall(port: int, headers: str) -> socket.socket:
 
 @pytest.mark.slow
 def test_stalled_request_bodies_hold_no_slot(tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
-    env |= {
-        "RAG_DATA_DIR": str(tmp_path / "data"),
-        "RAG_API_KEY": KEY,
-        "RAG_MAX_CONCURRENT_REQUESTS": "2",
-        "RAG_BODY_READ_SECONDS": "3",
-    }
-    port = free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "rag.interfaces.cli",
-        "serve",
-        "--ingest",
-        str(ARTICLES),
-        "--port",
-        str(port),
-    ]
-    url = f"http://127.0.0.1:{port}"
-    OUTPUT.mkdir(exist_ok=True)
-    with running_server(command, f"{url}/readyz", OUTPUT / "stall.log", 180, env):
+    env = rag_env(
+        data_dir=str(tmp_path / "data"),
+        api_key=KEY,
+        max_concurrent_requests="2",
+        body_read_seconds="3",
+    )
+    with rag_server(ARTICLES, "stall.log", env) as url:
+        port = int(url.rsplit(":", 1)[1])
         authed = (
             f"POST /v1/answer HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {KEY}\r\n"
             "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n"
@@ -403,24 +398,11 @@ def client_plain(sample_pipeline):
 
 @pytest.mark.slow
 def test_a_server_sees_another_process_ingest_and_delete(tmp_path, articles_copy):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
-    env["RAG_DATA_DIR"] = str(tmp_path / "data")
-    port = free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "rag.interfaces.cli",
-        "serve",
-        "--ingest",
-        str(articles_copy),
-        "--port",
-        str(port),
-    ]
-    url = f"http://127.0.0.1:{port}"
+    env = rag_env(data_dir=str(tmp_path / "data"))
     extra = tmp_path / "extra"
     extra.mkdir()
     (extra / "harbour.txt").write_text("Ada Quill is the harbour master of Testville since 2021.\n")
-    with running_server(command, f"{url}/readyz", OUTPUT / "two-processes.log", 180, env):
+    with rag_server(articles_copy, "two-processes.log", env) as url:
         warm = httpx.post(f"{url}/v1/answer", json={"question": "Who is the envoy?"}, timeout=30)
         assert warm.status_code == 200
         cli = [sys.executable, "-m", "rag.interfaces.cli"]

@@ -79,6 +79,17 @@ class ExtractiveGenerator:
         return Draft(claims=claims[: max(self.max_sentences, 2)])
 
 
+def overview_draft(evidence: list[Evidence], floor: float, points: int) -> Draft:
+    """The relevant points for an open question: the best-scoring distinct sentences (at least
+    floor, and 0.7 of the best), each citing every file that carries it."""
+    clusters = cluster_near_duplicates(evidence[:60])
+    if not clusters:
+        return Draft(abstained=True)
+    bar = max(floor, 0.7 * clusters[0][0].score)
+    chosen = [c for c in clusters if c[0].score >= bar][:points]
+    return Draft(claims=[(c[0].text, one_chunk_per_file([ev.chunk for ev in c])) for c in chosen])
+
+
 def cluster_near_duplicates(
     evidence: list[Evidence], cosine: float = 0.88, jaccard: float = 0.6
 ) -> list[list[Evidence]]:
@@ -133,6 +144,16 @@ class ChatGenerator:
         prompt = load_prompt(self.settings.prompts_dir, self.settings.summary_prompt)
         text = self.complete(prompt.render(passages=format_passages(hits), length=str(length)))
         return self._claims(text, hits)
+
+    def condense(self, question: str, history: str) -> str | None:
+        """The follow-up rewritten to stand alone (prompts/condense.md), or None when the
+        reply is not a plausible question."""
+        prompt = load_prompt(self.settings.prompts_dir, self.settings.condense_prompt)
+        reply = self.complete(prompt.render(history=history, question=question))
+        line = (reply or "").strip().splitlines()[0].strip() if (reply or "").strip() else ""
+        if not re.search(r"\w", line) or len(line) > 3 * len(question) + 80:
+            return None
+        return line
 
     def draft(
         self, question: str, hits: list[Hit], evidence: list[Evidence], on_token: OnToken = None

@@ -5,8 +5,9 @@ import time
 
 from rag.answer.compose import abstain, compose, ms, sources_of
 from rag.answer.evidence import SentenceVectors, score_evidence
-from rag.answer.generate import Draft, Generator, OnToken, build_generator
+from rag.answer.generate import Draft, Generator, OnToken, build_generator, overview_draft
 from rag.answer.retrieve import HybridRetriever
+from rag.answer.routes import Route
 from rag.answer.verify import Verifier
 from rag.core.errors import BadInput, LLMUnavailable
 from rag.core.models import Answer, AnswerSentence, Chunk, Hit
@@ -53,17 +54,22 @@ class AnswerService:
         top_k: int | None = None,
         mode: str | None = None,
         on_token: OnToken = None,
+        route: Route = "factoid",
     ) -> Answer:
         """A verified, cited answer, or an abstention when the sources do not say.
 
         on_token, if given, receives the generator's raw text as it is written (an LLM's tokens,
-        unverified); the returned Answer is what survived verification.
+        unverified); the returned Answer is what survived verification. An open question (route
+        "open" or "summary") is answered with the relevant points of several passages, each
+        citing every file that reports it, and abstains only when nothing is relevant.
         """
         question = self.clean_question(question)
         generator = self.generator(mode)
         timings: dict[str, float] = {}
         began = time.perf_counter()
-        hits = self.retrieve(question, top_k, filters)
+        factoid = route == "factoid"
+        depth = top_k or self.settings.top_k
+        hits = self.retrieve(question, depth if factoid else max(depth, 10), filters)
         evidence = score_evidence(
             question,
             hits,
@@ -72,11 +78,15 @@ class AnswerService:
             self.settings.evidence_sentences,
         )
         timings["retrieve_ms"] = ms(began)
-        if not evidence or evidence[0].score < self.settings.abstain_threshold:
+        threshold = self.settings.abstain_threshold if factoid else self.settings.open_threshold
+        if not evidence or evidence[0].score < threshold:
             return abstain(question, generator.name, timings, began)
         hits = hits + self._neighbours(evidence[0].chunk, hits)
         try:
-            draft = generator.draft(question, hits, evidence, on_token)
+            if not factoid and generator.name == "extractive":
+                draft = overview_draft(evidence, threshold, self.settings.overview_points)
+            else:
+                draft = generator.draft(question, hits, evidence, on_token)
         except LLMUnavailable as err:
             err.sources = sources_of(hits)
             raise

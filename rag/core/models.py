@@ -124,6 +124,14 @@ class Answer(BaseModel):
     sentences: list[AnswerSentence] = []
     sources: list[Source] = []
     fallback: str | None = Field(None, description="Set when the answer fell back, and why.")
+    route: str = Field(
+        "factoid",
+        description="factoid (short answer), open or summary (relevant points across files), "
+        "or compare (the cross-source view of what is relevant).",
+    )
+    asked: str | None = Field(
+        None, description="The question as asked, when a follow-up was rewritten to stand alone."
+    )
     timings: dict[str, float] = {}
 
 

@@ -88,6 +88,15 @@ class Settings(BaseSettings):
         "words (0: all).",
     )
     max_answer_sentences: int = Field(2, description="Evidence sentences in an extractive answer.")
+    open_threshold: float = Field(
+        0.30,
+        description="Open questions and summary requests (\"What is X's role?\") are answered "
+        "with the relevant points when the best evidence scores at least this; below, abstain.",
+    )
+    overview_points: int = Field(4, description="Points in an answer to an open question.")
+    condense_prompt: str = Field(
+        "condense", description="Prompt that makes a follow-up standalone (LLM modes)."
+    )
     max_question_chars: int = Field(2000, description="Longer questions are rejected.")
     answer_prompt: str = Field("answer", description="Prompt name (optionally name@version).")
     summary_prompt: str = Field("summarize", description="Prompt for LLM summaries (map step).")

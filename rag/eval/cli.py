@@ -7,6 +7,7 @@ from pathlib import Path
 
 from rag.core.errors import BadInput
 from rag.core.settings import Settings
+from rag.eval.conversations import load_conversations, run_conversations
 from rag.eval.harness import load_facts, run_suite
 from rag.eval.report import baseline_of, flipped, gate, table, write_reports
 from rag.pipeline import build_pipeline
@@ -40,7 +41,12 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
                 shared.store,
                 shared.embedder,
             )
-            runs.append(run_suite(pipeline, suite, label, args.repeats))
+            run = run_suite(pipeline, suite, label, args.repeats)
+            if args.conversations and args.conversations.exists():
+                talk = run_conversations(pipeline, load_conversations(args.conversations))
+                run["aggregates"].update(talk["aggregates"])
+                run["conversations"] = talk["cases"]
+            runs.append(run)
     print(table(runs))
     if len(runs) == 2:
         print("\nCases that flipped:\n" + ("\n".join(flipped(*runs)) or "none"))

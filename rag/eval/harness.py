@@ -17,6 +17,10 @@ from rag.pipeline import Pipeline
 
 GATED = [
     "pass_rate",
+    "followup_accuracy",
+    "open_coverage",
+    "open_citation_correctness",
+    "open_answered",
     "answer_accuracy",
     "citation_correctness",
     "citation_recall",
@@ -257,7 +261,11 @@ def run_suite(pipeline: Pipeline, suite: FactSuite, label: str, repeats: int = 1
     aggregates = {
         key: round(statistics.fmean(r[2][key] for r in rounds), 4) for key in rounds[0][2]
     }
-    spread = {key: round(statistics.pstdev(r[2][key] for r in rounds), 4) for key in GATED}
+    spread = {
+        key: round(statistics.pstdev(r[2][key] for r in rounds), 4)
+        for key in GATED
+        if key in rounds[0][2]
+    }
     return {
         "label": label,
         "repeats": len(rounds),

@@ -21,10 +21,15 @@ def gate(run: dict, baseline: dict, tolerance: float) -> list[str]:
     if now.get("unmeasured", 0):
         problems.append(f"{int(now['unmeasured'])} case(s) could not be measured")
     passed_before = {c["id"] for c in baseline.get("cases", []) if c.get("passed")}
-    for case in run["cases"] + run["summaries"]:
+    for case in all_cases(run):
         if case["id"] in passed_before and not case["passed"]:
             problems.append(f"case {case['id']} passed in the baseline and fails now: {_why(case)}")
     return problems
+
+
+def all_cases(run: dict) -> list[dict]:
+    """Fact cases, summaries, and conversation turns and open questions."""
+    return run["cases"] + run["summaries"] + run.get("conversations", [])
 
 
 def _why(case: dict) -> str:
@@ -53,7 +58,7 @@ def baseline_of(run: dict) -> dict:
     return {
         "label": run["label"],
         "aggregates": run["aggregates"],
-        "cases": [{"id": c["id"], "passed": c["passed"]} for c in run["cases"] + run["summaries"]],
+        "cases": [{"id": c["id"], "passed": c["passed"]} for c in all_cases(run)],
     }
 
 

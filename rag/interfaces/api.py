@@ -5,7 +5,7 @@ import re
 import secrets
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import Depends, FastAPI, HTTPException, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
@@ -14,6 +14,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field, field_validator
 
 from rag.analysis.compare import Comparison
+from rag.answer.followup import Turn
 from rag.core.cancel import cancellable
 from rag.core.errors import BadInput
 from rag.core.models import Answer, DocumentInfo
@@ -46,17 +47,26 @@ class FilterModel(BaseModel):
         return None if value is None else iso_date(value)
 
 
+class HistoryTurn(BaseModel):
+    role: Literal["user", "assistant"]
+    content: str = Field(..., max_length=20_000)
+
+
 class AnswerRequest(BaseModel):
     question: str = Field(..., description="What to ask the articles.")
+    history: list[HistoryTurn] = Field(
+        [],
+        max_length=40,
+        description='Earlier turns, oldest first: a follow-up ("How old was he?") is rewritten '
+        "to stand alone; the answer's `asked` keeps the question as sent.",
+    )
     filters: FilterModel | None = None
     top_k: int | None = Field(None, ge=1, le=50, description="Passages to answer from.")
     stream: bool = Field(
         False,
         description="Server-sent events: `token`s, then each verified `sentence`, then `answer`.",
     )
-    mode: Mode | None = Field(
-        None, description="Default: from settings."
-    )
+    mode: Mode | None = Field(None, description="Default: from settings.")
 
 
 class SummarizeRequest(BaseModel):
@@ -157,13 +167,18 @@ def _add_routes(app: FastAPI, current, auth, settings: Settings) -> None:  # typ
         """A verified answer whose every sentence cites file and passage, or an abstention."""
         pipeline = current()
         filters = _filters(request.filters, settings)
+        history = [Turn(t.role, t.content) for t in request.history]
         if not request.stream:
             with cancellable(_cancel_flag(http)):
-                return pipeline.ask(request.question, filters, request.top_k, request.mode)
+                return pipeline.ask(
+                    request.question, filters, request.top_k, request.mode, history=history
+                )
         question = pipeline.clean_question(request.question)  # a bad question is a plain 400
         pipeline.generator(request.mode)  # so is a mode that is not configured
         events = answer_events(
-            lambda on_token: pipeline.ask(question, filters, request.top_k, request.mode, on_token),
+            lambda on_token: pipeline.ask(
+                question, filters, request.top_k, request.mode, on_token, history
+            ),
             _cancel_flag(http),
         )
         return StreamingResponse(events, media_type="text/event-stream")
@@ -201,7 +216,9 @@ def _add_routes(app: FastAPI, current, auth, settings: Settings) -> None:  # typ
         Options that cannot be honoured (n > 1, required tool calls, JSON output) are a 400."""
         request.check_supported()
         with cancellable(_cancel_flag(http)):
-            answer = current().ask(request.question(), mode=request.mode())
+            answer = current().ask(
+                request.question(), mode=request.mode(), history=request.history()
+            )
         if request.stream:
             return StreamingResponse(chat_chunks(answer, request), media_type="text/event-stream")
         return chat_completion(answer, request)

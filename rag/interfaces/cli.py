@@ -81,6 +81,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("--facts", type=Path, default=Path("eval/facts.yaml"))
     evaluate.add_argument(
+        "--conversations",
+        type=Path,
+        default=Path("eval/conversations.yaml"),
+        help="multi-turn conversations and open questions (skipped if the file is missing)",
+    )
+    evaluate.add_argument(
         "--corpus",
         type=Path,
         default=Path("data/articles"),

@@ -5,12 +5,14 @@ escaped before it reaches the page.
 """
 
 import html
+import re
 from collections.abc import Callable
 from pathlib import Path
 
 import gradio as gr
 
 from rag.analysis.compare_render import render_comparison
+from rag.answer.followup import Turn
 from rag.core.errors import LLMUnavailable, RagError
 from rag.core.models import Answer, Citation
 from rag.core.modes import available_modes, default_mode
@@ -124,8 +126,9 @@ def build_page(current: Callable[[], Pipeline], settings: Settings) -> gr.Blocks
                 yield _reply(history, text, f"⚠ {err}", [])
                 return
             written = ""
+            turns = conversation_of(history)
             for kind, value in run_streaming(
-                lambda on_token: current().ask(text, filters, int(k), mode_, on_token)
+                lambda on_token: current().ask(text, filters, int(k), mode_, on_token, turns)
             ):
                 if kind == "token":
                     written += value
@@ -134,7 +137,10 @@ def build_page(current: Callable[[], Pipeline], settings: Settings) -> gr.Blocks
                     yield _reply(history, text, _error_text(value), [])
                 else:
                     cited = [c for s in value.sentences if s.supported for c in s.citations]
-                    yield _reply(history, text, render_markdown(value), cited)
+                    shown = render_markdown(value)
+                    if value.asked:  # a follow-up, answered as the question it was read as
+                        shown = f"<em>Read as: {html.escape(value.question)}</em>\n\n{shown}"
+                    yield _reply(history, text, shown, cited)
 
         def compare_sources(files_):  # type: ignore[no-untyped-def]
             try:
@@ -203,6 +209,19 @@ def _reply(history: list, question: str, text: str, cited: list[Citation]):  # t
     ]
     labels = [f"[{i}] {c.file}:L{c.line}" for i, c in enumerate(cited, start=1)]
     return history, gr.update(choices=labels, value=None), cited, "", ""
+
+
+def conversation_of(history: list) -> list[Turn]:
+    """The chat so far as plain-text turns (the page shows escaped HTML)."""
+    turns = []
+    for message in history:
+        content = message.get("content") if isinstance(message, dict) else None
+        if isinstance(content, list):  # Gradio's normalised form: [{"type": "text", ...}]
+            content = " ".join(str(part.get("text", "")) for part in content)
+        if isinstance(content, str) and message.get("role") in ("user", "assistant"):
+            plain = html.unescape(re.sub(r"<[^>]+>", " ", content))
+            turns.append(Turn(message["role"], " ".join(plain.split())))
+    return turns
 
 
 def as_text(text: str) -> str:

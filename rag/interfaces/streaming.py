@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from rag.answer.followup import Turn
 from rag.core.cancel import cancellable
 from rag.core.errors import BadInput, LLMUnavailable, NotFound, RagError
 from rag.core.models import Answer
@@ -148,6 +149,13 @@ class ChatRequest(BaseModel):
             if message.role == "user":
                 return message.text()
         raise BadInput("the conversation has no user message")
+
+    def history(self) -> list[Turn]:
+        """The user and assistant turns before the last user message (system ones dropped)."""
+        last = max(i for i, m in enumerate(self.messages) if m.role == "user")
+        return [
+            Turn(m.role, m.text()) for m in self.messages[:last] if m.role in ("user", "assistant")
+        ]
 
     def mode(self) -> str | None:
         if self.model not in MODELS:

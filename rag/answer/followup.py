@@ -1,0 +1,138 @@
+"""Follow-up questions made standalone before retrieval.
+
+Offline and deterministic: the previous turn's subject is carried into pronouns ("How old was
+he?") and ellipses ("And Aleppo?"). The subject is read from capitalisation, not from any list
+of topics: a run of capitalised words (a name) in the previous question, else in the previous
+answer; a single capitalised word for places ("there"). With an LLM configured, the
+condense prompt (prompts/condense.md) does the rewrite and this is the fallback.
+"""
+
+import re
+from dataclasses import dataclass
+
+from rag.answer.evidence import name_phrases
+from rag.core.text import proper_names
+
+_PERSON = re.compile(r"\b(he|him|his|she|her|hers)\b", re.IGNORECASE)
+# "her" before a noun is possessive ("her role"), at the end or before a preposition it is not.
+_HER_OBJECT = re.compile(
+    r"\bher\b(?=\s*(?:[?.!,;:]|$|\s(?:about|in|for|to|from|with|by|at|on)\b))", re.I
+)
+# What stays unresolved ("that", "those strikes"): the previous question is added as context.
+_VAGUE = re.compile(
+    r"\b(?:those|these|they|them|their|the same)\b"
+    r"|\b(?:that|this)\b(?=\s*(?:[?.!,]|$)|\s+(?:was|is|were|are|did|does|do|has|have|had|will|"
+    r"would|can|could|mean|means|happen|happened)\b)"
+    r"|\b(?:was|is|were|are|did|does|do|has|have|had|will|would|can|could)\s+(?:that|this)\b",
+    # "was that announced", "that was", "about that?": a reference; "true that ...": not
+    re.IGNORECASE,
+)
+_THING = re.compile(r"\b(it|its)\b", re.IGNORECASE)
+# "Is it true that...", "it is said": an "it" that points at nothing before it.
+_DUMMY_IT = re.compile(
+    r"\bit\s+(?:true|possible|likely|clear|known|said|reported|the case|that)\b|\bit\s+is\b",
+    re.IGNORECASE,
+)
+_THERE = re.compile(r"\bthere\b", re.IGNORECASE)
+# "There were...", "Is there...": existential, not a place.
+_EXISTENTIAL = re.compile(
+    r"^\s*there\b|\b(?:is|are|was|were|will|would|has|have|had|be)\s+there\b", re.IGNORECASE
+)
+_ELLIPSIS = re.compile(
+    r"^\s*(?:and|or|but|what about|how about|and what about|same for|also)\s+"
+    r"(?P<subject>(?:[\w'’.-]+\s*){1,4}?)\s*\??\s*$",
+    re.IGNORECASE,
+)
+_POSSESSIVE = {"his", "her", "hers", "its", "their", "theirs"}
+
+
+@dataclass
+class Turn:
+    """One message of a conversation."""
+
+    role: str
+    content: str
+
+
+def standalone(question: str, history: list[Turn]) -> str:
+    """The question rewritten to stand alone; unchanged when it does or there is no history."""
+    users = [i for i, t in enumerate(history) if t.role == "user" and t.content.strip()]
+    if not users:
+        return question
+    last = users[-1]
+    previous = standalone(history[last].content, history[:last])  # itself a follow-up, maybe
+    answered = [t.content for t in history[last:] if t.role == "assistant"]
+    answer = answered[-1] if answered else ""
+    if ellipsis := _ELLIPSIS.match(question):
+        return _swap_subject(previous, ellipsis.group("subject").strip(" ?."))
+    rewritten = question
+    if _PERSON.search(rewritten) and (person := _person(previous, answer)):
+        rewritten = _PERSON.sub(lambda m: _refer(m, person), rewritten)
+    if (
+        _THERE.search(rewritten)
+        and not _EXISTENTIAL.search(rewritten)
+        and (place := _place(previous))
+    ):
+        rewritten = _THERE.sub(f"in {place}", rewritten)
+    if (
+        not _DUMMY_IT.search(rewritten)
+        and _THING.search(rewritten)
+        and not _names(question)
+        and (thing := _thing(previous, answer))
+    ):
+        rewritten = _THING.sub(lambda m: _refer(m, thing), rewritten, count=1)
+    if rewritten == question and _VAGUE.search(question) and not _names(question):
+        rewritten = f"{question.rstrip()} ({previous.rstrip(' ?')})"
+    return rewritten
+
+
+def _refer(match: re.Match, name: str) -> str:
+    pronoun = match.group(1).lower()
+    if pronoun == "her" and _HER_OBJECT.match(match.string, match.start()):
+        return name
+    return f"{name}'s" if pronoun in _POSSESSIVE else name
+
+
+def _names(text: str) -> list[str]:
+    """Names in order: runs of capitalised words first, then single capitalised words."""
+    phrases = [re.sub(r"['’]s$", "", p) for p in name_phrases(text)]
+    singles = [
+        w for w in re.findall(r"\b[A-Z][\w'’-]+", text[1:]) if w.lower() in proper_names(text)
+    ]
+    singles = [re.sub(r"['’]s$", "", w) for w in singles]
+    return phrases + [w for w in singles if not any(w in p for p in phrases)]
+
+
+def _person(previous: str, answer: str) -> str | None:
+    """Who "he" or "she" is: the name the answer gave to a "who" question, else a multi-word
+    name in the previous question, else the first one the previous answer adds."""
+    added = [p for p in name_phrases(answer) if p not in previous]
+    in_question = name_phrases(previous)
+    if added and (previous.lower().startswith("who") or not in_question):
+        return added[0]
+    return in_question[0] if in_question else None
+
+
+def _place(previous: str) -> str | None:
+    names = _names(previous)
+    return names[-1] if names else None
+
+
+def _thing(previous: str, answer: str) -> str | None:
+    names = _names(previous) or _names(answer)
+    return names[0] if names else None
+
+
+def _swap_subject(previous: str, subject: str) -> str:
+    """The previous question about a new subject: its last name replaced ("...from Hama?" and
+    "Aleppo" -> "...from Aleppo?"), or the subject added when it named none."""
+    names = _names(previous)
+    if not names:
+        return f"{previous.rstrip(' ?')} ({subject})?"
+    last = names[-1]
+    at = previous.rfind(last)
+    before = previous[:at]
+    first = subject.split()[0].lower()
+    if before.rstrip().lower().endswith(" " + first):  # "from Hama" and "from Aleppo"
+        before = before.rstrip()[: -len(first)].rstrip() + " "
+    return before + subject + previous[at + len(last) :]

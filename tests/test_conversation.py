@@ -1,0 +1,161 @@
+"""A chat that follows the conversation: follow-ups made standalone, questions routed by form."""
+
+import pytest
+from fastapi.testclient import TestClient
+
+from rag.answer.followup import Turn, standalone
+from rag.answer.routes import route_of
+from rag.interfaces.api import create_app
+from rag.pipeline import build_pipeline
+
+PHOTOGRAPHER = [
+    Turn("user", "Which photographer was killed near Hama?"),
+    Turn(
+        "assistant", "Anas Alkharboutli, 32, has long documented Syria's civil war. [001.txt:L13]"
+    ),
+]
+RETREAT = [
+    Turn("user", "How far did the insurgents retreat from Hama?"),
+    Turn("assistant", "Some 20 kilometers, SANA said."),
+]
+
+
+@pytest.mark.parametrize(
+    "question, history, expected",
+    [
+        ("How old was he?", PHOTOGRAPHER, "How old was Anas Alkharboutli?"),
+        ("Where was he killed?", PHOTOGRAPHER, "Where was Anas Alkharboutli killed?"),
+        ("What happened there?", PHOTOGRAPHER, "What happened in Hama?"),
+        ("And from Aleppo?", RETREAT, "How far did the insurgents retreat from Aleppo?"),
+        ("What about Homs?", RETREAT, "How far did the insurgents retreat from Homs?"),
+        ("Who is the UN envoy?", PHOTOGRAPHER, "Who is the UN envoy?"),
+        ("How old was he?", [], "How old was he?"),
+    ],
+)
+def test_follow_ups_carry_the_previous_turns_subject(question, history, expected):
+    assert standalone(question, history) == expected
+
+
+def test_references_resolve_through_earlier_follow_ups_and_dummy_it_is_left_alone():
+    history = [
+        Turn("user", "How many people live in Aleppo?"),
+        Turn("assistant", "The sources do not say."),
+        Turn("user", "Which hospital there was attacked?"),
+        Turn("assistant", "Syrian Civil Defence said the Aleppo University Hospital was hit."),
+    ]
+    assert standalone("When did opposition forces enter it?", history) == (
+        "When did opposition forces enter Aleppo?"
+    )
+    group = [Turn("user", "What is Hayat Tahrir al-Sham?"), Turn("assistant", "A group.")]
+    assert standalone("Is it true that the war is over?", group) == (
+        "Is it true that the war is over?"
+    )
+    assert standalone("Who leads it?", group) == "Who leads Hayat Tahrir al-Sham?"
+
+
+def test_her_is_an_object_at_the_end_and_possessive_before_a_noun():
+    history = [
+        Turn("user", "Who directs the research programme?"),
+        Turn("assistant", "Rim Turkmani is its director."),
+    ]
+    assert standalone("What did the report say about her?", history).endswith("about Rim Turkmani?")
+    assert "Rim Turkmani's view" in standalone("What is her view?", history)
+
+
+def test_an_unresolved_reference_takes_the_previous_question_as_context():
+    history = [
+        Turn("user", "How many Iran-backed fighters did the opposition capture?"),
+        Turn("assistant", "Five."),
+    ]
+    rewritten = standalone("On which app was that announced?", history)
+    assert rewritten.startswith("On which app was that announced?")
+    assert "Iran-backed fighters" in rewritten
+
+
+@pytest.mark.parametrize(
+    "question, route",
+    [
+        ("What is Russia's role?", "open"),
+        ("What is the role of Iran?", "open"),
+        ("Why did the offensive start now?", "open"),
+        ("Tell me about Hayat Tahrir al-Sham", "open"),
+        ("Summarise the situation in Hama", "summary"),
+        ("Compare how the outlets describe the fighters", "compare"),
+        ("Who is the UN special envoy for Syria?", "factoid"),
+        ("How many people live in Aleppo?", "factoid"),
+    ],
+)
+def test_questions_are_routed_by_their_form(question, route):
+    assert route_of(question) == route
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["What is Russia's role?", "What is the role of Iran?", "Summarise the situation in Hama"],
+)
+def test_open_questions_get_cited_points_from_several_files(sample_pipeline, question):
+    answer = sample_pipeline.ask(question)
+    assert not answer.abstained and answer.route in ("open", "summary")
+    kept = [s for s in answer.sentences if s.supported]
+    assert len(kept) >= 2
+    assert len({c.file for s in kept for c in s.citations}) >= 2
+
+
+def test_a_comparison_request_answers_with_the_cross_source_view(sample_pipeline):
+    answer = sample_pipeline.ask("Compare how the outlets describe the fighters")
+    assert answer.route == "compare" and not answer.abstained
+    assert any(len({c.file for c in s.citations}) >= 2 for s in answer.sentences)
+
+
+def test_nothing_relevant_still_abstains(sample_pipeline):
+    for question in ["Why did the Pope visit Brazil?", "Who won the 2022 FIFA World Cup?"]:
+        assert sample_pipeline.ask(question).abstained
+
+
+def test_the_api_takes_history_and_says_how_it_read_the_question(sample_pipeline):
+    with TestClient(create_app(sample_pipeline.settings, sample_pipeline)) as client:
+        body = {
+            "question": "How old was he?",
+            "history": [
+                {"role": "user", "content": "Which photographer was killed near Hama?"},
+                {"role": "assistant", "content": "Anas Alkharboutli, 32, has long documented."},
+            ],
+        }
+        answer = client.post("/v1/answer", json=body).json()
+        assert answer["asked"] == "How old was he?"
+        assert answer["question"] == "How old was Anas Alkharboutli?"
+        assert "32" in answer["answer"] and answer["route"] == "factoid"
+        chat = client.post(
+            "/v1/chat/completions",
+            json={
+                "messages": [
+                    {"role": "system", "content": "Be brief."},
+                    {"role": "user", "content": "Which photographer was killed near Hama?"},
+                    {"role": "assistant", "content": "Anas Alkharboutli, 32, has long documented."},
+                    {"role": "user", "content": "How old was he?"},
+                ]
+            },
+        ).json()
+        assert chat["citerag"]["question"] == "How old was Anas Alkharboutli?"
+        assert "32" in chat["choices"][0]["message"]["content"]
+        bad = client.post(
+            "/v1/answer", json={**body, "history": [{"role": "tool", "content": "x"}]}
+        )
+        assert bad.status_code == 422
+
+
+def test_with_an_llm_the_condense_prompt_rewrites_the_follow_up(sample_pipeline, scripted):
+    settings = sample_pipeline.settings.model_copy(
+        update={"llm_base_url": scripted.url, "llm_model": "scripted", "mode": "llm"}
+    )
+    pipeline = build_pipeline(settings, sample_pipeline.store, sample_pipeline.embedder)
+    scripted.queue += [
+        {"text": "How old was the photographer Anas Alkharboutli?"},
+        {"text": "Anas Alkharboutli was 32 [1]."},
+    ]
+    answer = pipeline.ask("How old was he?", history=PHOTOGRAPHER)
+    assert answer.question == "How old was the photographer Anas Alkharboutli?"
+    assert answer.asked == "How old was he?"
+    condense = scripted.requests[0]["messages"]
+    assert "understood without the conversation" in condense[0]["content"]
+    assert "Which photographer was killed near Hama?" in condense[1]["content"]
