@@ -91,3 +91,53 @@ def rag_server(folder: Path, log_name: str, env: dict[str, str], seconds: float 
         [*command, "--port", str(port)], f"{url}/readyz", OUTPUT / log_name, seconds, env
     ):
         yield url
+
+
+class FakeCompleter:
+    """An in-process LLM for fast tests: replies from a queue, records every prompt."""
+
+    def __init__(self, *replies: str):
+        self.replies = list(replies)
+        self.prompts: list[list[dict[str, str]]] = []
+
+    def __call__(self, messages: list[dict[str, str]], on_token=None) -> str:  # type: ignore[no-untyped-def]
+        import re
+
+        self.prompts.append(messages)
+        text = self.replies.pop(0) if self.replies else ""
+        if on_token is not None:
+            for piece in re.findall(r"\S+\s*", text):
+                on_token(piece)
+        return text
+
+
+def with_fake_llm(pipeline, completer: FakeCompleter):  # type: ignore[no-untyped-def]
+    """A pipeline over the same store whose llm mode is the fake (no endpoint is contacted)."""
+    from rag.answer.generate import ChatGenerator
+    from rag.pipeline import build_pipeline
+
+    unused = "http://127.0.0.1:9/v1"  # configures the mode; the fake answers instead
+    settings = pipeline.settings.model_copy(update={"llm_base_url": unused, "mode": "llm"})
+    faked = build_pipeline(settings, pipeline.store, pipeline.embedder)
+    faked.answers.use_generator("llm", ChatGenerator(settings, complete=completer))
+    return faked
+
+
+class FakeEmbedder:
+    """Hashed bag of words, 384 dimensions, unit length: no model, deterministic, fast."""
+
+    name = "fake-bag-of-words"
+
+    def embed(self, texts: list[str]):  # type: ignore[no-untyped-def]
+        import hashlib
+
+        import numpy as np
+
+        from rag.core.text import content_terms
+
+        vectors = np.zeros((len(texts), 384), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for term in content_terms(text) or ["_"]:
+                slot = int(hashlib.md5(term.encode()).hexdigest()[:8], 16) % 384
+                vectors[row, slot] += 1.0
+        return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)

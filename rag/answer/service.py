@@ -40,6 +40,10 @@ class AnswerService:
         self.verifier = verifier
         self._generators: dict[str, Generator] = {}
 
+    def use_generator(self, mode: str, generator: Generator) -> None:
+        """Answer in mode with this generator (e.g. an in-process model, or a test's fake)."""
+        self._generators[mode] = generator
+
     def generator(self, mode: str | None) -> Generator:
         """The generator for mode (default: from settings); an unconfigured mode is refused."""
         mode = checked_mode(mode, self.settings)
