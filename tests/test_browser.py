@@ -207,6 +207,53 @@ def test_an_open_question_gets_points_not_an_abstention(page):
     page.screenshot(path=str(OUTPUT / "page-open-question.png"), full_page=True)
 
 
+def test_the_start_panel_lists_what_is_indexed_and_suggests_questions(page):
+    panel = page.locator("#start").inner_text()
+    assert "articles indexed" in panel and "Try:" in panel and "undated" in panel
+
+
+def test_answers_carry_source_cards_and_titled_citations(page):
+    shown = answer_to(page, "Who is the UN special envoy for Syria?")
+    assert "Pedersen" in shown and " · " in shown
+    assert page.locator("#chat [data-testid='bot']").last.locator(".source-card").count() >= 1
+    chip = page.locator("#citations label").first.inner_text()
+    assert " — " in chip and ".txt:L" in chip
+
+
+def test_a_filter_nothing_matches_says_so(page):
+    page.get_by_label("From (YYYY-MM-DD)").fill("2031-01-01")
+    shown = answer_to(page, "Who is the UN special envoy for Syria?")
+    page.get_by_label("From (YYYY-MM-DD)").fill("")
+    assert "no indexed article matches these filters" in shown and "undated" in shown
+
+
+def test_a_source_can_be_deleted_from_the_sources_tab(page):
+    page.get_by_role("tab", name="Sources").click()
+    page.locator("#doomed input").fill("hostile.txt")
+    page.keyboard.press("Enter")
+    page.locator("#delete").click()
+    page.locator("#status").get_by_text("Deleted hostile.txt", exact=False).wait_for(timeout=30_000)
+    page.wait_for_timeout(1000)
+    assert "hostile.txt" not in page.locator("#sources").inner_text()
+    page.get_by_role("tab", name="Ask").click()
+
+
+def test_the_page_is_usable_at_390_pixels(page, server):
+    phone = page.context.browser.new_page(viewport={"width": 390, "height": 844})
+    phone.goto(server + "/", wait_until="load")
+    phone.locator("#question textarea").wait_for(timeout=60_000)
+    shown = answer_to(phone, "How old was Anas Alkharboutli?")
+    assert "32" in shown
+    chip = phone.locator("#citations label").first
+    chip.click()
+    phone.locator("#passage mark").wait_for(timeout=10_000)
+    for target in (chip, phone.locator("#passage"), phone.locator("#chat")):
+        box = target.bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 391, box
+    phone.screenshot(path=str(OUTPUT / "page-390px.png"), full_page=True)
+    phone.close()
+
+
 def test_summary_and_compare_show_article_markdown_as_text():
     from rag.interfaces.page import as_text
 

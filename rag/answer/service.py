@@ -122,8 +122,24 @@ class AnswerService:
         """The top_k passages for the question, of fully indexed files only."""
         question = self.clean_question(question)
         filters = filters.checked() if filters else None
+        if filters:
+            self._check_matches(filters)
         hits = self.retriever.retrieve(question, top_k or self.settings.top_k, filters)
         return self._finished(hits)
+
+    def _check_matches(self, filters: Filters) -> None:
+        """BadInput when no indexed article passes the filters (rather than "the sources do not
+        say"), naming the undated files a date range leaves out."""
+        chunks = self.retriever.lexical().chunks
+        if any(filters.matches({**c.metadata, "file": c.file}) for c in chunks):
+            return
+        note = ""
+        if filters.date_from or filters.date_to:
+            undated = {c.file for c in chunks if not c.metadata.get("date")}
+            note = (
+                f" ({len(undated)} undated files are left out by any date range)" if undated else ""
+            )
+        raise BadInput(f"no indexed article matches these filters{note}")
 
     def _finished(self, hits: list[Hit]) -> list[Hit]:
         """The hits whose chunk belongs to the current, fully indexed version of its file."""

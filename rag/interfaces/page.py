@@ -5,19 +5,26 @@ escaped before it reaches the page.
 """
 
 import html
-import re
 from collections.abc import Callable
 from pathlib import Path
 
 import gradio as gr
 
 from rag.analysis.compare_render import render_comparison
-from rag.answer.followup import Turn
-from rag.core.errors import LLMUnavailable, RagError
-from rag.core.models import Answer, Citation
+from rag.core.errors import RagError
+from rag.core.models import Citation
 from rag.core.modes import available_modes, default_mode
 from rag.core.settings import Settings
 from rag.index.store import Filters
+from rag.interfaces.page_render import (
+    as_text,
+    chip_label,
+    conversation_of,
+    error_text,
+    render_markdown,
+    render_passage,
+    start_panel,
+)
 from rag.interfaces.streaming import run_streaming
 from rag.pipeline import Pipeline
 
@@ -27,8 +34,10 @@ CSS = """
 .passage-meta { color: #555; font-size: 0.9em; margin-bottom: 6px; }
 .unsupported { color: #a00; text-decoration: line-through; }
 .plain { white-space: pre-wrap; line-height: 1.5; }
+.source-cards { margin-bottom: 8px; font-size: 0.9em; color: #444; }
+.source-card { border-left: 3px solid #e8590c; padding-left: 6px; margin: 2px 0; }
+@media (max-width: 480px) { .passage, .plain { font-size: 0.95em; } }
 """
-CONTEXT_CHARS = 500
 # Local fonts only: the default theme would fetch Google Fonts, and the page must work offline.
 THEME = gr.themes.Default(
     font=["ui-sans-serif", "system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"]
@@ -46,6 +55,7 @@ def build_page(current: Callable[[], Pipeline], settings: Settings) -> gr.Blocks
         )
         citations = gr.State([])
         with gr.Tab("Ask"):
+            start = gr.HTML(elem_id="start")
             with gr.Row():
                 with gr.Column(scale=3):
                     # Messages are escaped HTML, never Markdown: article and model text could
@@ -96,7 +106,12 @@ def build_page(current: Callable[[], Pipeline], settings: Settings) -> gr.Blocks
                 file_types=[".txt", ".md", ".html", ".htm"],
             )
             add = gr.Button("Index uploaded files")
-            status = gr.HTML()
+            with gr.Row():
+                doomed = gr.Dropdown(
+                    label="Remove a file from the index", choices=[], elem_id="doomed"
+                )
+                remove = gr.Button("Delete from the index", variant="stop", elem_id="delete")
+            status = gr.HTML(elem_id="status")
         with gr.Tab("Summary"):
             summary_files = gr.Dropdown(
                 label="Files (none = all articles)", multiselect=True, choices=[]
@@ -134,25 +149,26 @@ def build_page(current: Callable[[], Pipeline], settings: Settings) -> gr.Blocks
                     written += value
                     yield _reply(history, text, html.escape(written) + " …", [])
                 elif kind == "error":
-                    yield _reply(history, text, _error_text(value), [])
+                    yield _reply(history, text, error_text(value), [])
                 else:
                     cited = [c for s in value.sentences if s.supported for c in s.citations]
+                    titles = {source.file: source.title for source in value.sources}
                     shown = render_markdown(value)
                     if value.asked:  # a follow-up, answered as the question it was read as
                         shown = f"<em>Read as: {html.escape(value.question)}</em>\n\n{shown}"
-                    yield _reply(history, text, shown, cited)
+                    yield _reply(history, text, shown, cited, titles)
 
         def compare_sources(files_):  # type: ignore[no-untyped-def]
             try:
                 return as_text(render_comparison(current().compare(files_ or None)))
             except RagError as err:
-                return _error_text(err)
+                return error_text(err)
 
         def summarise(files_, length):  # type: ignore[no-untyped-def]
             try:
                 summary = current().summarize(files_ or None, int(length))
             except RagError as err:
-                return _error_text(err)
+                return error_text(err)
             return f'<div class="plain">{render_markdown(summary)}</div>'
 
         def show(choice, cited):  # type: ignore[no-untyped-def]
@@ -166,13 +182,17 @@ def build_page(current: Callable[[], Pipeline], settings: Settings) -> gr.Blocks
             rows = [[d.file, d.title, d.outlet or "", d.date or "", d.chunks] for d in docs]
             outlet_names = sorted({d.outlet for d in docs if d.outlet})
             names = [d.file for d in docs]
-            return (
-                rows,
-                gr.update(choices=outlet_names),
-                gr.update(choices=names),
-                gr.update(choices=names),
-                gr.update(choices=names),
-            )
+            listed = [gr.update(choices=names, value=None) for _ in range(4)]
+            return rows, gr.update(choices=outlet_names), *listed, start_panel(docs)
+
+        def delete(file):  # type: ignore[no-untyped-def]
+            if not file:
+                return as_text("Choose a file to delete.")
+            try:
+                gone = current().delete(file)
+            except RagError as err:
+                return error_text(err)
+            return as_text(f"Deleted {file} ({gone} passages) from the index.")
 
         def index(paths):  # type: ignore[no-untyped-def]
             if not paths:
@@ -180,7 +200,7 @@ def build_page(current: Callable[[], Pipeline], settings: Settings) -> gr.Blocks
             try:
                 report = ingest_paths(current(), [Path(p) for p in paths])
             except RagError as err:
-                return _error_text(err)
+                return error_text(err)
             return as_text(report)
 
         inputs = [question, chat, mode, top_k, outlets, files, date_from, date_to]
@@ -188,7 +208,8 @@ def build_page(current: Callable[[], Pipeline], settings: Settings) -> gr.Blocks
         ask.click(respond, inputs, outputs)
         question.submit(respond, inputs, outputs)
         chips.change(show, [chips, citations], passage)
-        listings = [table, outlets, files, summary_files, compare_files]
+        listings = [table, outlets, files, summary_files, compare_files, doomed, start]
+        remove.click(delete, doomed, status).then(refresh, None, listings)
         add.click(index, upload, status, show_progress="full").then(refresh, None, listings)
         summarize.click(summarise, [summary_files, summary_length], summary)
         compare.click(compare_sources, compare_files, comparison)
@@ -201,81 +222,14 @@ def build_page(current: Callable[[], Pipeline], settings: Settings) -> gr.Blocks
     return page
 
 
-def _reply(history: list, question: str, text: str, cited: list[Citation]):  # type: ignore[no-untyped-def]
+def _reply(history: list, question: str, text: str, cited: list[Citation], titles=None):  # type: ignore[no-untyped-def]
     """The conversation with this turn (a new list: each streamed update replaces the turn)."""
     history = history + [
         {"role": "user", "content": html.escape(question)},
         {"role": "assistant", "content": text},
     ]
-    labels = [f"[{i}] {c.file}:L{c.line}" for i, c in enumerate(cited, start=1)]
+    labels = [chip_label(i, c, (titles or {}).get(c.file)) for i, c in enumerate(cited, start=1)]
     return history, gr.update(choices=labels, value=None), cited, "", ""
-
-
-def conversation_of(history: list) -> list[Turn]:
-    """The chat so far as plain-text turns (the page shows escaped HTML)."""
-    turns = []
-    for message in history:
-        content = message.get("content") if isinstance(message, dict) else None
-        if isinstance(content, list):  # Gradio's normalised form: [{"type": "text", ...}]
-            content = " ".join(str(part.get("text", "")) for part in content)
-        if isinstance(content, str) and message.get("role") in ("user", "assistant"):
-            plain = html.unescape(re.sub(r"<[^>]+>", " ", content))
-            turns.append(Turn(message["role"], " ".join(plain.split())))
-    return turns
-
-
-def as_text(text: str) -> str:
-    """Any text as HTML that shows it verbatim: escaped, whitespace kept."""
-    return f'<div class="plain">{html.escape(text)}</div>'
-
-
-def _error_text(err: Exception) -> str:
-    if isinstance(err, LLMUnavailable):
-        found = ", ".join(s.file for s in err.sources) or "none"
-        return f"⚠ {html.escape(str(err))} (retrieved sources: {html.escape(found)})"
-    return f"⚠ {html.escape(str(err))}"
-
-
-def render_markdown(answer: Answer) -> str:
-    """The answer for the chat: escaped sentences, each followed by its numbered chips."""
-    if answer.abstained:
-        return html.escape(answer.answer)
-    parts, n = [], 0
-    for sentence in answer.sentences:
-        if not sentence.supported:
-            parts.append(
-                f'<span class="unsupported" title="{html.escape(sentence.reason or "")}">'
-                f"{html.escape(sentence.text)}</span> (not supported, dropped)"
-            )
-            continue
-        marks = []
-        for citation in sentence.citations:
-            n += 1
-            marks.append(f"[{n}: {html.escape(citation.file)}:L{citation.line}]")
-        parts.append(f"{html.escape(sentence.text)} {' '.join(marks)}")
-    return "\n\n".join(parts)
-
-
-def render_passage(pipeline: Pipeline, citation: Citation) -> str:
-    """The cited span highlighted in its context, with the file's name, outlet and date."""
-    text, info = pipeline.document(citation.file)
-    lo = max(0, text.rfind("\n", 0, max(0, citation.start - CONTEXT_CHARS)) + 1)
-    hi = text.find("\n", min(len(text), citation.end + CONTEXT_CHARS))
-    hi = len(text) if hi < 0 else hi
-    meta = " · ".join(
-        html.escape(x) for x in (info.file, info.outlet or "unknown outlet", info.date or "undated")
-    )
-    body = (
-        html.escape(text[lo : citation.start])
-        + "<mark>"
-        + html.escape(text[citation.start : citation.end])
-        + "</mark>"
-        + html.escape(text[citation.end : hi])
-    )
-    return (
-        f'<div class="passage-meta">{meta} — line {citation.line}</div>'
-        f'<div class="passage">{body}</div>'
-    )
 
 
 def ingest_paths(pipeline: Pipeline, paths: list[Path]) -> str:

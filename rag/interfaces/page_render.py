@@ -1,0 +1,142 @@
+"""What the page shows, as escaped HTML: answers with source cards, passages, the start panel.
+
+Article and model text is escaped here, always; nothing is rendered as Markdown.
+"""
+
+import html
+import re
+from collections import Counter
+
+from rag.answer.evidence import name_phrases
+from rag.answer.followup import Turn
+from rag.core.errors import LLMUnavailable
+from rag.core.models import Answer, Citation, DocumentInfo, Source
+from rag.pipeline import Pipeline
+
+CONTEXT_CHARS = 500
+_CARDS = re.compile(
+    r'<div class="source-cards">(?:<div class="source-card">.*?</div>)*</div>', re.S
+)
+_READ_AS = re.compile(r"<em>Read as: .*?</em>", re.S)
+
+
+def chip_label(n: int, citation: Citation, title: str | None) -> str:
+    """A citation chip: number, a readable title when known, then file and line."""
+    short = _short(title, 48) + " — " if title else ""
+    return f"[{n}] {short}{citation.file}:L{citation.line}"
+
+
+def source_cards(sources: list[Source]) -> str:
+    """One line per cited file: title, outlet, date (undated files say so)."""
+    cards = [
+        f'<div class="source-card"><b>{html.escape(_short(s.title or s.file, 90))}</b> · '
+        f"{html.escape(s.outlet or 'outlet not stated')} · {html.escape(s.date or 'undated')}"
+        "</div>"
+        for s in sources
+    ]
+    return '<div class="source-cards">' + "".join(cards) + "</div>"
+
+
+def start_panel(docs: list[DocumentInfo]) -> str:
+    """What is indexed, and questions to start with, drawn from the articles' own titles."""
+    if not docs:
+        return as_text("Nothing is indexed yet: add articles in the Sources tab.")
+    dated = sorted((d for d in docs if d.date), key=lambda d: d.date or "")
+    span = f", {dated[0].date} to {dated[-1].date}" if dated else ""
+    undated = sum(1 for d in docs if not d.date)
+    note = f"; {undated} undated (a date filter leaves them out)" if undated else ""
+    lines = [f"{len(docs)} articles indexed{span}{note}."]
+    lines += [
+        f"• {_short(d.title or d.file, 90)} ({d.outlet or 'outlet not stated'})" for d in docs[:8]
+    ]
+    if len(docs) > 8:
+        lines.append(f"… and {len(docs) - 8} more (Sources tab)")
+    lines += ["", "Try: " + " · ".join(example_questions(docs))]
+    return as_text("\n".join(lines))
+
+
+def example_questions(docs: list[DocumentInfo]) -> list[str]:
+    """Three starting questions from the corpus itself: its most named subject and its newest
+    article (no topic is written into the code)."""
+    names = Counter(n for d in docs for n in name_phrases(d.title or ""))
+    words = Counter(w for d in docs for w in re.findall(r"\b[A-Z][a-z]{3,}\b", (d.title or "")[1:]))
+    subject = (names.most_common(1) or words.most_common(1) or [("the news", 0)])[0][0]
+    newest = max(docs, key=lambda d: d.date or "")
+    return [
+        f"What do the articles say about {subject}?",
+        f"Compare how the outlets report {subject}",
+        f"Summarise {_short(newest.title or newest.file, 60)}",
+    ]
+
+
+def _short(text: str, most: int) -> str:
+    return text if len(text) <= most else text[: most - 1].rsplit(" ", 1)[0] + "…"
+
+
+def conversation_of(history: list) -> list[Turn]:
+    """The chat so far as plain-text turns (the page shows escaped HTML)."""
+    turns = []
+    for message in history:
+        content = message.get("content") if isinstance(message, dict) else None
+        if isinstance(content, list):  # Gradio's normalised form: [{"type": "text", ...}]
+            content = " ".join(str(part.get("text", "")) for part in content)
+        if isinstance(content, str) and message.get("role") in ("user", "assistant"):
+            content = _CARDS.sub(" ", _READ_AS.sub(" ", content))  # page furniture, not answer
+            plain = html.unescape(re.sub(r"<[^>]+>", " ", content))
+            turns.append(Turn(message["role"], " ".join(plain.split())))
+    return turns
+
+
+def as_text(text: str) -> str:
+    """Any text as HTML that shows it verbatim: escaped, whitespace kept."""
+    return f'<div class="plain">{html.escape(text)}</div>'
+
+
+def error_text(err: Exception) -> str:
+    if isinstance(err, LLMUnavailable):
+        found = ", ".join(s.file for s in err.sources) or "none"
+        return f"⚠ {html.escape(str(err))} (retrieved sources: {html.escape(found)})"
+    return f"⚠ {html.escape(str(err))}"
+
+
+def render_markdown(answer: Answer) -> str:
+    """The answer for the chat: source cards (title, outlet, date), then escaped sentences,
+    each followed by its numbered citation markers."""
+    if answer.abstained:
+        return html.escape(answer.answer)
+    parts, n = [source_cards(answer.sources)] if answer.sources else [], 0
+    for sentence in answer.sentences:
+        if not sentence.supported:
+            parts.append(
+                f'<span class="unsupported" title="{html.escape(sentence.reason or "")}">'
+                f"{html.escape(sentence.text)}</span> (not supported, dropped)"
+            )
+            continue
+        marks = []
+        for citation in sentence.citations:
+            n += 1
+            marks.append(f"[{n}: {html.escape(citation.file)}:L{citation.line}]")
+        parts.append(f"{html.escape(sentence.text)} {' '.join(marks)}")
+    return "\n\n".join(parts)
+
+
+def render_passage(pipeline: Pipeline, citation: Citation) -> str:
+    """The cited span highlighted in its context, with the file's name, outlet and date."""
+    text, info = pipeline.document(citation.file)
+    lo = max(0, text.rfind("\n", 0, max(0, citation.start - CONTEXT_CHARS)) + 1)
+    hi = text.find("\n", min(len(text), citation.end + CONTEXT_CHARS))
+    hi = len(text) if hi < 0 else hi
+    meta = " · ".join(
+        html.escape(x) for x in (info.file, info.outlet or "outlet not stated", info.date or "undated")
+    )
+    body = (
+        html.escape(text[lo : citation.start])
+        + "<mark>"
+        + html.escape(text[citation.start : citation.end])
+        + "</mark>"
+        + html.escape(text[citation.end : hi])
+    )
+    return (
+        f'<div class="passage-meta">{meta} — line {citation.line}</div>'
+        f'<div class="passage">{body}</div>'
+    )
