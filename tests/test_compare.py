@@ -52,17 +52,24 @@ def test_facts_several_outlets_report_are_not_called_single_source(comparison):
         assert "half-million" not in claim.text
 
 
-def test_framing_shows_each_outlet_words_for_the_opposition(comparison):
-    words = {
-        f: {t.term for t in terms}
-        for f, terms in comparison.framing["the armed opposition"].items()
-    }
-    assert {"militants", "terrorists"} <= words[A] and "insurgents" not in words[A]
+def test_framing_is_discovered_from_sentences_reporting_the_same_thing(comparison):
+    """No lexicon: the words the outlets swap for the opposition come out of the articles."""
+    groups = {label: by_file for label, by_file in comparison.framing.items()}
+    label = next(label for label in groups if "insurgents" in label.split(" / "))
+    words = {f: {t.term for t in terms} for f, terms in groups[label].items()}
+    assert "militants" in words[A] and "insurgents" not in words[A]
     assert "opposition fighters" in words[B] and "insurgents" not in words[B]
     assert "insurgents" in words[C] and "insurgents" in words[D]
-    assert {"rebel forces", "rebels"} <= words[E] and "insurgents" not in words[E]
-    first = comparison.framing["the armed opposition"][A][0].citation
-    assert quotes_match([first])
+    assert quotes_match([t.citation for terms in groups[label].values() for t in terms])
+
+
+def test_each_outlets_distinctive_words_are_scored_against_the_rest(comparison):
+    distinctive = {f: {t.term for t in terms} for f, terms in comparison.distinctive.items()}
+    assert "rebel" in distinctive[E]  # the Times of Oman piece says rebels; the others do not
+    assert all(
+        t.score and t.score >= 1.96 for terms in comparison.distinctive.values() for t in terms
+    )
+    assert quotes_match([terms[0].citation for terms in comparison.distinctive.values()])
 
 
 def test_near_duplicate_pairs_and_the_words_a_derived_copy_changed(comparison):

@@ -5,12 +5,17 @@ Deterministic: sentence embeddings align claims across wording, rules do the res
 
 import difflib
 import itertools
-import re
 from collections import Counter
 
 import numpy as np
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
+from rag.analysis.framing import (
+    FramingTerm,
+    distinctive_terms,
+    framing_view,
+    substitution_groups,
+)
 from rag.answer.evidence import SentenceVectors, is_full_sentence
 from rag.core.cancel import check as check_cancelled
 from rag.core.models import Chunk, Citation, Span
@@ -20,32 +25,6 @@ SAME_CLAIM = 0.75  # cosine at which two sentences from different files report t
 UNIQUE_BELOW = 0.6  # a sentence no other file comes this close to is single-source
 ALIGNED = 0.8  # sentence alignment used for near-duplicate articles
 DUPLICATE_PAIR = 0.5  # share of one article's sentences found in the other
-FRAMES = {
-    "the armed opposition": [
-        "terrorists",
-        "militants",
-        "militant groups",
-        "insurgents",
-        "insurgency",
-        "rebels",
-        "rebel forces",
-        "opposition fighters",
-        "opposition forces",
-        "armed opposition",
-        "jihadi group",
-        "militias",
-    ],
-    "the government side": [
-        "government troops",
-        "government forces",
-        "Syrian troops",
-        "Syrian soldiers",
-        "pro-Assad forces",
-        "regime",
-        "Syrian government",
-    ],
-    "Turkey": ["Turkiye", "Turkey", "Ankara"],
-}
 
 
 class Claim(BaseModel):
@@ -59,12 +38,6 @@ class Conflict(BaseModel):
     claim: str
     values: dict[str, list[float]]
     citations: list[Citation]
-
-
-class FramingTerm(BaseModel):
-    term: str
-    count: int
-    citation: Citation
 
 
 class DuplicatePair(BaseModel):
@@ -82,7 +55,13 @@ class Comparison(BaseModel):
     corroborated: list[Claim]
     single_source: list[Claim]
     conflicts: list[Conflict]
-    framing: dict[str, dict[str, list[FramingTerm]]]
+    framing: dict[str, dict[str, list[FramingTerm]]] = Field(
+        description="Words the files use in each other's place (discovered from sentences "
+        "reporting the same claim), per file, counted, a use cited."
+    )
+    distinctive: dict[str, list[FramingTerm]] = Field(
+        {}, description="Each file's most distinctive words against the others (log-odds z)."
+    )
     duplicates: list[DuplicatePair]
 
 
@@ -99,7 +78,8 @@ def compare_files(chunks_by_file: dict[str, list[Chunk]], vectors: SentenceVecto
         corroborated=[_claim(g, sentences, matrix) for g in corroborated],
         single_source=[_claim(g, sentences, matrix) for g in singles],
         conflicts=[c for g in corroborated if (c := _conflict(g, sentences))],
-        framing=_framing(sentences),
+        framing=framing_view(substitution_groups(sentences, matrix, SAME_CLAIM), sentences),
+        distinctive=distinctive_terms(sentences),
         duplicates=_duplicates(sorted(chunks_by_file), sentences, matrix),
     )
 
@@ -156,31 +136,7 @@ def _conflict(group: list[int], sentences: list[Span]) -> Conflict | None:
     return Conflict(claim=sentences[group[0]].text, values=stated, citations=cited)
 
 
-def _framing(sentences: list[Span]) -> dict[str, dict[str, list[FramingTerm]]]:
-    """For each actor, the words each file uses for it, with a citation to the first use."""
-    view: dict[str, dict[str, list[FramingTerm]]] = {}
-    for role, terms in FRAMES.items():
-        by_file: dict[str, list[FramingTerm]] = {}
-        for term in terms:
-            pattern = re.compile(rf"\b{re.escape(term)}\b", re.IGNORECASE)
-            counts: Counter[str] = Counter()
-            first: dict[str, Span] = {}
-            for sentence in sentences:
-                hits = len(pattern.findall(sentence.text))
-                if hits:
-                    counts[sentence.file] += hits
-                    first.setdefault(sentence.file, sentence)
-            for file, count in counts.items():
-                by_file.setdefault(file, []).append(
-                    FramingTerm(term=term, count=count, citation=first[file].cite())
-                )
-        view[role] = {f: sorted(t, key=lambda x: -x.count) for f, t in sorted(by_file.items())}
-    return view
-
-
-def _duplicates(
-    files: list[str], sentences: list[Span], matrix: np.ndarray
-) -> list[DuplicatePair]:
+def _duplicates(files: list[str], sentences: list[Span], matrix: np.ndarray) -> list[DuplicatePair]:
     """Article pairs that largely share their sentences, and the words a derived copy changed."""
     rows = {f: [i for i, s in enumerate(sentences) if s.file == f] for f in files}
     pairs = []

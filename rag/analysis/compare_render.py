@@ -24,13 +24,18 @@ def render_comparison(comparison: Comparison, limit: int = 8) -> str:
         out.append(f"- {conflict.claim} — {sides} {_marks(conflict.citations)}")
     if not comparison.conflicts:
         out.append("- none found among aligned claims")
-    out.append("\n## Framing: the words each file uses")
+    out.append("\n## Framing: words the files use in each other's place")
     for role, by_file in comparison.framing.items():
         out.append(f"\n**{role}**\n")
         out.append("| file | terms (count) | first use |\n|---|---|---|")
         for file, terms in by_file.items():
             words = ", ".join(f"{t.term} ({t.count})" for t in terms)
             out.append(f"| {file} | {words} | {terms[0].citation.marker} |")
+    if comparison.distinctive:
+        out.append("\n## Distinctive words of each file (against the others)")
+        for file, terms in comparison.distinctive.items():
+            words = ", ".join(f"{t.term} ({t.count}, z {t.score:.1f})" for t in terms)
+            out.append(f"- {file}: {words} {terms[0].citation.marker}")
     out.append(f"\n## Near-duplicate articles ({len(comparison.duplicates)})")
     for pair in comparison.duplicates:
         derived = ""

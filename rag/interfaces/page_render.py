@@ -127,7 +127,8 @@ def render_passage(pipeline: Pipeline, citation: Citation) -> str:
     hi = text.find("\n", min(len(text), citation.end + CONTEXT_CHARS))
     hi = len(text) if hi < 0 else hi
     meta = " · ".join(
-        html.escape(x) for x in (info.file, info.outlet or "outlet not stated", info.date or "undated")
+        html.escape(x)
+        for x in (info.file, info.outlet or "outlet not stated", info.date or "undated")
     )
     body = (
         html.escape(text[lo : citation.start])

@@ -1,0 +1,175 @@
+"""How each file words the same thing, discovered from the corpus itself (no lexicon).
+
+Substitutions: sentences of different files that report the same claim are compared word by
+word; where one says "insurgents" and the other "terrorists" at the same place, the two are
+linked. Linked words form groups (connected components); each group is shown with the words
+each file uses and a citation to a use. Distinctive terms: each file's words against the rest
+by weighted log-odds with an informative Dirichlet prior (Monroe, Colaresi and Quinn 2008,
+"Fightin' Words"), as z-scores.
+"""
+
+import difflib
+import math
+import re
+from collections import Counter, defaultdict
+
+import numpy as np
+from pydantic import BaseModel
+
+from rag.core.models import Citation, Span
+from rag.core.text import STOPWORDS, words
+
+SHORT_SIDE = 3  # words on the shorter side of a substitution ("terrorists")
+LONG_SIDE = 8  # and on the longer one ("forces opposed to syrian president bashar al-assad")
+MIN_SIMILAR = 0.35  # token similarity two aligned sentences need for a word-level comparison
+
+
+class FramingTerm(BaseModel):
+    term: str
+    count: int
+    citation: Citation
+    score: float | None = None
+
+
+def substitution_groups(
+    sentences: list[Span], matrix: np.ndarray, same_claim: float
+) -> list[list[str]]:
+    """Groups of words that sentences of different files reporting the same claim (cosine at
+    least same_claim) use in each other's place, biggest first; each group's words ordered by
+    how often they were swapped."""
+    links: Counter[tuple[str, str]] = Counter()
+    sims = matrix @ matrix.T if len(sentences) else np.zeros((0, 0))
+    for i, j in zip(*np.nonzero(np.triu(sims, 1) >= same_claim)):
+        left, right = sentences[int(i)], sentences[int(j)]
+        if left.file != right.file:
+            links.update(_swaps(left.text, right.text))
+    neighbours: dict[str, set[str]] = defaultdict(set)
+    weight: Counter[str] = Counter()
+    for (a, b), n in links.items():
+        neighbours[a].add(b)
+        neighbours[b].add(a)
+        weight[a] += n
+        weight[b] += n
+    groups, seen = [], set()
+    for start in sorted(neighbours, key=lambda t: -weight[t]):
+        if start in seen:
+            continue
+        component, todo = set(), [start]
+        while todo:
+            term = todo.pop()
+            if term not in component:
+                component.add(term)
+                todo += neighbours[term] - component
+        seen |= component
+        groups.append(sorted(component, key=lambda t: (-weight[t], t)))
+    groups.sort(key=lambda g: -sum(weight[t] for t in g))
+    return [g for g in groups if len(g) >= 2]
+
+
+def framing_view(
+    groups: list[list[str]], sentences: list[Span], most: int = 12
+) -> dict[str, dict[str, list[FramingTerm]]]:
+    """For the first `most` groups whose files choose different words: per file, the group's
+    words it uses, counted, with a first use cited."""
+    view: dict[str, dict[str, list[FramingTerm]]] = {}
+    for group in groups:
+        if len(view) >= most:
+            break
+        by_file: dict[str, list[FramingTerm]] = {}
+        for term in group:
+            pattern = re.compile(rf"(?<![\w-]){re.escape(term)}(?![\w-])", re.IGNORECASE)
+            counts: Counter[str] = Counter()
+            first: dict[str, Span] = {}
+            for sentence in sentences:
+                hits = len(pattern.findall(sentence.text))
+                if hits:
+                    counts[sentence.file] += hits
+                    first.setdefault(sentence.file, sentence)
+            for file, count in counts.items():
+                by_file.setdefault(file, []).append(
+                    FramingTerm(term=term, count=count, citation=first[file].cite())
+                )
+        dominant = {max(terms, key=lambda t: t.count).term for terms in by_file.values()}
+        if len(by_file) >= 2 and len(dominant) >= 2:  # the files choose different words
+            label = " / ".join(group[:4])
+            view[label] = {f: sorted(t, key=lambda x: -x.count) for f, t in sorted(by_file.items())}
+    return view
+
+
+def distinctive_terms(sentences: list[Span], most: int = 6) -> dict[str, list[FramingTerm]]:
+    """Each file's most distinctive words against the other files (z-score of the weighted
+    log-odds ratio, informative Dirichlet prior = the whole corpus), used at least twice."""
+    by_file: dict[str, Counter[str]] = defaultdict(Counter)
+    first: dict[tuple[str, str], Span] = {}
+    for sentence in sentences:
+        for word in _content_words(sentence.text):
+            by_file[sentence.file][word] += 1
+            first.setdefault((sentence.file, word), sentence)
+    corpus: Counter[str] = Counter()
+    for counts in by_file.values():
+        corpus.update(counts)
+    prior_total = sum(corpus.values())
+    if len(by_file) < 2 or not prior_total:
+        return {}
+    prior = {w: c / prior_total * 500 for w, c in corpus.items()}  # a0 = 500 pseudo-counts
+    a0 = sum(prior.values())
+    view = {}
+    for file, counts in sorted(by_file.items()):
+        n_i = sum(counts.values())
+        rest = corpus - counts
+        n_j = sum(rest.values())
+        scored = []
+        for word, y_i in counts.items():
+            if y_i < 2:
+                continue
+            a_w, y_j = prior[word], rest.get(word, 0)
+            delta = math.log((y_i + a_w) / (n_i + a0 - y_i - a_w)) - math.log(
+                (y_j + a_w) / (n_j + a0 - y_j - a_w)
+            )
+            z = delta / math.sqrt(1 / (y_i + a_w) + 1 / (y_j + a_w))
+            scored.append((z, word, y_i))
+        top = sorted(scored, reverse=True)[:most]
+        view[file] = [
+            FramingTerm(term=w, count=n, citation=first[(file, w)].cite(), score=round(z, 2))
+            for z, w, n in top
+            if z > 1.96
+        ]
+    return {f: terms for f, terms in view.items() if terms}
+
+
+def _swaps(left: str, right: str) -> list[tuple[str, str]]:
+    """Word substitutions between two sentences that say the same thing in other words."""
+    a, b = _tokens(left), _tokens(right)
+    matcher = difflib.SequenceMatcher(a=a, b=b, autojunk=False)
+    if matcher.ratio() < MIN_SIMILAR:
+        return []
+    found = []
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        short, long_ = sorted((i2 - i1, j2 - j1))
+        if op != "replace" or short > SHORT_SIDE or long_ > LONG_SIDE:
+            continue
+        x, y = _trim(a[i1:i2]), _trim(b[j1:j2])
+        if x and y and x != y and _meaningful(x) and _meaningful(y):
+            found.append(tuple(sorted((x, y))))
+    return found  # type: ignore[return-value]
+
+
+def _tokens(text: str) -> list[str]:
+    return re.findall(r"[\w’'-]+", text.lower())
+
+
+def _trim(tokens: list[str]) -> str:
+    while tokens and tokens[0] in STOPWORDS:
+        tokens = tokens[1:]
+    while tokens and tokens[-1] in STOPWORDS:
+        tokens = tokens[:-1]
+    return " ".join(tokens)
+
+
+def _meaningful(phrase: str) -> bool:
+    """A phrase with a content word and no digits (numbers are conflicts, not framing)."""
+    return not re.search(r"\d", phrase) and any(w not in STOPWORDS for w in phrase.split())
+
+
+def _content_words(text: str) -> list[str]:
+    return [w for w in words(text) if w not in STOPWORDS and len(w) > 2 and not w.isdigit()]
