@@ -220,6 +220,21 @@ def test_answers_carry_source_cards_and_titled_citations(page):
     assert " — " in chip and ".txt:L" in chip
 
 
+def test_inline_citations_open_their_passage_in_every_answer(page, server):
+    answer_to(page, "Who is the UN special envoy for Syria?")
+    answer_to(page, "How old was Anas Alkharboutli?")
+    links = page.locator("#chat a.cite")
+    assert links.count() >= 2  # the older answer's markers stay live
+    first = links.first
+    assert first.get_attribute("title")  # hovering shows the quote
+    href = first.get_attribute("href")
+    assert href and href.startswith("/passage?")
+    reader = page.context.browser.new_page()
+    reader.goto(server + href)
+    assert first.get_attribute("title")[:40] in reader.locator("mark").inner_text()
+    reader.close()
+
+
 def test_a_filter_nothing_matches_says_so(page):
     page.get_by_label("From (YYYY-MM-DD)").fill("2031-01-01")
     shown = answer_to(page, "Who is the UN special envoy for Syria?")

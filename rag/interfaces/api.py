@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from fastapi import Depends, FastAPI, HTTPException, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field, field_validator
 
@@ -241,6 +241,16 @@ def _add_routes(app: FastAPI, current, auth, settings: Settings) -> None:  # typ
         _check_name(file)
         text, info = current().document(file)
         return DocumentText(document=info, text=text, highlights=_spans(highlight, len(text)))
+
+    @app.get("/passage", response_class=HTMLResponse, include_in_schema=False)
+    def passage(file: str, start: int, end: int) -> HTMLResponse:
+        """A cited passage, highlighted in its context: where the page's citation links go
+        (behind the same key as the page)."""
+        from rag.interfaces.page import CSS
+        from rag.interfaces.page_render import passage_page
+
+        _check_name(file)
+        return HTMLResponse(passage_page(current(), file, start, end, CSS))
 
     @app.delete("/v1/documents/{file:path}", tags=["documents"], dependencies=guarded)
     def delete(file: str) -> dict:

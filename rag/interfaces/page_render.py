@@ -6,11 +6,13 @@ Article and model text is escaped here, always; nothing is rendered as Markdown.
 import html
 import re
 from collections import Counter
+from urllib.parse import urlencode
 
 from rag.answer.evidence import name_phrases
 from rag.answer.followup import Turn
-from rag.core.errors import LLMUnavailable
+from rag.core.errors import BadInput, LLMUnavailable
 from rag.core.models import Answer, Citation, DocumentInfo, Source
+from rag.core.text import line_of
 from rag.pipeline import Pipeline
 
 CONTEXT_CHARS = 500
@@ -115,9 +117,44 @@ def render_markdown(answer: Answer) -> str:
         marks = []
         for citation in sentence.citations:
             n += 1
-            marks.append(f"[{n}: {html.escape(citation.file)}:L{citation.line}]")
+            marks.append(citation_link(n, citation))
         parts.append(f"{html.escape(sentence.text)} {' '.join(marks)}")
     return "\n\n".join(parts)
+
+
+def citation_link(n: int, citation: Citation) -> str:
+    """An inline marker that opens the passage (works in every answer, old ones included);
+    hovering shows the quote."""
+    query = urlencode({"file": citation.file, "start": citation.start, "end": citation.end})
+    return (
+        f'<a class="cite" href="/passage?{html.escape(query)}" target="_blank" '
+        f'title="{html.escape(_short(citation.quote, 240))}">'
+        f"[{n}: {html.escape(citation.file)}:L{citation.line}]</a>"
+    )
+
+
+def passage_page(pipeline: Pipeline, file: str, start: int, end: int, css: str) -> str:
+    """A whole page with one passage highlighted; BadInput for a span outside the file."""
+    text, _ = pipeline.document(file)
+    if not 0 <= start < end <= len(text):
+        raise BadInput(f"bad span {start}-{end}: the file has {len(text)} characters")
+    cited = Citation(
+        file=file,
+        chunk_id="",
+        start=start,
+        end=end,
+        line=line_of(text, start),
+        quote=text[start:end],
+        score=0.0,
+    )
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(file)}</title>"
+        f"<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<style>body{{font-family:system-ui,sans-serif;max-width:48rem;margin:2rem auto;"
+        f"padding:0 1rem}}{css}</style></head><body>{render_passage(pipeline, cited)}"
+        "<script>document.querySelector('mark').scrollIntoView({block:'center'})</script>"
+        "</body></html>"
+    )
 
 
 def render_passage(pipeline: Pipeline, citation: Citation) -> str:
