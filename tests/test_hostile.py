@@ -55,6 +55,7 @@ def locked(sample_pipeline):
         ("POST", "/gradio_api/call/index"),
         ("POST", "/gradio_api/upload"),
         ("GET", "/docs"),
+        ("GET", "/passage?file=000_43fc5ccdc40033fb.txt&start=0&end=40"),
         ("GET", "/openapi.json"),
         ("GET", "/v1/documents"),
         ("POST", "/v1/answer"),
