@@ -235,6 +235,19 @@ def test_inline_citations_open_their_passage_in_every_answer(page, server):
     reader.close()
 
 
+def test_new_chat_clears_the_conversation_and_the_passage(page):
+    answer_to(page, "Who is the UN special envoy for Syria?")
+    page.locator("#citations label").first.click()
+    page.locator("#passage mark").wait_for(timeout=10_000)
+    page.locator("#new-chat").click()
+    page.wait_for_function(
+        "() => document.querySelectorAll(\"#chat [data-testid='bot']\").length === 0",
+        timeout=10_000,
+    )
+    assert page.locator("#passage mark").count() == 0
+    assert page.locator("#citations label").count() == 0
+
+
 def test_a_filter_nothing_matches_says_so(page):
     page.get_by_label("From (YYYY-MM-DD)").fill("2031-01-01")
     shown = answer_to(page, "Who is the UN special envoy for Syria?")

@@ -8,14 +8,24 @@ def _marks(citations: list[Citation]) -> str:
     return "".join(c.marker for c in citations)
 
 
-def render_comparison(comparison: Comparison, limit: int = 8) -> str:
-    """Markdown: corroborated, single-source, conflicts, framing, near-duplicates."""
+def _more(total: int, shown: int | None) -> list[str]:
+    if shown is None or total <= shown:
+        return []
+    return [f"- … and {total - shown} more (all of them: `rag compare --json`, or the page)"]
+
+
+def render_comparison(comparison: Comparison, limit: int | None = 8) -> str:
+    """Markdown: corroborated, single-source, conflicts, framing, near-duplicates; the first
+    `limit` claims of each list (None: all), with the count of the rest."""
     out = [f"## Reported by two or more files ({len(comparison.corroborated)})"]
     for claim in comparison.corroborated[:limit]:
         out.append(f"- ({claim.count} files) {claim.text} {_marks(claim.citations)}")
+    out += _more(len(comparison.corroborated), limit)
     out.append(f"\n## Reported by one file only ({len(comparison.single_source)})")
-    for claim in comparison.single_source[: limit * 2]:
+    singles = limit * 2 if limit else None
+    for claim in comparison.single_source[:singles]:
         out.append(f"- {claim.text} {_marks(claim.citations)}")
+    out += _more(len(comparison.single_source), singles)
     out.append(f"\n## Conflicting numbers ({len(comparison.conflicts)})")
     for conflict in comparison.conflicts:
         sides = "; ".join(

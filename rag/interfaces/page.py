@@ -72,7 +72,10 @@ def build_page(current: Callable[[], Pipeline], settings: Settings) -> gr.Blocks
                         placeholder="Who is the UN special envoy for Syria?",
                         elem_id="question",
                     )
-                    ask = gr.Button("Ask", variant="primary", elem_id="ask")
+                    with gr.Row():
+                        ask = gr.Button("Ask", variant="primary", elem_id="ask", scale=3)
+                        stop = gr.Button("Stop", elem_id="stop", scale=1)
+                        new_chat = gr.Button("New chat", elem_id="new-chat", scale=1)
                 with gr.Column(scale=2):
                     chips = gr.Radio(
                         label="Citations (click one)",
@@ -160,7 +163,8 @@ def build_page(current: Callable[[], Pipeline], settings: Settings) -> gr.Blocks
 
         def compare_sources(files_):  # type: ignore[no-untyped-def]
             try:
-                return as_text(render_comparison(current().compare(files_ or None)))
+                # the page shows every item (the CLI shows the first few of each list)
+                return as_text(render_comparison(current().compare(files_ or None), limit=None))
             except RagError as err:
                 return error_text(err)
 
@@ -205,8 +209,14 @@ def build_page(current: Callable[[], Pipeline], settings: Settings) -> gr.Blocks
 
         inputs = [question, chat, mode, top_k, outlets, files, date_from, date_to]
         outputs = [chat, chips, citations, passage, question]
-        ask.click(respond, inputs, outputs)
-        question.submit(respond, inputs, outputs)
+        asked = [ask.click(respond, inputs, outputs), question.submit(respond, inputs, outputs)]
+        stop.click(None, None, None, cancels=asked)  # type: ignore[arg-type]
+        new_chat.click(
+            lambda: ([], gr.update(choices=[], value=None), [], "", ""),
+            None,
+            outputs,
+            cancels=asked,  # type: ignore[arg-type]
+        )
         chips.change(show, [chips, citations], passage)
         listings = [table, outlets, files, summary_files, compare_files, doomed, start]
         remove.click(delete, doomed, status).then(refresh, None, listings)
