@@ -32,10 +32,11 @@ class Conversation:
         self,
         question: str,
         filters: Filters | None = None,
+        *,
+        history: list[Turn] | None = None,
         top_k: int | None = None,
         mode: str | None = None,
         on_token: OnToken = None,
-        history: list[Turn] | None = None,
     ) -> Answer:
         """The answer to this turn; `asked` keeps the question when it was rewritten."""
         asked = self.answers.clean_question(question)

@@ -168,16 +168,22 @@ def _add_routes(app: FastAPI, current, auth, settings: Settings) -> None:  # typ
         pipeline = current()
         filters = _filters(request.filters, settings)
         history = [Turn(t.role, t.content) for t in request.history]
+        mode = request.mode
         if not request.stream:
             with cancellable(_cancel_flag(http)):
                 return pipeline.ask(
-                    request.question, filters, request.top_k, request.mode, history=history
+                    request.question, filters, history=history, top_k=request.top_k, mode=mode
                 )
         question = pipeline.clean_question(request.question)  # a bad question is a plain 400
         pipeline.generator(request.mode)  # so is a mode that is not configured
         events = answer_events(
             lambda on_token: pipeline.ask(
-                question, filters, request.top_k, request.mode, on_token, history
+                question,
+                filters,
+                history=history,
+                top_k=request.top_k,
+                mode=mode,
+                on_token=on_token,
             ),
             _cancel_flag(http),
         )

@@ -179,7 +179,7 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
     pipeline = _pipeline(settings)
     if pipeline.store.count() == 0:
         raise BadInput("nothing is indexed yet: run `rag ingest FOLDER` first")
-    answer = pipeline.ask(args.question, _filters(args), args.top_k, args.mode)
+    answer = pipeline.ask(args.question, _filters(args), top_k=args.top_k, mode=args.mode)
     print(answer.model_dump_json(indent=2) if args.json else render_answer(answer))
     return 0
 

@@ -13,31 +13,24 @@ from rag.index.store import store_failure
 log = logging.getLogger(__name__)
 
 
-def add_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(NotFound)
-    async def not_found(request: Request, err: NotFound) -> JSONResponse:
-        return JSONResponse({"detail": str(err)}, status_code=404)
+# Each user-facing error and its status (a subclass is listed before its base).
+STATUS = [
+    (NotFound, 404),
+    (BadInput, 400),
+    (StoreUnavailable, 503),
+    (DiskFull, 507),
+    (Cancelled, 499),
+]
 
-    @app.exception_handler(BadInput)
-    async def bad_input(request: Request, err: BadInput) -> JSONResponse:
-        return JSONResponse({"detail": str(err)}, status_code=400)
+
+def add_error_handlers(app: FastAPI) -> None:
+    for error, status in STATUS:
+        app.add_exception_handler(error, _with_status(status))
 
     @app.exception_handler(LLMUnavailable)
     async def llm_down(request: Request, err: LLMUnavailable) -> JSONResponse:
         sources = [s.model_dump() for s in err.sources]
         return JSONResponse({"detail": str(err), "sources": sources}, status_code=503)
-
-    @app.exception_handler(StoreUnavailable)
-    async def store_down(request: Request, err: StoreUnavailable) -> JSONResponse:
-        return JSONResponse({"detail": str(err)}, status_code=503)
-
-    @app.exception_handler(DiskFull)
-    async def disk_full(request: Request, err: DiskFull) -> JSONResponse:
-        return JSONResponse({"detail": str(err)}, status_code=507)
-
-    @app.exception_handler(Cancelled)
-    async def cancelled(request: Request, err: Cancelled) -> JSONResponse:
-        return JSONResponse({"detail": str(err)}, status_code=499)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, err: Exception) -> JSONResponse:
@@ -69,3 +62,10 @@ def add_error_handlers(app: FastAPI) -> None:
 def _printable(part: object) -> object:
     """A location part JSON can carry (a dict key may hold a lone surrogate)."""
     return part if isinstance(part, int) else str(part).encode("utf-8", "replace").decode()
+
+
+def _with_status(status: int):  # type: ignore[no-untyped-def]
+    async def handle(request: Request, err: Exception) -> JSONResponse:
+        return JSONResponse({"detail": str(err)}, status_code=status)
+
+    return handle

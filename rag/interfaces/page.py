@@ -146,7 +146,9 @@ def build_page(current: Callable[[], Pipeline], settings: Settings) -> gr.Blocks
             written = ""
             turns = conversation_of(history)
             for kind, value in run_streaming(
-                lambda on_token: current().ask(text, filters, int(k), mode_, on_token, turns)
+                lambda on_token: current().ask(
+                    text, filters, history=turns, top_k=int(k), mode=mode_, on_token=on_token
+                )
             ):
                 if kind == "token":
                     written += value
