@@ -122,9 +122,9 @@ class AnswerService:
         """The top_k passages for the question, of fully indexed files only."""
         question = self.clean_question(question)
         filters = filters.checked() if filters else None
-        if filters:
-            self._check_matches(filters)
         hits = self.retriever.retrieve(question, top_k or self.settings.top_k, filters)
+        if filters and not hits:  # only then is the corpus scanned, to say why
+            self._check_matches(filters)
         return self._finished(hits)
 
     def _check_matches(self, filters: Filters) -> None:
