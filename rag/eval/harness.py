@@ -218,7 +218,7 @@ def aggregate(cases: list[dict], summaries: list[dict]) -> dict[str, float]:
     n_answerable = len([c for c in cases if not c.get("should_abstain", False)]) or 1
     latencies = [c["latency_ms"] for c in measured]
     hits = [c["hit_at_k"] for c in answerable if c["hit_at_k"] is not None]
-    return {
+    scores = {
         "cases": len(cases),
         "unmeasured": len(cases)
         - len(measured)
@@ -235,6 +235,9 @@ def aggregate(cases: list[dict], summaries: list[dict]) -> dict[str, float]:
         "latency_p50_ms": round(float(np.percentile(latencies, 50)), 1) if latencies else 0.0,
         "latency_p95_ms": round(float(np.percentile(latencies, 95)), 1) if latencies else 0.0,
     }
+    if not summaries:  # a facts file without summaries does not score them (rather than 0)
+        del scores["summary_coverage"], scores["summary_pass_rate"]
+    return scores
 
 
 def _share(values: list) -> float:

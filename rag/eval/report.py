@@ -68,7 +68,7 @@ def table(runs: list[dict]) -> str:
     header = "| score | " + " | ".join(r["label"] for r in runs)
     header += " | delta |" if len(runs) == 2 else " |"
     lines = [header, "|---" * (len(runs) + 1 + (len(runs) == 2)) + "|"]
-    for key in keys:
+    for key in [k for k in keys if any(k in r["aggregates"] for r in runs)]:
         values = [r["aggregates"].get(key, 0.0) for r in runs]
         row = f"| {key} | " + " | ".join(_fmt(v, r, key) for v, r in zip(values, runs))
         if len(runs) == 2:
