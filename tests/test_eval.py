@@ -102,6 +102,7 @@ def eval_args(tmp_path: Path, **extra) -> argparse.Namespace:
     defaults = dict(
         facts=ROOT / "eval" / "facts.yaml",
         conversations=ROOT / "eval" / "conversations.yaml",
+        claims=ROOT / "eval" / "claims.yaml",
         corpus=ROOT / "data" / "articles",
         mode=None,
         prompt=None,
@@ -125,6 +126,30 @@ def test_the_default_configuration_passes_the_committed_baseline(tmp_path, capsy
         assert (tmp_path / "out" / name).stat().st_size > 0
 
 
+def test_the_paraphrased_facts_pass_their_committed_baseline(tmp_path, capsys):
+    args = eval_args(
+        tmp_path,
+        facts=ROOT / "eval" / "facts_paraphrased.yaml",
+        conversations=None,
+        baseline=ROOT / "eval" / "baseline_paraphrased.json",
+    )
+    status = run_eval(args, make_settings(tmp_path / "rag"))
+    printed = capsys.readouterr().out
+    assert status == 0, printed
+    assert "Gate: passed" in printed
+
+
+def test_the_paraphrased_facts_ask_every_answerable_fact_two_more_ways():
+    original = load_facts(ROOT / "eval" / "facts.yaml").cases
+    paraphrased = {c.id: c for c in load_facts(ROOT / "eval" / "facts_paraphrased.yaml").cases}
+    for case in (c for c in original if not c.abstain):
+        for suffix in ("-p1", "-p2"):
+            twin = paraphrased[case.id + suffix]
+            assert twin.question != case.question
+            assert (twin.must_contain, twin.files) == (case.must_contain, case.files)
+    assert sum(c.abstain for c in paraphrased.values()) >= 10
+
+
 def test_a_worse_retriever_setting_fails_the_gate_with_a_readable_diff(tmp_path, capsys):
     status = run_eval(
         eval_args(tmp_path, compare=["top_k=6", "top_k=1,candidates=2"]),
@@ -135,3 +160,38 @@ def test_a_worse_retriever_setting_fails_the_gate_with_a_readable_diff(tmp_path,
     assert "| pass_rate |" in printed and "delta" in printed
     assert "pass -> FAIL" in printed
     assert "Gate: FAILED" in printed and "passed in the baseline and fails now" in printed
+
+
+def test_the_claims_file_covers_every_category_and_names_real_files():
+    from rag.eval.claims import load_claims
+
+    claims, folders = load_claims(ROOT / "eval" / "claims.yaml")
+    assert len(claims) >= 150 and len({c.id for c in claims}) == len(claims)
+    on_disk = {p.name for folder in folders for p in folder.iterdir()}
+    assert all(set(c.files) <= on_disk for c in claims)
+    categories = {c.category for c in claims}
+    assert {"paraphrase", "merge", "number", "actor", "negation", "quantity_word"} <= categories
+    for category in categories:
+        members = [c for c in claims if c.category == category]
+        assert len(members) >= 10 and len({c.faithful for c in members}) == 1
+
+
+def test_claim_scores_count_kept_faithful_and_flagged_unfaithful_per_category():
+    from rag.eval.claims import claim_scores
+
+    def case(category: str, faithful: bool, kept: bool) -> dict:
+        return {"category": category, "faithful": faithful, "kept": kept, "passed": kept == faithful}
+
+    scores = claim_scores(
+        [
+            case("paraphrase", True, True),
+            case("paraphrase", True, False),
+            case("number", False, False),
+            case("number", False, False),
+            case("negation", False, True),
+        ]
+    )
+    assert scores["claims_faithful_kept"] == 0.5
+    assert scores["claims_unfaithful_flagged"] == round(2 / 3, 4)
+    assert scores["claims_flagged_number"] == 1.0 and scores["claims_flagged_negation"] == 0.0
+    assert scores["claims_kept_paraphrase"] == 0.5

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from rag.core.errors import BadInput
 from rag.core.settings import Settings
+from rag.eval.claims import run_claims
 from rag.eval.conversations import load_conversations, run_conversations
 from rag.eval.harness import load_facts, run_suite
 from rag.eval.report import baseline_of, flipped, gate, table, write_reports
@@ -46,6 +47,10 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
                 talk = run_conversations(pipeline, load_conversations(args.conversations))
                 run["aggregates"].update(talk["aggregates"])
                 run["conversations"] = talk["cases"]
+            if getattr(args, "claims", None) and args.claims.exists():
+                checked = run_claims(args.claims, variant)
+                run["aggregates"].update(checked["aggregates"])
+                run["claims"] = checked["cases"]
             runs.append(run)
     print(table(runs))
     if len(runs) == 2:

@@ -28,6 +28,8 @@ GATED = [
     "abstention_accuracy",
     "hit_at_k",
     "summary_coverage",
+    "claims_faithful_kept",
+    "claims_unfaithful_flagged",
 ]
 _UNITS = [
     (r"(\d)\s*km\b", r"\1 kilometers"),

@@ -29,7 +29,7 @@ def gate(run: dict, baseline: dict, tolerance: float) -> list[str]:
 
 def all_cases(run: dict) -> list[dict]:
     """Fact cases, summaries, and conversation turns and open questions."""
-    return run["cases"] + run["summaries"] + run.get("conversations", [])
+    return run["cases"] + run["summaries"] + run.get("conversations", []) + run.get("claims", [])
 
 
 def _why(case: dict) -> str:
@@ -37,6 +37,9 @@ def _why(case: dict) -> str:
         return case.get("error", "unmeasured")
     if case.get("should_abstain"):
         return f"answered instead of abstaining: {case['answer'][:120]!r}"
+    if "faithful" in case:
+        said = "kept" if case["kept"] else f"flagged ({case['reason']})"
+        return f"{case['category']} claim {said}: {case['claim'][:100]!r}"
     if "coverage" in case:
         return f"coverage {case['coverage']:.2f}, forbidden {case['forbidden']}"
     parts = []
@@ -65,6 +68,9 @@ def baseline_of(run: dict) -> dict:
 def table(runs: list[dict]) -> str:
     """Aggregates side by side, with the delta when there are two runs."""
     keys = [*GATED, "summary_pass_rate", "latency_p50_ms", "latency_p95_ms", "unmeasured"]
+    keys += sorted(
+        {k for r in runs for k in r["aggregates"] if k.startswith("claims_")} - set(keys)
+    )
     header = "| score | " + " | ".join(r["label"] for r in runs)
     header += " | delta |" if len(runs) == 2 else " |"
     lines = [header, "|---" * (len(runs) + 1 + (len(runs) == 2)) + "|"]

@@ -87,6 +87,12 @@ def _parser() -> argparse.ArgumentParser:
         help="multi-turn conversations and open questions (skipped if the file is missing)",
     )
     evaluate.add_argument(
+        "--claims",
+        type=Path,
+        default=Path("eval/claims.yaml"),
+        help="claims labelled faithful or not, for the verifier (skipped if the file is missing)",
+    )
+    evaluate.add_argument(
         "--corpus",
         type=Path,
         default=Path("data/articles"),
@@ -125,7 +131,27 @@ def _parser() -> argparse.ArgumentParser:
     squad.add_argument("--seed", type=int, default=0)
     squad.add_argument("-k", type=int, default=6, help="retrieval depth for hit@k")
     squad.add_argument("--out", type=Path, default=Path("eval/out/squad.json"))
+    squad.add_argument(
+        "--split",
+        choices=["all", "tune", "test"],
+        default="all",
+        help="ask only the questions of the reader's tuning or held-out (test) articles",
+    )
+    squad.add_argument(
+        "--curve",
+        action="store_true",
+        help="answer everything and report abstention against the reader's threshold",
+    )
     squad.set_defaults(run=_eval_squad)
+
+    train = commands.add_parser(
+        "train-reader", help="train the answer reader on SQuAD 2.0 (needs torch)"
+    )
+    train.add_argument("dataset", type=Path, help="path to dev-v2.0.json")
+    train.add_argument("--out", type=Path, default=Path("eval/out/reader"), help="model directory")
+    train.add_argument("--seed", type=int, default=13)
+    train.add_argument("--epochs", type=int, default=2)
+    train.set_defaults(run=_train_reader)
 
     docs = commands.add_parser("documents", help="list indexed files")
     docs.add_argument("--json", action="store_true")
@@ -203,14 +229,30 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _eval_squad(args: argparse.Namespace, settings: Settings) -> int:
-    from rag.eval.squad import run_squad
+    from rag.eval.squad import curve, operating_point, run_squad, split_titles
 
-    outcome = run_squad(args.dataset, settings, args.sample, args.seed, args.k)
+    if args.curve:
+        settings = settings.model_copy(update={"reader_threshold": 0.0})
+    articles = split_titles(args.split, settings.reader_model)
+    outcome = run_squad(args.dataset, settings, args.sample, args.seed, args.k, articles=articles)
+    if args.curve:
+        outcome["curve"] = curve(outcome["results"])
+        outcome["summary"]["operating_point_at_0.90_answered"] = operating_point(outcome["curve"])
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(outcome, indent=2))
     for key, value in outcome["summary"].items():
         print(f"{key}: {value}")
     print(f"results: {args.out}")
+    return 0
+
+
+def _train_reader(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.train.reader import Recipe, calibrate_threshold, run
+
+    card = run(args.dataset, args.out, Recipe(seed=args.seed, epochs=args.epochs))
+    card = calibrate_threshold(args.dataset, args.out, settings)
+    print(json.dumps(card["window_scores"], indent=2))
+    print(f"threshold (tuning articles): {card['threshold']}; model: {args.out}")
     return 0
 
 
