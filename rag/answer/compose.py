@@ -14,11 +14,18 @@ def compose(
     hits: list[Hit],
     fallback: str | None,
     timings: dict[str, float],
+    short: str | None = None,
+    confidence: float | None = None,
 ) -> Answer:
     kept = [s for s in sentences if s.supported]
     if not kept:
-        return abstain(question, mode, timings, None, fallback, sentences)
+        answer = abstain(question, mode, timings, None, fallback, sentences)
+        answer.confidence = confidence
+        return answer
     text = " ".join(f"{s.text} {''.join(c.marker for c in s.citations)}" for s in kept)
+    short = short if short and any(short in s.text for s in kept) else None
+    if short and len(short) < 0.8 * len(kept[0].text):
+        text = f"{short}. {text}" if short[-1:].isalnum() else f"{short} {text}"
     cited = {c.file for s in kept for c in s.citations}
     sources = [source for source in sources_of(hits) if source.file in cited]
     return Answer(
@@ -29,6 +36,8 @@ def compose(
         sentences=sentences,
         sources=sources,
         fallback=fallback,
+        short_answer=short,
+        confidence=confidence,
         timings=timings,
     )
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rag.core.models import Hit, Span
-from rag.core.text import STOPWORDS, content_terms, numbers, proper_names, words
+from rag.core.text import STOPWORDS, content_terms, numbers, proper_names
 from rag.index.embedding import Embedder
 from rag.ingest.injection import addressed_to_reader
 
@@ -129,44 +129,6 @@ def score_evidence(
         for (span, overlap), sim, vec in zip(spans, sims, matrix[1:])
     ]
     return sorted(found, key=lambda ev: -ev.score)
-
-
-def expected_answer_type(question: str) -> str | None:
-    """What the answer must hold: person (who), name (where, which town), number, or None."""
-    q = question.lower().strip()
-    if re.match(
-        r"(who|whom|whose)\b|which (person|man|woman|photographer|journalist|leader|"
-        r"official|envoy|director|reporter|commander|president|minister)\b",
-        q,
-    ):
-        return "person"
-    if re.match(
-        r"where\b|(which|what) (town|city|country|region|province|village|place|group|"
-        r"agency|app|hospital|organi[sz]ation|company|party|outlet)\b",
-        q,
-    ):
-        return "name"
-    if re.match(r"(how (many|much|far|old|long|large|big)|when|what year|what date)\b", q):
-        return "number"
-    return None
-
-
-def has_answer_type(sentence: str, kind: str | None, question: str) -> bool:
-    """Does the sentence carry what the question asks for (a new name, or a number)?"""
-    asked = set(words(question))
-    if kind == "person":
-        return any(not set(words(name)) <= asked for name in name_phrases(sentence))
-    if kind == "name":
-        return bool(proper_names(sentence) - asked)
-    if kind == "number":
-        return bool(numbers(sentence)) or bool(
-            re.search(
-                r"\b(monday|tuesday|wednesday|thursday|"
-                r"friday|saturday|sunday)\b",
-                sentence.lower(),
-            )
-        )
-    return True
 
 
 _NAME_RUN = re.compile(r"\b[A-Z][\w'’-]+(?:\s+(?:al-|bin\s+|de\s+)?[A-Z][\w'’-]+)+")

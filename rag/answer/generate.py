@@ -11,7 +11,8 @@ from typing import Protocol
 import numpy as np
 
 from rag.answer.citations import parse_cited_text
-from rag.answer.evidence import Evidence, expected_answer_type, has_answer_type
+from rag.answer.evidence import Evidence
+from rag.answer.extract import read_answer
 from rag.answer.prompts import load_prompt
 from rag.core.errors import BadInput, LLMUnavailable
 from rag.core.models import Chunk, Hit, one_chunk_per_file
@@ -37,6 +38,8 @@ class Draft:
     claims: list[tuple[str, list[Chunk]]] = field(default_factory=list)
     abstained: bool = False
     note: str | None = None
+    short: str | None = None  # the span that answers, when an extractive reader found one
+    confidence: float | None = None  # the reader's probability that its best window answers
 
 
 class Generator(Protocol):
@@ -48,13 +51,24 @@ class Generator(Protocol):
 
 
 class ExtractiveGenerator:
-    """Quotes the best evidence sentences; a sentence several outlets carry cites all of them."""
+    """The reader's answer (rag.answer.extract): the span that answers and the sentence that
+    says it, or an abstention when no candidate is likely enough to answer.
+
+    With the reader off (settings.reader), the best evidence sentences are quoted as they rank,
+    and the evidence threshold decides abstention (the baseline the reader is measured against).
+    """
 
     name = "extractive"
 
     def __init__(self, settings: Settings):
+        from rag.answer.reader import load_reader
+
         self.max_sentences = settings.max_answer_sentences
         self.threshold = settings.abstain_threshold
+        self.windows = settings.reader_windows
+        self.reader = load_reader(settings.reader_model) if settings.reader == "shipped" else None
+        self.reader_threshold = settings.reader_threshold
+        self.observe = None  # a hook that sees every window the reader scores (training only)
 
     def draft(
         self, question: str, hits: list[Hit], evidence: list[Evidence], on_token: OnToken = None
@@ -62,7 +76,20 @@ class ExtractiveGenerator:
         clusters = cluster_near_duplicates(evidence[:40])
         if not clusters:
             return Draft(abstained=True)
+        if self.reader is None:
+            return self._ranked(clusters)
+        reply = read_answer(
+            self.reader, question, clusters, hits, self.windows, self.reader_threshold, self.observe
+        )
+        if not reply.answers:
+            return Draft(abstained=True, confidence=reply.probability)
+        claims = [(span.text, chunks) for span, chunks in reply.sentences]
+        return Draft(claims=claims, short=reply.short, confidence=reply.probability)
+
+    def _ranked(self, clusters: list[list[Evidence]]) -> Draft:
         best = clusters[0][0].score
+        if best < self.threshold:
+            return Draft(abstained=True)
         chosen = [clusters[0]]
         for cluster in clusters[1:]:
             if len(chosen) >= self.max_sentences or cluster[0].score < max(
@@ -70,13 +97,9 @@ class ExtractiveGenerator:
             ):
                 break
             chosen.append(cluster)
-        claims = [(c[0].text, one_chunk_per_file([ev.chunk for ev in c])) for c in chosen]
-        kind = expected_answer_type(question)
-        if not has_answer_type(chosen[0][0].text, kind, question):
-            neighbour = _neighbour_with(chosen[0][0], kind, question, hits)
-            if neighbour:
-                claims.insert(1, neighbour)
-        return Draft(claims=claims[: max(self.max_sentences, 2)])
+        return Draft(
+            claims=[(c[0].text, one_chunk_per_file([ev.chunk for ev in c])) for c in chosen]
+        )
 
 
 def overview_draft(evidence: list[Evidence], floor: float, points: int) -> Draft:
@@ -107,26 +130,6 @@ def cluster_near_duplicates(
         else:
             clusters.append([ev])
     return clusters
-
-
-def _neighbour_with(
-    ev: Evidence, kind: str | None, question: str, hits: list[Hit]
-) -> tuple[str, list[Chunk]] | None:
-    """The sentence after (or before) the evidence in its file, if it holds the missing answer."""
-    around = {
-        s: (t, hit.chunk)
-        for hit in hits
-        if hit.chunk.file == ev.chunk.file
-        for s, _, t in hit.chunk.sentence_texts()
-    }
-    starts = sorted(around)
-    at = starts.index(ev.start)
-    for j in (at + 1, at - 1):
-        if 0 <= j < len(starts):
-            text, chunk = around[starts[j]]
-            if has_answer_type(text, kind, question):
-                return text, [chunk]
-    return None
 
 
 class ChatGenerator:

@@ -83,9 +83,12 @@ class AnswerService:
         )
         timings["retrieve_ms"] = ms(began)
         threshold = self.settings.abstain_threshold if factoid else self.settings.open_threshold
-        if not evidence or evidence[0].score < threshold:
+        # a factoid question put to the reader abstains on the reader's score, not this one
+        reads = factoid and getattr(generator, "reader", None) is not None
+        if not evidence or (evidence[0].score < threshold and not reads):
             return abstain(question, generator.name, timings, began)
-        hits = hits + self._neighbours(evidence[0].chunk, hits)
+        leading = evidence[: self.settings.reader_windows] if reads else evidence[:1]
+        hits = hits + self._neighbours([ev.chunk for ev in leading], hits)
         try:
             if not factoid and generator.name == "extractive":
                 draft = overview_draft(evidence, threshold, self.settings.overview_points)
@@ -105,15 +108,24 @@ class AnswerService:
             )
             if self.settings.llm_fallback == "abstain":
                 return abstain(question, generator.name, timings, began, fallback, sentences)
-            extractive = self.generator("extractive").draft(question, hits, evidence)
-            sentences += self.verify(extractive, hits)
+            draft = self.generator("extractive").draft(question, hits, evidence)
+            sentences += self.verify(draft, hits)
         timings["total_ms"] = ms(began)
-        return compose(question, generator.name, sentences, hits, fallback, timings)
+        return compose(
+            question,
+            generator.name,
+            sentences,
+            hits,
+            fallback,
+            timings,
+            draft.short,
+            draft.confidence,
+        )
 
-    def _neighbours(self, chunk: Chunk, hits: list[Hit]) -> list[Hit]:
-        """Chunks around the best evidence that retrieval missed: an answer may run on."""
+    def _neighbours(self, chunks: list[Chunk], hits: list[Hit]) -> list[Hit]:
+        """Chunks around the leading evidence that retrieval missed: an answer may run on."""
         have = {hit.chunk.id for hit in hits}
-        around = self.store.finished(self.store.neighbours(chunk))
+        around = self.store.finished(self.store.neighbours(chunks))
         return [Hit(c, 0.0) for c in around if c.id not in have]
 
     def retrieve(

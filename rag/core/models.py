@@ -121,6 +121,16 @@ class Answer(BaseModel):
     answer: str
     abstained: bool
     mode: str
+    short_answer: str | None = Field(
+        None,
+        description="The shortest span that answers (a name, a number, a date), quoted from "
+        "the first cited sentence; the answer text leads with it.",
+    )
+    confidence: float | None = Field(
+        None,
+        description="Extractive answers: the reader's probability (0..1) that the best passage "
+        "it read answers the question; it abstains below its threshold.",
+    )
     sentences: list[AnswerSentence] = []
     sources: list[Source] = []
     fallback: str | None = Field(None, description="Set when the answer fell back, and why.")

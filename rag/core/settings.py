@@ -87,10 +87,26 @@ class Settings(BaseSettings):
         description="Candidate sentences embedded per question, those sharing most of its "
         "words (0: all).",
     )
+    reader: Literal["shipped", "off"] = Field(
+        "shipped",
+        description="Extractive answers: 'shipped' = the answer reader trained on SQuAD 2.0 "
+        "picks the span and decides abstention; 'off' = quote the best-ranked evidence.",
+    )
+    reader_model: Path | None = Field(
+        None, description="A reader model directory (reader.json + ONNX); default: the shipped one."
+    )
+    reader_windows: int = Field(
+        6, description="Evidence sentences the reader reads, each with its neighbours."
+    )
+    reader_threshold: float | None = Field(
+        None,
+        description="Abstain when no window is this likely to answer (0..1); default: the "
+        "operating point calibrated with the model (see README).",
+    )
     max_answer_sentences: int = Field(2, description="Evidence sentences in an extractive answer.")
     open_threshold: float = Field(
         0.30,
-        description="Open questions and summary requests (\"What is X's role?\") are answered "
+        description='Open questions and summary requests ("What is X\'s role?") are answered '
         "with the relevant points when the best evidence scores at least this; below, abstain.",
     )
     overview_points: int = Field(4, description="Points in an answer to an open question.")

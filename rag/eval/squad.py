@@ -24,6 +24,7 @@ class SquadQuestion:
     impossible: bool
     file: str
     span: tuple[int, int]  # the gold paragraph's offsets in the file
+    article: str = ""
 
 
 def write_articles(dataset: Path, folder: Path) -> list[SquadQuestion]:
@@ -46,6 +47,7 @@ def write_articles(dataset: Path, folder: Path) -> list[SquadQuestion]:
                         impossible=qa["is_impossible"],
                         file=name,
                         span=(start, start + len(paragraph["context"])),
+                        article=article["title"],
                     )
                 )
         (folder / name).write_text("\n\n".join(parts), encoding="utf-8")
@@ -66,6 +68,8 @@ def score(pipeline: Pipeline, question: SquadQuestion, k: int) -> dict:
     hits = pipeline.retriever.retrieve(question.question, k)
     in_article = [h for h in hits if h.chunk.file == question.file]
     lo, hi = question.span
+    short = answer.short_answer or ""
+    answered = not answer.abstained and not question.impossible
     return {
         "id": question.id,
         "impossible": question.impossible,
@@ -77,7 +81,16 @@ def score(pipeline: Pipeline, question: SquadQuestion, k: int) -> dict:
             and not question.impossible
             and any(contains(answer.answer, a) for a in question.answers)
         ),
+        "confidence": answer.confidence,
+        "short_answer": short or None,
+        "span_em": max((float(_norm(short) == _norm(a)) for a in question.answers), default=0.0)
+        if answered
+        else None,
+        "span_f1": max((_f1(short, a) for a in question.answers), default=0.0)
+        if answered
+        else None,
         "latency_ms": round(latency, 1),
+        "generate_ms": answer.timings.get("generate_ms"),
     }
 
 
@@ -103,16 +116,89 @@ def summarise_results(results: list[dict], k: int) -> dict:
             / max(1, len(results)),
             4,
         ),
+        "short_answer_exact_match": _mean_of(answerable, "span_em"),
+        "short_answer_f1": _mean_of(answerable, "span_f1"),
         "latency_p50_ms": round(float(np.percentile(latencies, 50)), 1) if latencies else 0.0,
         "latency_p95_ms": round(float(np.percentile(latencies, 95)), 1) if latencies else 0.0,
         "latency_mean_ms": round(statistics.fmean(latencies), 1) if latencies else 0.0,
     }
 
 
+def _mean_of(rows: list[dict], key: str) -> float | None:
+    values = [r[key] for r in rows if r.get(key) is not None]
+    return round(statistics.fmean(values), 4) if values else None
+
+
+def _norm(text: str) -> str:
+    """SQuAD's answer normalisation: lower case, no punctuation or articles."""
+    text = "".join(ch for ch in text.lower() if ch.isalnum() or ch.isspace())
+    return " ".join(w for w in text.split() if w not in ("a", "an", "the"))
+
+
+def _f1(predicted: str, gold: str) -> float:
+    from collections import Counter
+
+    p, g = _norm(predicted).split(), _norm(gold).split()
+    common = sum((Counter(p) & Counter(g)).values())
+    if not p or not g or not common:
+        return float(p == g)
+    precision, recall = common / len(p), common / len(g)
+    return 2 * precision * recall / (precision + recall)
+
+
+def curve(results: list[dict], steps: int = 100) -> list[dict]:
+    """Answered-when-answerable, correct, and abstained-when-unanswerable at each threshold on
+    the reader's confidence (from a run that answered everything: reader_threshold 0)."""
+    answerable = [r for r in results if not r["impossible"]]
+    impossible = [r for r in results if r["impossible"]]
+
+    def conf(r: dict) -> float:
+        return r["confidence"] if r["confidence"] is not None else -1.0
+
+    rows = []
+    for step in range(steps + 1):
+        t = step / steps
+        rows.append(
+            {
+                "threshold": t,
+                "answered_when_answerable": share([{"x": conf(r) >= t} for r in answerable], "x"),
+                "correct_when_answerable": share(
+                    [{"x": conf(r) >= t and r["contains_answer"]} for r in answerable], "x"
+                ),
+                "abstained_when_unanswerable": share([{"x": conf(r) < t} for r in impossible], "x"),
+            }
+        )
+    return rows
+
+
+def operating_point(rows: list[dict], answered: float = 0.90) -> dict:
+    """The highest threshold that still answers `answered` of the answerable questions."""
+    fit = [r for r in rows if r["answered_when_answerable"] >= answered]
+    return max(fit, key=lambda r: r["threshold"]) if fit else rows[0]
+
+
+def split_titles(split: str, model_dir: Path | None = None) -> set[str] | None:
+    """The article titles of the reader's tune or test split (None: all articles)."""
+    if split == "all":
+        return None
+    from rag.answer.reader import MODEL_DIR
+
+    card = json.loads(((model_dir or MODEL_DIR) / "reader.json").read_text(encoding="utf-8"))
+    return set(card["split"][split])
+
+
 def run_squad(
-    dataset: Path, settings: Settings, n: int, seed: int, k: int, progress: bool = True
+    dataset: Path,
+    settings: Settings,
+    n: int,
+    seed: int,
+    k: int,
+    progress: bool = True,
+    articles: set[str] | None = None,
+    prepare=None,  # type: ignore[no-untyped-def]
 ) -> dict:
-    """Index SQuAD's articles in a scratch store, ask a seeded sample of its questions, score."""
+    """Index SQuAD's articles in a scratch store, ask a seeded sample of its questions (of the
+    given articles only, when given; the index always holds all of them), score."""
     from tqdm import tqdm
 
     with tempfile.TemporaryDirectory() as scratch:
@@ -129,7 +215,11 @@ def run_squad(
                 }
             )
         )
+        if prepare is not None:
+            prepare(pipeline)
         report = pipeline.ingest(folder, progress=progress)
+        if articles is not None:
+            questions = [q for q in questions if q.article in articles]
         chosen = sample(questions, n, seed)
         results = [
             score(pipeline, q, k) for q in tqdm(chosen, desc="questions", disable=not progress)

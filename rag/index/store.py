@@ -212,11 +212,20 @@ class ChunkStore:
         return sorted(chunks, key=lambda c: c.start)
 
     @reachable
-    def neighbours(self, chunk: Chunk) -> list[Chunk]:
-        """The chunks just before and after this one in its file."""
-        index = int(chunk.metadata.get("chunk_index", -1))
-        where = {"$and": [{"file": chunk.file}, {"chunk_index": {"$in": [index - 1, index + 1]}}]}
-        got = self.collection.get(where=where, include=["metadatas", "documents"])  # type: ignore[dict-item]
+    def neighbours(self, chunks: list[Chunk]) -> list[Chunk]:
+        """The chunks just before and after these in their files (one query)."""
+        wanted: dict[str, set[int]] = {}
+        for chunk in chunks:
+            index = int(chunk.metadata.get("chunk_index", -1))
+            wanted.setdefault(chunk.file, set()).update((index - 1, index + 1))
+        clauses = [
+            {"$and": [{"file": file}, {"chunk_index": {"$in": sorted(indexes)}}]}
+            for file, indexes in wanted.items()
+        ]
+        if not clauses:
+            return []
+        where = clauses[0] if len(clauses) == 1 else {"$or": clauses}
+        got = self.collection.get(where=where, include=["metadatas", "documents"])  # type: ignore[arg-type]
         return [from_record(*row) for row in zip(got["ids"], got["metadatas"], got["documents"])]
 
     @reachable

@@ -247,10 +247,10 @@ def _eval_squad(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _train_reader(args: argparse.Namespace, settings: Settings) -> int:
-    from rag.train.reader import Recipe, calibrate_threshold, run
+    from rag.train.reader import Recipe, fit_combiner, run
 
     card = run(args.dataset, args.out, Recipe(seed=args.seed, epochs=args.epochs))
-    card = calibrate_threshold(args.dataset, args.out, settings)
+    card = fit_combiner(args.dataset, args.out, settings)
     print(json.dumps(card["window_scores"], indent=2))
     print(f"threshold (tuning articles): {card['threshold']}; model: {args.out}")
     return 0

@@ -1,0 +1,137 @@
+"""Extractive answers: the reader reads the best evidence sentences, each with its neighbours,
+and the answer is the span it finds (a name, a number, a date) with the sentence that holds it.
+
+A sentence another outlet carries almost word for word cites that outlet too, but only when
+its copy holds the answer itself: a near-duplicate that lacks the detail is no support for it.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from rag.answer.evidence import Evidence
+from rag.answer.reader import Reader, Reading
+from rag.core.models import Chunk, Hit, Span
+from rag.core.text import content_terms, numbers
+
+# What the combiner weighs for each window (reader.json "combiner"; rag.train.reader fits it)
+FEATURES = ("reader_margin", "evidence_score", "similarity", "word_overlap", "inverse_rank")
+
+
+def window_features(reading: Reading, evidence: Evidence, rank: int) -> list[float]:
+    margin = reading.margin if np.isfinite(reading.margin) else -20.0
+    return [
+        float(np.clip(margin, -20.0, 20.0)) / 10.0,
+        evidence.score,
+        evidence.similarity,
+        evidence.overlap,
+        1.0 / (1 + rank),
+    ]
+
+
+@dataclass
+class Window:
+    """Consecutive sentences of one file, read as one passage."""
+
+    sentences: list[Span]
+    text: str
+    starts: list[int]  # where each sentence begins in text
+    center: Span
+
+    def sentence_at(self, char: int) -> Span:
+        """The sentence holding this character of the window's text."""
+        at = max(i for i, s in enumerate(self.starts) if s <= char) if char >= 0 else 0
+        return self.sentences[at]
+
+
+@dataclass
+class Reply:
+    """The reader's answer: the span, the sentence(s) that say it, and how sure it is."""
+
+    short: str
+    sentences: list[tuple[Span, list[Chunk]]]
+    probability: float
+    answers: bool  # likely enough to answer (at or above the threshold)
+
+
+def neighbourhood(hits: list[Hit]) -> dict[tuple[str, int], tuple[Span | None, Span | None]]:
+    """For each sentence of the hits, the sentences just before and after it in its file, as
+    far as the retrieved chunks show them."""
+    around: dict[tuple[str, int], tuple[Span | None, Span | None]] = {}
+    for hit in hits:
+        spans = hit.chunk.spans()
+        for i, span in enumerate(spans):
+            before = spans[i - 1] if i > 0 else None
+            after = spans[i + 1] if i + 1 < len(spans) else None
+            known = around.get((span.file, span.start), (None, None))
+            around[(span.file, span.start)] = (known[0] or before, known[1] or after)
+    return around
+
+
+def window_around(span: Span, around: dict) -> Window:
+    """The sentence with one sentence either side (rag.answer.reader.window_bounds)."""
+    before, after = around.get((span.file, span.start), (None, None))
+    sentences = [s for s in (before, span, after) if s is not None]
+    starts, parts, cursor = [], [], 0
+    for s in sentences:
+        starts.append(cursor)
+        parts.append(s.text)
+        cursor += len(s.text) + 1
+    return Window(sentences, " ".join(parts), starts, span)
+
+
+def carries(sentence: str, answer: str) -> bool:
+    """Does the sentence hold the answer's words and numbers?"""
+    return set(content_terms(answer)) <= set(content_terms(sentence)) and numbers(
+        answer
+    ) <= numbers(sentence)
+
+
+def read_answer(
+    reader: Reader,
+    question: str,
+    clusters: list[list[Evidence]],
+    hits: list[Hit],
+    windows: int,
+    threshold: float | None = None,
+    observe: Callable[[str, list[tuple[list[float], str]]], None] | None = None,
+) -> Reply:
+    """The best answer the reader finds around the leading evidence; `answers` is False when
+    no window is likely enough (the reader's calibrated threshold, unless one is given)."""
+    around = neighbourhood(hits)
+    candidates = clusters[:windows]
+    read = [window_around(cluster[0], around) for cluster in candidates]
+    readings = reader.read(question, [w.text for w in read])
+    features = [
+        window_features(r, cluster[0], rank)
+        for rank, (r, cluster) in enumerate(zip(readings, candidates))
+    ]
+    if observe is not None:  # what the combiner is fitted on (rag.train.reader)
+        observe(
+            question,
+            [(f, w.sentence_at(r.start).text) for f, w, r in zip(features, read, readings)],
+        )
+    likely = [reader.combined(f, r) for f, r in zip(features, readings)]
+    best = int(np.argmax(likely))
+    reading: Reading = readings[best]
+    bar = reader.threshold if threshold is None else threshold
+    window = read[best]
+    short = window.text[reading.start : reading.end].strip()
+    holder = window.sentence_at(reading.start)
+    copies = [
+        ev.chunk for ev in candidates[best] if holder is window.center and carries(ev.text, short)
+    ]
+    chunks = _one_per_file([holder.chunk, *copies])
+    sentences = [(holder, chunks)]
+    if holder is not window.center:  # the answer ran on from the sentence that matched
+        sentences.append((window.center, [window.center.chunk]))
+        sentences.sort(key=lambda pair: pair[0].start)
+    return Reply(short, sentences, likely[best], likely[best] >= bar)
+
+
+def _one_per_file(chunks: list[Chunk]) -> list[Chunk]:
+    seen: dict[str, Chunk] = {}
+    for chunk in chunks:
+        seen.setdefault(chunk.file, chunk)
+    return list(seen.values())

@@ -1,0 +1,148 @@
+"""The answer reader: span decoding, windows around evidence, and the shipped model end to end."""
+
+import hashlib
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from rag.answer.compose import compose
+from rag.answer.extract import carries, neighbourhood, window_around
+from rag.answer.reader import MODEL_DIR, Reader, best_span, encode, tokenizer
+from rag.core.models import AnswerSentence, Chunk, Hit
+from tests.helpers import ROOT
+
+
+def chunk(cid: str, file: str, sentences: list[str], start: int = 0, index: int = 0) -> Chunk:
+    text, spans, cursor = "", [], start
+    for s in sentences:
+        spans.append((cursor, cursor + len(s)))
+        text += s + " "
+        cursor += len(s) + 1
+    return Chunk(cid, file, text.rstrip(), start, cursor - 1, 1, spans, {"chunk_index": index})
+
+
+def test_the_best_span_lies_in_the_passage_and_beats_the_no_answer_score():
+    tok = tokenizer()
+    enc = encode(tok, "How old was he?", "He was 32 when he died.")
+    n = len(enc.ids)
+    starts, ends = np.zeros(n), np.zeros(n)
+    at = enc.tokens.index("32")
+    starts[at], ends[at] = 5.0, 5.0
+    starts[1], ends[1] = 9.0, 9.0  # a question token scores highest: never an answer
+    margin, a, b = best_span(starts, ends, enc)
+    assert "He was 32 when he died."[a:b] == "32"
+    assert margin == pytest.approx(10.0)
+
+
+def test_a_span_longer_than_the_limit_is_never_chosen():
+    tok = tokenizer()
+    passage = "one two three four five six seven eight nine ten"
+    enc = encode(tok, "q?", passage)
+    n = len(enc.ids)
+    starts, ends = np.zeros(n), np.zeros(n)
+    starts[enc.tokens.index("one")] = 4.0
+    ends[enc.tokens.index("ten")] = 4.0
+    _, a, b = best_span(starts, ends, enc, longest=3)
+    assert len(passage[a:b].split()) <= 3
+
+
+def test_a_window_takes_the_neighbours_from_whichever_chunk_holds_them():
+    first = chunk("c1", "f.txt", ["Alpha one.", "Beta two."], 0, 0)
+    second = chunk("c2", "f.txt", ["Beta two.", "Gamma three."], 11, 1)
+    around = neighbourhood([Hit(first, 1.0), Hit(second, 0.5)])
+    beta = first.spans()[1]
+    window = window_around(beta, around)
+    assert window.text == "Alpha one. Beta two. Gamma three."
+    assert window.sentence_at(window.text.index("Gamma")).text == "Gamma three."
+    assert window.sentence_at(0).text == "Alpha one."
+
+
+def test_a_near_duplicate_carries_the_answer_only_if_it_holds_its_words_and_numbers():
+    assert carries("The photographer, 32, was killed on Sunday.", "32")
+    assert not carries("The photographer was killed on Sunday.", "32")
+    assert carries("Verified by the Sanad agency of Al Jazeera.", "Sanad agency")
+    assert not carries("Verified by Al Jazeera.", "Sanad agency")
+
+
+def test_the_answer_leads_with_the_short_span_then_the_cited_sentence():
+    c = chunk("c1", "f.txt", ["He was 32 when he was killed on Sunday."])
+    sentence = AnswerSentence(text=c.text, citations=[c.cite(0, len(c.text), 1.0)])
+    answer = compose("How old?", "extractive", [sentence], [Hit(c, 1.0)], None, {}, "32", 0.9)
+    assert answer.answer.startswith("32. He was 32")
+    assert answer.short_answer == "32" and answer.confidence == 0.9
+
+
+def test_a_span_the_sentences_do_not_hold_is_not_shown():
+    c = chunk("c1", "f.txt", ["He was killed on Sunday."])
+    sentence = AnswerSentence(text=c.text, citations=[c.cite(0, len(c.text), 1.0)])
+    answer = compose("How old?", "extractive", [sentence], [Hit(c, 1.0)], None, {}, "32")
+    assert answer.short_answer is None and not answer.answer.startswith("32")
+
+
+def test_the_shipped_model_is_described_by_its_card():
+    card = json.loads((MODEL_DIR / "reader.json").read_text())
+    model = MODEL_DIR / card["file"]
+    assert hashlib.sha256(model.read_bytes()).hexdigest() == card["sha256"]
+    split = card["split"]
+    assert len(split["train"]) + len(split["tune"]) <= 25 and len(split["test"]) == 10
+    assert not set(split["test"]) & (set(split["train"]) | set(split["tune"]))
+    assert "CC BY-SA 4.0" in card["data"]["licence"]
+    assert 0 < card["threshold"] < 1
+
+
+@pytest.mark.slow
+def test_the_reader_scores_a_passage_that_answers_above_one_that_does_not():
+    reader = Reader(MODEL_DIR)
+    yes, no = reader.read(
+        "How old was the photographer?",
+        [
+            "Anas Alkharboutli, a photographer for dpa, was killed near Hama. He was 32.",
+            "The offensive began last week with an attack on Aleppo.",
+        ],
+    )
+    assert yes.probability > no.probability
+    text = "Anas Alkharboutli, a photographer for dpa, was killed near Hama. He was 32."
+    assert text[yes.start : yes.end] == "32"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "question, short",
+    [
+        ("How old was Anas Alkharboutli?", "32"),
+        ("Who is the UN special envoy for Syria?", "Pedersen"),
+        ("Which app did the opposition use to announce the captures?", "Telegram"),
+    ],
+)
+def test_answers_lead_with_the_span_and_cite_the_sentence_that_holds_it(
+    sample_pipeline, question, short
+):
+    answer = sample_pipeline.ask(question)
+    assert not answer.abstained
+    assert short in (answer.short_answer or "")
+    assert answer.answer.startswith(answer.short_answer or "?")
+    quotes = [c.quote for s in answer.sentences if s.supported for c in s.citations]
+    assert any(answer.short_answer in q for q in quotes)
+
+
+@pytest.mark.slow
+def test_answering_never_imports_torch(tmp_path):
+    script = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from rag.pipeline import build_pipeline\n"
+        "from tests.helpers import make_settings, ARTICLES\n"
+        f"p = build_pipeline(make_settings(Path({str(tmp_path)!r})))\n"
+        "p.ingest(ARTICLES)\n"
+        "a = p.ask('How old was Anas Alkharboutli?')\n"
+        "assert a.short_answer, a\n"
+        "print('torch' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "False"
