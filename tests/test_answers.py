@@ -4,12 +4,26 @@ import pytest
 
 from tests.helpers import ARTICLES
 
+# Known misses of the answer reader (README, "How an extractive answer is chosen"): strict, so
+# the day a better reader gets them right the marker has to go.
+READER_PICKS_THE_AGENCY = pytest.mark.xfail(
+    strict=True,
+    reason="the reader's span is 'dpa', not the photographer's name in the next sentence",
+)
+READER_ANSWERS_IT = pytest.mark.xfail(
+    strict=True, reason="the reader is confident about a sentence on Assad (issue 13 note)"
+)
+
 ANSWERABLE = [
     ("Who is the UN special envoy for Syria?", "Pedersen"),
     ("How far did the insurgents retreat from Hama?", "20"),
     ("How many people has the war killed?", "half"),
     ("Who leads the offensive?", "Hayat Tahrir al-Sham"),
-    ("Which photographer was killed near Hama?", "Anas Alkharboutli"),
+    pytest.param(
+        "Which photographer was killed near Hama?",
+        "Anas Alkharboutli",
+        marks=READER_PICKS_THE_AGENCY,
+    ),
     ("How many civilians did Russian airstrikes kill in displacement camps?", "eight civilians"),
     ("How old was Anas Alkharboutli?", "32"),
     ("Who is the director of the Syria Conflict Research Programme?", "Rim Turkmani"),
@@ -20,7 +34,7 @@ ANSWERABLE = [
 UNANSWERABLE = [
     "Who won the 2022 FIFA World Cup?",
     "What is the recipe for chocolate cake?",
-    "Who is the Prime Minister of Syria?",
+    pytest.param("Who is the Prime Minister of Syria?", marks=READER_ANSWERS_IT),
     "How many tanks did Russia send to Hama?",
 ]
 

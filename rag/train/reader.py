@@ -489,10 +489,10 @@ def fit_combiner(dataset: Path, out_dir: Path, settings) -> dict:  # type: ignor
     }
     probability = 1 / (1 + np.exp(-(np.array(x) @ weights + bias)))
     best: dict[int, tuple[float, float, bool]] = {}
-    for p, label, (number, answerable) in zip(probability, y, groups):
+    for p, label, (number, has_gold) in zip(probability, y, groups):
         if number not in best or p > best[number][0]:
-            best[number] = (float(p), label, answerable)
-    answerable = [v for v in best.values() if v[2]]
+            best[number] = (float(p), label, has_gold)
+    answered = [v for v in best.values() if v[2]]
     impossible = [v for v in best.values() if not v[2]]
     rows_ = []
     for step in range(101):
@@ -501,10 +501,10 @@ def fit_combiner(dataset: Path, out_dir: Path, settings) -> dict:  # type: ignor
             {
                 "threshold": t,
                 "answered_when_answerable": round(
-                    sum(p >= t for p, _, _ in answerable) / len(answerable), 4
+                    sum(p >= t for p, _, _ in answered) / len(answered), 4
                 ),
                 "correct_when_answerable": round(
-                    sum(p >= t and right for p, right, _ in answerable) / len(answerable), 4
+                    sum(p >= t and right for p, right, _ in answered) / len(answered), 4
                 ),
                 "abstained_when_unanswerable": round(
                     sum(p < t for p, _, _ in impossible) / len(impossible), 4
