@@ -180,7 +180,12 @@ def test_claim_scores_count_kept_faithful_and_flagged_unfaithful_per_category():
     from rag.eval.claims import claim_scores
 
     def case(category: str, faithful: bool, kept: bool) -> dict:
-        return {"category": category, "faithful": faithful, "kept": kept, "passed": kept == faithful}
+        return {
+            "category": category,
+            "faithful": faithful,
+            "kept": kept,
+            "passed": kept == faithful,
+        }
 
     scores = claim_scores(
         [
