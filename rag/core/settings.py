@@ -174,3 +174,14 @@ class Settings(BaseSettings):
         if self.chroma_host:
             return f"http://{self.chroma_host}:{self.chroma_port}"
         return None
+
+    def scratch(self, data_dir: Path, collection: str) -> "Settings":
+        """These settings on a throwaway embedded store (evals and benchmarks index there)."""
+        return self.model_copy(
+            update={
+                "data_dir": data_dir,
+                "chroma_url": None,
+                "chroma_host": None,
+                "collection": collection,
+            }
+        )

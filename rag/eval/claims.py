@@ -56,16 +56,7 @@ def run_claims(path: Path, settings: Settings) -> dict[str, Any]:
 
     claims, folders = load_claims(path)
     with tempfile.TemporaryDirectory() as scratch:
-        pipeline = build_pipeline(
-            settings.model_copy(
-                update={
-                    "data_dir": Path(scratch),
-                    "chroma_url": None,
-                    "chroma_host": None,
-                    "collection": "claims",
-                }
-            )
-        )
+        pipeline = build_pipeline(settings.scratch(Path(scratch), "claims"))
         for folder in folders:
             pipeline.ingest(folder)
         cases = [_check(pipeline, claim) for claim in claims]

@@ -22,16 +22,7 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
     if args.compare:
         variants = [(spec, _apply(base, *_parse_variant(spec))) for spec in args.compare]
     with tempfile.TemporaryDirectory() as scratch:
-        shared = build_pipeline(
-            base.model_copy(
-                update={
-                    "data_dir": Path(scratch),
-                    "chroma_url": None,
-                    "chroma_host": None,
-                    "collection": "eval",
-                }
-            )
-        )
+        shared = build_pipeline(base.scratch(Path(scratch), "eval"))
         report = shared.ingest(args.corpus)
         if not report.added:
             raise BadInput(f"nothing to index in {args.corpus}")

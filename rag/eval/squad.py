@@ -83,10 +83,13 @@ def score(pipeline: Pipeline, question: SquadQuestion, k: int) -> dict:
         ),
         "confidence": answer.confidence,
         "short_answer": short or None,
-        "span_em": max((float(_norm(short) == _norm(a)) for a in question.answers), default=0.0)
+        "span_em": max(
+            (float(normalise_answer(short) == normalise_answer(a)) for a in question.answers),
+            default=0.0,
+        )
         if answered
         else None,
-        "span_f1": max((_f1(short, a) for a in question.answers), default=0.0)
+        "span_f1": max((answer_f1(short, a) for a in question.answers), default=0.0)
         if answered
         else None,
         "latency_ms": round(latency, 1),
@@ -129,16 +132,16 @@ def _mean_of(rows: list[dict], key: str) -> float | None:
     return round(statistics.fmean(values), 4) if values else None
 
 
-def _norm(text: str) -> str:
+def normalise_answer(text: str) -> str:
     """SQuAD's answer normalisation: lower case, no punctuation or articles."""
     text = "".join(ch for ch in text.lower() if ch.isalnum() or ch.isspace())
     return " ".join(w for w in text.split() if w not in ("a", "an", "the"))
 
 
-def _f1(predicted: str, gold: str) -> float:
+def answer_f1(predicted: str, gold: str) -> float:
     from collections import Counter
 
-    p, g = _norm(predicted).split(), _norm(gold).split()
+    p, g = normalise_answer(predicted).split(), normalise_answer(gold).split()
     common = sum((Counter(p) & Counter(g)).values())
     if not p or not g or not common:
         return float(p == g)
@@ -205,16 +208,7 @@ def run_squad(
         folder = Path(scratch) / "articles"
         folder.mkdir()
         questions = write_articles(dataset, folder)
-        pipeline = build_pipeline(
-            settings.model_copy(
-                update={
-                    "data_dir": Path(scratch) / "index",
-                    "chroma_url": None,
-                    "chroma_host": None,
-                    "collection": "squad",
-                }
-            )
-        )
+        pipeline = build_pipeline(settings.scratch(Path(scratch) / "index", "squad"))
         if prepare is not None:
             prepare(pipeline)
         report = pipeline.ingest(folder, progress=progress)

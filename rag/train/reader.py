@@ -31,6 +31,7 @@ import numpy as np
 
 from rag.answer.reader import MAX_TOKENS, best_span, encode, tokenizer, window_bounds
 from rag.core.text import content_terms, sentence_spans
+from rag.eval.squad import answer_f1, normalise_answer
 
 log = logging.getLogger(__name__)
 
@@ -291,8 +292,8 @@ def window_scores(examples: list[Example], readings: list[tuple[float, int, int]
         if ex.answer is None:
             continue
         gold = ex.passage[slice(*ex.answer)]
-        ems.append(float(_norm(ex.passage[a:b]) == _norm(gold)))
-        f1s.append(_f1(ex.passage[a:b], gold))
+        ems.append(float(normalise_answer(ex.passage[a:b]) == normalise_answer(gold)))
+        f1s.append(answer_f1(ex.passage[a:b], gold))
     return {
         "windows": len(examples),
         "auc_holds_answer": round(roc_auc(labels, margins), 4),
@@ -324,26 +325,6 @@ def calibrate(examples: list[Example], readings: list[tuple[float, int, int]]) -
         hessian = features.T @ (features * (p * (1 - p))[:, None]) + 1e-6 * np.eye(2)
         w -= np.linalg.solve(hessian, gradient)
     return {"scale": round(float(w[0]), 5), "bias": round(float(w[1]), 5)}
-
-
-def _norm(text: str) -> str:
-    import re
-    import string
-
-    text = "".join(ch for ch in text.lower() if ch not in set(string.punctuation))
-    text = re.sub(r"\b(a|an|the)\b", " ", text)
-    return " ".join(text.split())
-
-
-def _f1(predicted: str, gold: str) -> float:
-    from collections import Counter
-
-    p, g = _norm(predicted).split(), _norm(gold).split()
-    common = sum((Counter(p) & Counter(g)).values())
-    if not p or not g or not common:
-        return float(p == g)
-    precision, recall = common / len(p), common / len(g)
-    return 2 * precision * recall / (precision + recall)
 
 
 def sha256(path: Path) -> str:
