@@ -4,7 +4,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from rag.interfaces.api import create_app
-from tests.helpers import ARTICLES
+from rag.pipeline import build_pipeline
+from tests.helpers import ARTICLES, ROOT, make_settings
 
 A, B, C, D, E = sorted(p.name for p in ARTICLES.iterdir())
 
@@ -102,3 +103,26 @@ def test_compare_route(sample_pipeline):
         assert body["files"] == [A, B] and body["duplicates"][0]["similarity"] >= 0.9
         assert client.post("/v1/compare", json={"files": [A]}).status_code == 400
         assert client.post("/v1/compare", json={"files": [A, "nope.txt"]}).status_code == 404
+
+
+CORPUS2 = ROOT / "tests" / "corpus2"
+
+
+@pytest.fixture(scope="module")
+def flood_comparison(tmp_path_factory):
+    """The second corpus (a fictional flood, five outlets; truth in tests/corpus2_truth.md)."""
+    pipeline = build_pipeline(make_settings(tmp_path_factory.mktemp("flood") / "rag"))
+    assert len(pipeline.ingest(CORPUS2).added) == 5
+    return pipeline.compare()
+
+
+@pytest.mark.slow
+def test_a_story_on_another_topic_shows_what_outlets_share_and_where_numbers_differ(
+    flood_comparison,
+):
+    shared = [c.text for c in flood_comparison.corroborated]
+    assert any("Nethergate" in text for text in shared)  # the man found dead: two outlets
+    peaks = [c for c in flood_comparison.conflicts if "Quay Street" in c.claim]
+    assert peaks, [c.claim for c in flood_comparison.conflicts]
+    numbers = {n for c in peaks for values in c.values.values() for n in values}
+    assert {5.2, 5.6} <= numbers  # the river's peak: 5.2 m in one outlet, 5.6 m in another
