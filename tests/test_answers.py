@@ -19,11 +19,7 @@ ANSWERABLE = [
     ("How far did the insurgents retreat from Hama?", "20"),
     ("How many people has the war killed?", "half"),
     ("Who leads the offensive?", "Hayat Tahrir al-Sham"),
-    pytest.param(
-        "Which photographer was killed near Hama?",
-        "Anas Alkharboutli",
-        marks=READER_PICKS_THE_AGENCY,
-    ),
+    ("Which photographer was killed near Hama?", "Anas Alkharboutli"),
     ("How many civilians did Russian airstrikes kill in displacement camps?", "eight civilians"),
     ("How old was Anas Alkharboutli?", "32"),
     ("Who is the director of the Syria Conflict Research Programme?", "Rim Turkmani"),
@@ -34,12 +30,27 @@ ANSWERABLE = [
 UNANSWERABLE = [
     "Who won the 2022 FIFA World Cup?",
     "What is the recipe for chocolate cake?",
-    pytest.param("Who is the Prime Minister of Syria?", marks=READER_ANSWERS_IT),
+    "Who is the Prime Minister of Syria?",
     "How many tanks did Russia send to Hama?",
 ]
 
 
-@pytest.mark.parametrize("question, fact", ANSWERABLE)
+KNOWN_MISSES = {
+    "Which photographer was killed near Hama?": READER_PICKS_THE_AGENCY,
+    "Who is the Prime Minister of Syria?": READER_ANSWERS_IT,
+}
+
+
+def marked(cases: list) -> list:
+    """The cases as parameters, the known misses marked (other modules reuse the plain lists)."""
+    params = []
+    for case in cases:
+        values = case if isinstance(case, tuple) else (case,)
+        params.append(pytest.param(*values, marks=KNOWN_MISSES.get(values[0], ())))
+    return params
+
+
+@pytest.mark.parametrize("question, fact", marked(ANSWERABLE))
 def test_answers_state_the_fact_and_cite_a_file_that_contains_it(sample_pipeline, question, fact):
     answer = sample_pipeline.ask(question)
     assert not answer.abstained
@@ -54,7 +65,7 @@ def test_answers_state_the_fact_and_cite_a_file_that_contains_it(sample_pipeline
     assert any(fact in c.quote for c in cited)
 
 
-@pytest.mark.parametrize("question", UNANSWERABLE)
+@pytest.mark.parametrize("question", marked(UNANSWERABLE))
 def test_questions_the_articles_cannot_answer_are_abstained(sample_pipeline, question):
     answer = sample_pipeline.ask(question)
     assert answer.abstained
