@@ -12,7 +12,7 @@ import numpy as np
 
 from rag.answer.evidence import Evidence
 from rag.answer.reader import Reader, Reading
-from rag.core.models import Chunk, Hit, Span
+from rag.core.models import Chunk, Hit, Span, one_chunk_per_file
 from rag.core.text import content_terms, numbers
 
 # What the combiner weighs for each window (reader.json "combiner"; rag.train.reader fits it)
@@ -122,16 +122,9 @@ def read_answer(
     copies = [
         ev.chunk for ev in candidates[best] if holder is window.center and carries(ev.text, short)
     ]
-    chunks = _one_per_file([holder.chunk, *copies])
+    chunks = one_chunk_per_file([holder.chunk, *copies])
     sentences = [(holder, chunks)]
     if holder is not window.center:  # the answer ran on from the sentence that matched
         sentences.append((window.center, [window.center.chunk]))
         sentences.sort(key=lambda pair: pair[0].start)
     return Reply(short, sentences, likely[best], likely[best] >= bar)
-
-
-def _one_per_file(chunks: list[Chunk]) -> list[Chunk]:
-    seen: dict[str, Chunk] = {}
-    for chunk in chunks:
-        seen.setdefault(chunk.file, chunk)
-    return list(seen.values())
