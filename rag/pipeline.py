@@ -15,6 +15,7 @@ from rag.core.models import DocumentInfo
 from rag.core.modes import default_mode
 from rag.core.settings import Settings
 from rag.index.embedding import Embedder, build_embedder
+from rag.index.keywords import keyword_folder
 from rag.index.store import ChunkStore
 from rag.ingest.service import IngestService
 
@@ -87,7 +88,7 @@ def build_pipeline(
         vectors,
         settings.candidates,
         settings.rrf_k,
-        settings.data_dir / "lexical" / f"{settings.collection}.json",
+        keyword_folder(settings),
     )
     verifier = Verifier(vectors, settings.support_threshold)
     answers = AnswerService(settings, store, vectors, retriever, verifier)

@@ -79,7 +79,7 @@ def test_a_running_pipeline_sees_another_process_ingest(tmp_path):
     data = tmp_path / "rag"
     assert rag("ingest", str(ARTICLES), data_dir=data).returncode == 0
     serving = build_pipeline(make_settings(data))
-    assert not serving.retriever.lexical().search("Zarqonite lighthouse", 5, None)
+    assert not serving.retriever.keyword_search("Zarqonite lighthouse", 5, None)
 
     extra = tmp_path / "extra"
     extra.mkdir()
@@ -89,5 +89,5 @@ def test_a_running_pipeline_sees_another_process_ingest(tmp_path):
     assert rag("ingest", str(extra), data_dir=data).returncode == 0
     time.sleep(1.1)  # the store's version is re-read at most once a second
 
-    found = serving.retriever.lexical().search("Zarqonite lighthouse", 5, None)
+    found = serving.retriever.keyword_search("Zarqonite lighthouse", 5, None)
     assert [chunk.file for chunk, _ in found] == ["lighthouse.txt"]

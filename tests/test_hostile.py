@@ -14,10 +14,12 @@ import time
 from pathlib import Path
 
 import httpx
+import numpy
 import pytest
 from fastapi.testclient import TestClient
 
 from rag.core.errors import BadInput, DiskFull
+from rag.index.keywords import keyword_folder
 from rag.interfaces.api import create_app
 from rag.pipeline import build_pipeline
 from tests.helpers import (
@@ -437,16 +439,45 @@ def test_a_server_sees_another_process_ingest_and_delete(tmp_path, articles_copy
 # 11. Corruption is rebuilt or named.
 
 
+def _damage_manifest(folder: Path, version: str) -> None:
+    (folder / "manifest.json").write_text("\x00garbage")
+
+
+def _manifest_of_another_shape(folder: Path, version: str) -> None:
+    (folder / "manifest.json").write_text(json.dumps({"version": version, "segments": 3}))
+
+
+def _manifest_naming_a_missing_segment(folder: Path, version: str) -> None:
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["segments"].append("seg-0000000000000000")
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+
+
+def _segment_with_arrays_that_do_not_fit(folder: Path, version: str) -> None:
+    segment = next(folder.glob("seg-*"))
+    numpy.save(segment / "postings.npy", numpy.arange(3, dtype=numpy.int32))
+
+
+def _segment_with_garbage_bytes(folder: Path, version: str) -> None:
+    segment = next(folder.glob("seg-*"))
+    (segment / "vocab.npy").write_bytes(os.urandom(512))
+
+
 @pytest.mark.parametrize(
-    "content", ["[1, 2, 3]", '{"version": "%s", "terms_format": 2, "chunks": []}', "\x00garbage"]
+    "damage",
+    [
+        _damage_manifest,
+        _manifest_of_another_shape,
+        _manifest_naming_a_missing_segment,
+        _segment_with_arrays_that_do_not_fit,
+        _segment_with_garbage_bytes,
+    ],
 )
-def test_a_damaged_keyword_index_is_rebuilt(tmp_path, content):
+def test_a_damaged_keyword_index_is_rebuilt(tmp_path, damage):
     settings = make_settings(tmp_path / "rag")
     pipeline = build_pipeline(settings)
     pipeline.ingest(ARTICLES)
-    path = settings.data_dir / "lexical" / f"{settings.collection}.json"
-    version = pipeline.store.version()
-    path.write_text(content.replace("%s", version) if "%s" in content else content)
+    damage(keyword_folder(settings), pipeline.store.version())
     fresh = build_pipeline(settings)  # a new process would load the damaged file
     answer = fresh.ask("Who is the UN special envoy for Syria?")
     assert "Pedersen" in answer.answer

@@ -142,12 +142,12 @@ class AnswerService:
     def _check_matches(self, filters: Filters) -> None:
         """BadInput when no indexed article passes the filters (rather than "the sources do not
         say"), naming the undated files a date range leaves out."""
-        chunks = self.retriever.lexical().chunks
-        if any(filters.matches({**c.metadata, "file": c.file}) for c in chunks):
+        files = self.retriever.lexical().files()
+        if any(filters.matches(meta) for meta in files):
             return
         note = ""
         if filters.date_from or filters.date_to:
-            undated = {c.file for c in chunks if not c.metadata.get("date")}
+            undated = {meta["file"] for meta in files if not meta.get("date")}
             note = (
                 f" ({len(undated)} undated files are left out by any date range)" if undated else ""
             )

@@ -6,7 +6,6 @@ from functools import lru_cache
 from pathlib import Path
 
 import Stemmer
-from bm25s.stopwords import STOPWORDS_EN_PLUS
 
 _LEXICON = json.loads((Path(__file__).with_name("lexicon.json")).read_text(encoding="utf-8"))
 _ABBREVIATIONS = frozenset(_LEXICON["abbreviations"])
@@ -24,7 +23,7 @@ _SCALED = re.compile(r"(\d+(?:[.,]\d+)*)\s*(thousand|million|billion|trillion)\b
 NUMBER_WORDS: dict[str, int] = _LEXICON["number_words"]
 # bm25s's English list (NLTK's) plus the words news repeats in every article ("said", "says",
 # "also", "would"...), which carry no content; measured with `rag eval` (README, issue 12 note).
-STOPWORDS = frozenset(STOPWORDS_EN_PLUS) | frozenset(_LEXICON["extra_stopwords"])
+STOPWORDS = frozenset(_LEXICON["stopwords"]) | frozenset(_LEXICON["extra_stopwords"])
 
 _stemmer = Stemmer.Stemmer("english")
 _IRREGULAR: dict[str, str] = _LEXICON["irregular_forms"]

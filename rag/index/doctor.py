@@ -8,13 +8,13 @@ What it finds and what --repair does:
 - a saved keyword index that cannot be read: deleted (rebuilt on the next question).
 """
 
-import json
 import shutil
 import time
 from pathlib import Path
 
 from rag.core.errors import StoreUnavailable
 from rag.core.settings import Settings
+from rag.index.keywords import SegmentFolder, keyword_folder
 
 
 def run_doctor(settings: Settings, repair: bool) -> tuple[list[str], bool]:
@@ -22,11 +22,11 @@ def run_doctor(settings: Settings, repair: bool) -> tuple[list[str], bool]:
     from rag.pipeline import build_pipeline
 
     lines: list[str] = []
-    lexical = settings.data_dir / "lexical" / f"{settings.collection}.json"
-    if not _lexical_readable(lexical):
-        lines.append(f"the saved keyword index {lexical} is unreadable")
+    lexical = SegmentFolder(keyword_folder(settings))
+    if not lexical.readable():
+        lines.append(f"the saved keyword index {lexical.folder} is unreadable")
         if repair:
-            lexical.unlink()
+            shutil.rmtree(lexical.folder, ignore_errors=True)
             lines.append("  removed it: it is rebuilt on the next question")
     try:
         pipeline = build_pipeline(settings)
@@ -53,17 +53,7 @@ def run_doctor(settings: Settings, repair: bool) -> tuple[list[str], bool]:
     files = len(pipeline.documents())
     lines.append(f"index at {pipeline.store.where}: {files} files, {count} chunks")
     healthy = repair or not (orphans or empty)
-    return lines, healthy and _lexical_readable(lexical)
-
-
-def _lexical_readable(path: Path) -> bool:
-    if not path.exists():
-        return True
-    try:
-        saved = json.loads(path.read_text(encoding="utf-8"))
-        return isinstance(saved, dict) and len(saved["chunks"]) == len(saved["terms"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return False
+    return lines, healthy and lexical.readable()
 
 
 def _move_aside(folder: Path, repair: bool) -> list[str]:

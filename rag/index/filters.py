@@ -1,10 +1,8 @@
-"""Filters on file, outlet and date range: for the store (as llama-index filters) and in memory."""
+"""Filters on file, outlet and date range: for the store (a Chroma `where`) and in memory."""
 
 import re
 from dataclasses import dataclass
 from datetime import date
-
-from llama_index.core.vector_stores.types import FilterOperator, MetadataFilter, MetadataFilters
 
 from rag.core.errors import BadInput
 from rag.ingest.loaders import parse_date
@@ -41,28 +39,21 @@ class Filters:
             return False
         return not (self.date_to and (day == 0 or day > _day(self.date_to)))
 
-    def to_llama(self) -> MetadataFilters | None:
-        rules: list[MetadataFilter] = []
+    def where(self) -> dict | None:
+        """The same test as a Chroma `where` clause (None when nothing is filtered)."""
+        rules: list[dict] = []
         if self.files:
-            rules.append(MetadataFilter(key="file", value=self.files, operator=FilterOperator.IN))
+            rules.append({"file": {"$in": list(self.files)}})
         if self.outlets:
-            rules.append(
-                MetadataFilter(key="outlet", value=self.outlets, operator=FilterOperator.IN)
-            )
+            rules.append({"outlet": {"$in": list(self.outlets)}})
         if self.date_from:
-            rules.append(
-                MetadataFilter(
-                    key="date_int", value=_day(self.date_from), operator=FilterOperator.GTE
-                )
-            )
+            rules.append({"date_int": {"$gte": _day(self.date_from)}})
         if self.date_to:
-            rules.append(
-                MetadataFilter(
-                    key="date_int", value=_day(self.date_to), operator=FilterOperator.LTE
-                )
-            )
-            rules.append(MetadataFilter(key="date_int", value=0, operator=FilterOperator.GT))
-        return MetadataFilters(filters=rules) if rules else None  # type: ignore[arg-type]
+            rules.append({"date_int": {"$lte": _day(self.date_to)}})
+            rules.append({"date_int": {"$gt": 0}})
+        if len(rules) > 1:
+            return {"$and": rules}
+        return rules[0] if rules else None
 
 
 def iso_date(value: str) -> str:

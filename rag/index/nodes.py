@@ -1,11 +1,14 @@
 """Chunks as llama-index nodes and back: offsets, line, sentences and neighbours kept."""
 
 import json
+from typing import TYPE_CHECKING
 
 import numpy as np
-from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
 
 from rag.core.models import Chunk, DocumentInfo, Source
+
+if TYPE_CHECKING:
+    from llama_index.core.schema import TextNode
 
 
 def document_info(file: str, meta: dict) -> DocumentInfo:
@@ -13,7 +16,10 @@ def document_info(file: str, meta: dict) -> DocumentInfo:
     return DocumentInfo(**source, chunks=int(meta.get("chunks") or 0))
 
 
-def to_node(chunk: Chunk, vector: np.ndarray) -> TextNode:
+def to_node(chunk: Chunk, vector: np.ndarray) -> "TextNode":
+    """The chunk as the node llama-index writes (imported here: only ingest needs it)."""
+    from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
+
     metadata = {
         **chunk.metadata,
         "file": chunk.file,
@@ -38,10 +44,6 @@ def to_node(chunk: Chunk, vector: np.ndarray) -> TextNode:
         excluded_embed_metadata_keys=list(metadata),
         excluded_llm_metadata_keys=list(metadata),
     )
-
-
-def from_node(node) -> Chunk:  # type: ignore[no-untyped-def]
-    return from_record(node.node_id, node.metadata, node.get_content())
 
 
 def from_record(chunk_id: str, meta: dict, text: str) -> Chunk:

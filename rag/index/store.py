@@ -1,4 +1,9 @@
-"""Chunks in Chroma, through llama-index's Chroma vector store: embedded on disk or a server."""
+"""Chunks in Chroma, embedded on disk or a server.
+
+Chunks are written through llama-index's Chroma vector store (so any llama-index application
+can read the collection as nodes); questions read Chroma directly, so answering a question does
+not import llama-index (about a second of a new process's start).
+"""
 
 import threading
 import time
@@ -6,9 +11,6 @@ import uuid
 from collections.abc import Iterable
 
 import numpy as np
-from llama_index.core.schema import BaseNode
-from llama_index.core.vector_stores.types import VectorStoreQuery
-from llama_index.vector_stores.chroma import ChromaVectorStore
 
 from rag.core.errors import BadInput
 from rag.core.models import Chunk, DocumentInfo
@@ -16,7 +18,7 @@ from rag.core.settings import Settings
 from rag.index.connection import connect
 from rag.index.failures import cannot_open, reachable, store_failure
 from rag.index.filters import Filters, iso_date
-from rag.index.nodes import document_info, from_node, from_record, to_node
+from rag.index.nodes import document_info, from_record, to_node
 from rag.ingest.loaders import Document
 
 __all__ = ["ChunkStore", "Filters", "iso_date", "store_failure"]
@@ -24,6 +26,7 @@ __all__ = ["ChunkStore", "Filters", "iso_date", "store_failure"]
 _VERSION_KEY = "rag_version"
 _EMBEDDER_KEY = "rag_embedder"
 _VERSION_TTL_SECONDS = 1.0
+_FILES_PER_GET = 500
 
 
 class ChunkStore:
@@ -59,7 +62,6 @@ class ChunkStore:
                 f"but {self.embedder_name} is configured: use another RAG_COLLECTION or "
                 "RAG_DATA_DIR"
             )
-        self.vectors = ChromaVectorStore(chroma_collection=self.collection)
         self.generation += 1
 
     def reopen(self, seen: int | None = None) -> None:
@@ -156,32 +158,36 @@ class ChunkStore:
     @reachable
     def add(self, chunks: list[Chunk], embeddings: np.ndarray) -> None:
         """Write chunks with their embeddings (ids already present are overwritten)."""
+        from llama_index.core.schema import BaseNode
+        from llama_index.vector_stores.chroma import ChromaVectorStore
+
+        vectors = ChromaVectorStore(chroma_collection=self.collection)
         nodes: list[BaseNode] = [to_node(c, v) for c, v in zip(chunks, embeddings)]
         for i in range(0, len(nodes), 2000):
-            self.vectors.add(nodes[i : i + 2000])
+            vectors.add(nodes[i : i + 2000])
 
     @reachable
     def delete(self, ids: list[str]) -> None:
         for i in range(0, len(ids), 2000):
-            self.vectors.delete_nodes(node_ids=ids[i : i + 2000])
+            self.collection.delete(ids=ids[i : i + 2000])
 
     @reachable
     def query(
         self, vector: np.ndarray, k: int, filters: Filters | None
     ) -> list[tuple[Chunk, float]]:
         """The k nearest chunks and their cosine similarity."""
-        query = VectorStoreQuery(
-            query_embedding=vector.tolist(),
-            similarity_top_k=k,
-            filters=filters.to_llama() if filters else None,
+        got = self.collection.query(
+            query_embeddings=[vector.tolist()],
+            n_results=k,
+            where=filters.where() if filters else None,
+            include=["metadatas", "documents", "distances"],
         )
-        result = self.vectors.query(query)
-        sims = [1.0 + float(np.log(max(s, 1e-12))) for s in result.similarities or []]
+        rows = zip(got["ids"][0], got["metadatas"][0], got["documents"][0], got["distances"][0])  # type: ignore[index]
         # A chunk another process deleted a moment ago can still come back without its metadata.
         return [
-            (from_node(node), sim)
-            for node, sim in zip(result.nodes or [], sims)
-            if "file" in (node.metadata or {})
+            (from_record(cid, meta, text), 1.0 - float(distance))
+            for cid, meta, text, distance in rows
+            if meta and "file" in meta
         ]
 
     @reachable
@@ -192,6 +198,50 @@ class ChunkStore:
             sha, ids = files.setdefault(meta["file"], (meta.get("file_sha256", ""), set()))
             ids.add(chunk_id)
         return files
+
+    @reachable
+    def file_hashes(self) -> dict[str, str]:
+        """Each recorded file's content hash (a file has a record once its ingest finished)."""
+        got = self.files.get(include=["metadatas"])
+        return {f: str((m or {}).get("sha256", "")) for f, m in zip(got["ids"], got["metadatas"])}
+
+    @reachable
+    def chunks_of_files(self, files: dict[str, str]) -> list[Chunk]:
+        """The chunks of these files at these content hashes (other versions left out)."""
+        if len(files) > _FILES_PER_GET:
+            rows = self._scan_full()  # most of the corpus: one pass beats many lookups
+        else:
+            got = self.collection.get(
+                where={"file": {"$in": sorted(files)}}, include=["metadatas", "documents"]
+            )
+            rows = zip(got["ids"], got["metadatas"], got["documents"])
+        return [
+            from_record(cid, meta, text)
+            for cid, meta, text in rows
+            if meta and files.get(meta.get("file")) == meta.get("file_sha256")
+        ]
+
+    @reachable
+    def vectors_by_text(self, hashes: Iterable[str]) -> dict[str, np.ndarray]:
+        """Stored vectors of chunks with these text hashes (one per hash found)."""
+        wanted, found = sorted(set(hashes)), dict[str, np.ndarray]()
+        for i in range(0, len(wanted), _FILES_PER_GET):
+            got = self.collection.get(
+                where={"text_hash": {"$in": wanted[i : i + _FILES_PER_GET]}},
+                include=["metadatas", "embeddings"],
+            )
+            for meta, vector in zip(got["metadatas"], got["embeddings"]):  # type: ignore[arg-type]
+                found.setdefault(str(meta["text_hash"]), np.asarray(vector, dtype=np.float32))
+        return found
+
+    @reachable
+    def chunks_by_id(self, ids: list[str]) -> list[Chunk]:
+        """These chunks, those that still exist, in no particular order."""
+        if not ids:
+            return []
+        got = self.collection.get(ids=ids, include=["metadatas", "documents"])
+        rows = zip(got["ids"], got["metadatas"], got["documents"])
+        return [from_record(*row) for row in rows if row[1] and "file" in row[1]]
 
     @reachable
     def documents(self) -> list[DocumentInfo]:
