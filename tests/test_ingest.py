@@ -3,6 +3,8 @@
 import os
 import time
 
+import numpy
+
 from rag.index.keywords import keyword_folder
 from rag.pipeline import build_pipeline
 
@@ -32,6 +34,27 @@ def test_a_changed_file_replaces_its_chunks(pipeline, articles_copy):
     assert any("brand new closing sentence" in t for t in texts)
     ids = pipeline.store.file_chunk_ids()["004_41f9c137d467bf3b.txt"][1]
     assert len(ids) == len(texts)  # no stale chunk left behind
+
+
+def test_a_text_is_embedded_once_across_copies_and_edits(pipeline, articles_copy):
+    first = pipeline.ingest(articles_copy)
+    assert first.chunks_embedded == first.chunks_written
+    original = articles_copy / "004_41f9c137d467bf3b.txt"
+    (articles_copy / "wire-copy.txt").write_text(original.read_text())
+    copied = pipeline.ingest(articles_copy)
+    assert copied.added == ["wire-copy.txt"] and copied.chunks_written > 0
+    assert copied.chunks_embedded == 0
+
+    original.write_text(original.read_text() + "\nA brand new closing sentence about Khansir.\n")
+    edited = pipeline.ingest(articles_copy)
+    assert edited.updated == ["004_41f9c137d467bf3b.txt"]
+    assert 0 < edited.chunks_embedded <= 2 < edited.chunks_written
+
+    reused = pipeline.store.collection.get(
+        where={"file": "wire-copy.txt"}, include=["embeddings", "documents"]
+    )
+    fresh = pipeline.embedder.embed(reused["documents"])
+    assert numpy.allclose(reused["embeddings"], fresh, atol=1e-5)
 
 
 def test_sync_drops_chunks_of_deleted_files_and_plain_ingest_keeps_them(pipeline, articles_copy):

@@ -19,6 +19,11 @@ def chunk_document(doc: Document, target_chars: int, overlap: int) -> list[Chunk
     return chunks
 
 
+def text_hash(text: str) -> str:
+    """What a chunk's vector depends on: chunks with equal texts share one embedding."""
+    return hashlib.sha1(text.encode()).hexdigest()[:24]
+
+
 def _contiguous_blocks(doc: Document) -> list[list[tuple[int, int]]]:
     """Segments separated only by whitespace belong to one block."""
     blocks: list[list[tuple[int, int]]] = []
@@ -70,5 +75,6 @@ def _make_chunk(doc: Document, group: list[tuple[int, int]], index: int) -> Chun
             "date_int": date_number(doc.date),
             "file_sha256": doc.sha256,
             "chunk_index": index,
+            "text_hash": text_hash(text),
         },
     )

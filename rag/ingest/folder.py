@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 from tqdm import tqdm
 
 from rag.core.cancel import check as check_cancelled
@@ -31,6 +32,7 @@ class IngestReport:
     removed: list[str] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
     chunks_written: int = 0
+    chunks_embedded: int = 0  # the others reused the vector of a chunk with the same text
     chunks_deleted: int = 0
     seconds: float = 0.0
     dry_run: bool = False
@@ -42,7 +44,9 @@ class IngestReport:
         lines = [
             f"{len(self.added)} added, {len(self.updated)} updated, "
             f"{len(self.unchanged)} unchanged, {len(self.removed)} removed, "
-            f"{len(self.skipped)} skipped; {self.chunks_written} chunks written, "
+            f"{len(self.skipped)} skipped; {self.chunks_written} chunks written "
+            f"({self.chunks_embedded} embedded, {self.chunks_written - self.chunks_embedded} "
+            "reusing the vector of a text embedded before), "
             f"{self.chunks_deleted} deleted in {self.seconds:.1f}s"
         ]
         lines += [f"  skipped {name}: {reason}" for name, reason in self.skipped]
@@ -193,7 +197,7 @@ def _flush(
     """
     if pending.chunks:
         ensure_free_space(settings, pending.chunks)
-    vectors = embedder.embed([c.text for c in pending.chunks]) if pending.chunks else None
+    vectors = _vectors(pending.chunks, store, embedder, report) if pending.chunks else None
     if vectors is not None:
         try:
             store.add(pending.chunks, vectors)
@@ -214,6 +218,20 @@ def _flush(
         )
         store.put_file(doc, mean, len(chunks), pending.origin)
     pending.chunks, pending.stale_ids, pending.files = [], [], []
+
+
+def _vectors(
+    chunks: list[Chunk], store: ChunkStore, embedder: Embedder, report: IngestReport
+) -> np.ndarray:
+    """A vector per chunk; a text embedded before (in this run, in another file, in an earlier
+    version of this one) is not embedded again: wire copies and edits cost only what is new."""
+    keys = [str(c.metadata["text_hash"]) for c in chunks]
+    known = store.vectors_by_text(keys)
+    todo = {key: chunk.text for key, chunk in zip(keys, chunks) if key not in known}
+    if todo:
+        known.update(zip(todo, embedder.embed(list(todo.values()))))
+    report.chunks_embedded += len(todo)
+    return np.stack([known[key] for key in keys])
 
 
 # Bytes a chunk takes on disk beyond its text: its vector, HNSW links, metadata, full-text rows.
