@@ -50,11 +50,21 @@ def test_int8_stays_close_and_keeps_the_ranking(tmp_path: Path, reference: np.nd
     assert int(np.argmax(vectors[[0, 1, 3, 5]] @ question)) == 0
 
 
-def test_batching_does_not_change_a_vector(tmp_path: Path):
-    model = embedder(tmp_path, "fp32")
+@pytest.mark.parametrize("precision", ["fp32", "int8"])
+def test_batching_does_not_change_a_vector(tmp_path: Path, precision: str):
+    model = embedder(tmp_path, precision)
     alone = model.embed([TEXTS[1]])[0]
     in_a_crowd = model.embed(TEXTS * 20)[1]
     assert float(alone @ in_a_crowd) > 0.99999
+
+
+def test_auto_precision_follows_the_index_and_is_fp32_for_a_new_one(tmp_path: Path):
+    new = make_settings(tmp_path / "new")
+    assert LocalEmbedder(new).name == "all-MiniLM-L6-v2"
+    built = make_settings(tmp_path / "old", embed_precision="int8")
+    ChunkStore(built, LocalEmbedder(built).name)
+    reopened = built.model_copy(update={"embed_precision": "auto"})
+    assert LocalEmbedder(reopened).name == "all-MiniLM-L6-v2-int8"
 
 
 def test_no_texts_no_vectors(tmp_path: Path):

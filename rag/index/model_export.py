@@ -134,7 +134,8 @@ def main() -> None:
     from rag.core.settings import Settings
 
     settings = Settings()
-    path = ensure_onnx_model(settings.model_cache, settings.embed_precision)
+    precision = "fp32" if settings.embed_precision == "auto" else settings.embed_precision
+    path = ensure_onnx_model(settings.model_cache, precision)
     print(f"embedding model ready: {path}")
 
 

@@ -64,6 +64,15 @@ class ChunkStore:
             )
         self.generation += 1
 
+    @staticmethod
+    def embedder_of(settings: Settings) -> str | None:
+        """The embedder that built the settings' collection, None if there is none yet."""
+        try:
+            collection = connect(settings).get_collection(settings.collection)
+        except Exception:  # no such collection (or no store yet: opening it says why)
+            return None
+        return (collection.metadata or {}).get(_EMBEDDER_KEY)
+
     def reopen(self, seen: int | None = None) -> None:
         """A fresh connection and collection handles: another process may have changed the
         index (an embedded client caches segments; a deleted and recreated collection has a

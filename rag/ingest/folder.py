@@ -1,7 +1,9 @@
 """Index a folder: load, chunk, embed and write what changed; drop what is gone (with --sync)."""
 
+import importlib
 import logging
 import shutil
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -106,6 +108,7 @@ def ingest_folder(
         report.removed = _missing(origins, indexed, origin, present)
         return report
     pending = _Pending(origin=origin)
+    _import_the_writer_meanwhile()
     try:
         for path, name in tqdm(files, desc="ingest", unit="file", disable=_quiet(progress, files)):
             check_cancelled()
@@ -126,6 +129,15 @@ def ingest_folder(
             store.bump_version()
     report.seconds = time.perf_counter() - began
     return report
+
+
+def _import_the_writer_meanwhile() -> None:
+    """Chunks are written through llama-index, a second or two to import: done on another
+    thread while the first files load and embed (the model runs outside the GIL)."""
+    threading.Thread(target=importlib.import_module, args=(_WRITER,), daemon=True).start()
+
+
+_WRITER = "llama_index.vector_stores.chroma"
 
 
 def _missing(
