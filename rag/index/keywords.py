@@ -33,6 +33,7 @@ from rag.core.text import content_terms
 
 if TYPE_CHECKING:
     from rag.core.settings import Settings
+    from rag.index.filters import Filters
     from rag.index.store import ChunkStore
 
 log = logging.getLogger(__name__)
@@ -241,15 +242,20 @@ class KeywordIndex:
 
     def idf(self, term: str) -> float:
         """How rare a term is across chunks; a term no chunk has is rarest of all."""
-        n, df = self.chunk_count, self.document_frequency(_term_bytes(term))
+        return self._idf(_term_bytes(term))
+
+    def _idf(self, term: bytes) -> float:
+        n, df = self.chunk_count, self.document_frequency(term)
         return math.log(1 + (n - df + 0.5) / (df + 0.5))
 
-    def search(self, question: str, k: int, filters=None) -> list[tuple[str, float]]:  # type: ignore[no-untyped-def]
+    def search(
+        self, question: str, k: int, filters: "Filters | None" = None
+    ) -> list[tuple[str, float]]:
         """The ids of the k best-scoring live chunks (score above 0) that pass the filters."""
         terms = [_term_bytes(t) for t in content_terms(question)]
         if not self.chunk_count or not terms:
             return []
-        weights = {t: self.idf(t.decode()) for t in set(terms)}
+        weights = {t: self._idf(t) for t in set(terms)}
         found: list[tuple[float, bytes]] = []
         for segment, alive in zip(self.segments, self.alive):
             scores = self._scores(segment, terms, weights)
@@ -273,7 +279,7 @@ class KeywordIndex:
         return scores
 
 
-def _passing(segment: Segment, filters) -> np.ndarray:  # type: ignore[no-untyped-def]
+def _passing(segment: Segment, filters: "Filters") -> np.ndarray:
     passes = np.array([filters.matches(f.meta()) for f in segment.files] or [False])
     return passes[np.asarray(segment.file_of)]
 
