@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from rag.core.errors import BadInput
+from rag.core.onnx import cpu_session
 
 MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "reader"
 MAX_TOKENS = 128
@@ -118,11 +119,7 @@ class Reader:
 
 @lru_cache(maxsize=2)
 def _session(path: Path):  # type: ignore[no-untyped-def]
-    import onnxruntime
-
-    options = onnxruntime.SessionOptions()
-    options.log_severity_level = 3
-    return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    return cpu_session(path)
 
 
 @lru_cache(maxsize=4)

@@ -9,6 +9,7 @@ from typing import Protocol
 import numpy as np
 
 from rag.core.cancel import check as check_cancelled
+from rag.core.onnx import cpu_session
 from rag.core.settings import Settings
 
 
@@ -79,15 +80,11 @@ def _batches(order: list[int], size: int) -> list[list[int]]:
 @lru_cache(maxsize=2)
 def _load_local_model(cache: Path, precision: str):  # type: ignore[no-untyped-def]
     """Loaded once per process from the package directory (exported to ONNX on first use)."""
-    import onnxruntime
     from tokenizers import Tokenizer
 
     from rag.index.model_export import bundled_model_dir, ensure_onnx_model
 
-    path = ensure_onnx_model(cache, precision)
-    options = onnxruntime.SessionOptions()
-    options.log_severity_level = 3
-    session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    session = cpu_session(ensure_onnx_model(cache, precision))
     source = bundled_model_dir()
     tokenizer = Tokenizer.from_file(str(source / "tokenizer.json"))
     limit = json.loads((source / "sentence_bert_config.json").read_text())["max_seq_length"]
