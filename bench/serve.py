@@ -1,13 +1,18 @@
-"""The API under concurrent load: `rag serve` in one process, clients in this one, on 127.0.0.1.
+"""The API under concurrent load: `rag serve` (1 or more workers), clients in this process.
 
-    .venv/bin/python bench/serve.py [--clients 20] [--seconds 60] [--requests 3000]
+    .venv/bin/python bench/serve.py [--clients 20] [--seconds 60] [--workers 1,2,4]
+    .venv/bin/python bench/serve.py --index DIR --collection squad --squad dev-v2.0.json
 
-The server indexes the sample articles and answers extractively. After one warm-up pass over the
-questions of eval/facts.yaml, `clients` threads post them to /v1/answer in a loop until `requests`
-were sent or `seconds` passed. The server's RSS is sampled throughout.
+By default the server indexes the sample articles and the clients ask the questions of
+eval/facts.yaml; with --index it serves an index built beforehand (bench/scale.py or
+bench/query.py leave one at the size you choose) and the clients ask 300 seeded SQuAD questions.
+Answers are extractive. After one warm-up pass over the questions, `clients` threads post them
+to /v1/answer in a loop until `requests` were sent or `seconds` passed. The RSS of the server's
+processes (all workers) is sampled throughout.
 """
 
 import argparse
+import json
 import os
 import socket
 import subprocess
@@ -23,7 +28,15 @@ import yaml
 from _common import RESULTS, ROOT, SAMPLE, machine, percentiles, rss_mb, table, write_report
 
 
-def questions() -> list[str]:
+def questions(squad: Path | None) -> list[str]:
+    if squad:
+        import random
+
+        from rag.eval.squad import write_articles
+
+        with tempfile.TemporaryDirectory() as scratch:
+            asked = [q.question for q in write_articles(squad, Path(scratch)) if not q.impossible]
+        return random.Random(0).sample(asked, 300)
     facts = yaml.safe_load((ROOT / "eval" / "facts.yaml").read_text())
     return [case["question"] for case in facts["cases"]]
 
@@ -34,11 +47,15 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(data: Path, port: int, log: Path, workers: int) -> subprocess.Popen:
+def start_server(
+    data: Path, port: int, log: Path, workers: int, collection: str | None, ingest: bool
+) -> subprocess.Popen:
     env = {**os.environ, "RAG_DATA_DIR": str(data), "RAG_MODE": "extractive"}
     env.update(HF_HUB_OFFLINE="1", ANONYMIZED_TELEMETRY="False")
-    command = [str(Path(sys.executable).parent / "rag"), "serve", "--ingest", str(SAMPLE)]
-    command += ["--port", str(port)]
+    if collection:
+        env["RAG_COLLECTION"] = collection
+    command = [str(Path(sys.executable).parent / "rag"), "serve", "--port", str(port)]
+    command += ["--workers", str(workers)] + (["--ingest", str(SAMPLE)] if ingest else [])
     process = subprocess.Popen(
         command, stdout=log.open("w"), stderr=subprocess.STDOUT, env=env, cwd=data.parent
     )
@@ -101,9 +118,23 @@ def load(url: str, asked: list[str], clients: int, seconds: float, requests: int
     }
 
 
+def tree_rss_mb(pid: int) -> float:
+    """The RSS of a process and all its descendants (the workers of a multi-worker server)."""
+    total, pending = 0.0, [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            total += rss_mb(current)
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending += [int(c) for c in (task / "children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return total
+
+
 def sample_rss(pid: int, stop: threading.Event, samples: list[float]) -> None:
     while not stop.is_set():
-        samples.append(rss_mb(pid))
+        samples.append(tree_rss_mb(pid))
         stop.wait(0.5)
 
 
@@ -112,67 +143,76 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--workers", default="1", help="comma-separated worker counts to measure")
+    parser.add_argument("--index", type=Path, help="an existing RAG_DATA_DIR to serve")
+    parser.add_argument("--collection", help="its collection (RAG_COLLECTION)")
+    parser.add_argument("--squad", type=Path, help="dev-v2.0.json: ask SQuAD questions")
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--name", default="serve", help="report name in the results folder")
     args = parser.parse_args()
 
-    asked = questions()
-    with tempfile.TemporaryDirectory() as scratch:
-        port = free_port()
-        server = start_server(Path(scratch) / "rag", port, Path(scratch) / "server.log", 1)
-        try:
-            url = f"http://127.0.0.1:{port}/v1/answer"
-            warmup = load(url, asked, 1, 120, len(asked))
-            rss_after_warmup = rss_mb(server.pid)
-            samples: list[float] = []
-            stop = threading.Event()
-            sampler = threading.Thread(target=sample_rss, args=(server.pid, stop, samples))
-            sampler.start()
-            loaded = load(url, asked, args.clients, args.seconds, args.requests)
-            stop.set()
-            sampler.join()
-            health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+    asked = questions(args.squad)
+    result: dict = {"machine": machine(), "clients": args.clients, "runs": []}
+    result["corpus"] = str(args.index or "the sample articles")
+    for workers in map(int, args.workers.split(",")):
+        with tempfile.TemporaryDirectory() as scratch:
+            data = args.index or Path(scratch) / "rag"
+            port = free_port()
+            log = Path(scratch) / "server.log"
+            server = start_server(data, port, log, workers, args.collection, not args.index)
+            try:
+                result["runs"].append(measure(server, port, asked, args, workers))
+            finally:
+                server.terminate()
+                server.wait(timeout=30)
+        print(json.dumps(result["runs"][-1]), file=sys.stderr)
+    write_report(args.name, args.out, result, render(result))
+
+
+def measure(  # type: ignore[no-untyped-def]
+    server: subprocess.Popen, port: int, asked: list[str], args, workers: int
+) -> dict:
+    url = f"http://127.0.0.1:{port}/v1/answer"
+    warmup = load(url, asked, max(1, workers), 300, len(asked))
+    rss_after_warmup = tree_rss_mb(server.pid)
+    samples: list[float] = []
+    stop = threading.Event()
+    sampler = threading.Thread(target=sample_rss, args=(server.pid, stop, samples))
+    sampler.start()
+    loaded = load(url, asked, args.clients, args.seconds, args.requests)
+    stop.set()
+    sampler.join()
+    health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code
     memory = {
         "after_warmup_mb": round(rss_after_warmup),
         "max_mb": round(max(samples)),
         "end_mb": round(samples[-1]),
-        "first_quarter_mean_mb": round(
-            sum(samples[: len(samples) // 4 or 1]) / (len(samples) // 4 or 1)
-        ),
     }
-    result = {
-        "machine": machine(),
-        "clients": args.clients,
+    return {
+        "workers": workers,
         "warmup": warmup,
         "load": loaded,
         "server_rss": memory,
         "healthz_after": health,
     }
-    write_report("serve", args.out, result, render(result))
 
 
 def render(result: dict) -> str:
-    load, memory = result["load"], result["server_rss"]
-    header = ["clients", "requests", "seconds", "req/s", "p50 ms", "p95 ms", "p99 ms", "errors"]
-    header += ["statuses", "RSS warm → max → end MB"]
-    row = [
-        result["clients"],
-        load["requests"],
-        load["seconds"],
-        load["throughput_rps"],
-        load["latency"]["p50_ms"],
-        load["latency"]["p95_ms"],
-        load["latency"]["p99_ms"],
-        load["errors"],
-        load["statuses"],
-        f"{memory['after_warmup_mb']} → {memory['max_mb']} → {memory['end_mb']}",
-    ]
+    header = ["workers", "clients", "requests", "seconds", "req/s", "p50 ms", "p95 ms", "p99 ms"]
+    header += ["errors", "RSS warm → max → end MB (all workers)"]
+    rows = []
+    for run in result["runs"]:
+        load, memory = run["load"], run["server_rss"]
+        rows.append(
+            [run["workers"], result["clients"], load["requests"], load["seconds"]]
+            + [load["throughput_rps"], load["latency"]["p50_ms"], load["latency"]["p95_ms"]]
+            + [load["latency"]["p99_ms"], load["errors"]]
+            + [f"{memory['after_warmup_mb']} → {memory['max_mb']} → {memory['end_mb']}"]
+        )
     return (
         f"# Serve benchmark ({result['machine']['date']}, {result['machine']['cpus']} CPUs)\n\n"
-        "`rag serve` (one process, extractive answers, sample articles) under a closed loop of "
-        "concurrent clients in another process, POST /v1/answer.\n\n" + table(header, [row])
+        f"`rag serve --workers N` on {result['corpus']} (extractive answers) under a closed "
+        "loop of concurrent clients in another process, POST /v1/answer.\n\n" + table(header, rows)
     )
 
 

@@ -79,12 +79,15 @@ def rag_env(**settings: str) -> dict[str, str]:
 
 
 @contextmanager
-def rag_server(folder: Path, log_name: str, env: dict[str, str], seconds: float = 180):
-    """`rag serve --ingest folder` on a free port of 127.0.0.1; yields its URL."""
+def rag_server(
+    folder: Path, log_name: str, env: dict[str, str], seconds: float = 180, *options: str
+):
+    """`rag serve --ingest folder [options]` on a free port of 127.0.0.1; yields its URL."""
     import sys
 
     port = free_port()
     command = [sys.executable, "-m", "rag.interfaces.cli", "serve", "--ingest", str(folder)]
+    command += list(options)
     url = f"http://127.0.0.1:{port}"
     OUTPUT.mkdir(exist_ok=True)
     with running_server(

@@ -91,3 +91,23 @@ def test_a_running_pipeline_sees_another_process_ingest(tmp_path):
 
     found = serving.retriever.keyword_search("Zarqonite lighthouse", 5, None)
     assert [chunk.file for chunk, _ in found] == ["lighthouse.txt"]
+
+
+def test_asking_loads_only_what_answering_needs(tmp_path):
+    data = tmp_path / "rag"
+    assert rag("ingest", str(ARTICLES), data_dir=data).returncode == 0
+    script = (
+        "import sys\n"
+        "from rag.interfaces.cli import main\n"
+        f"assert main(['ask', {QUESTION!r}]) == 0\n"
+        "heavy = ['torch', 'gradio', 'llama_index', 'bm25s', 'sentence_transformers']\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
+    env["RAG_DATA_DIR"] = str(data)
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Pedersen" in done.stdout
+    assert done.stdout.strip().splitlines()[-1] == "[]"

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.helpers import ARTICLES, OUTPUT, free_port, stop, wait_for
+from tests.helpers import ARTICLES, OUTPUT, free_port, rag_env, rag_server, stop, wait_for
 
 pytestmark = pytest.mark.slow  # `rag serve` under load in a subprocess
 
@@ -177,3 +177,31 @@ def test_sustained_load_has_no_server_errors_and_flat_memory(server):
         f"18 s, 3 clients: {dict(statuses)}; RSS {warm_rss[0]:.0f} MB after warm-up, "
         f"{end_rss:.0f} MB at the end\n"
     )
+
+
+def test_two_workers_answer_together_and_both_see_another_process_ingest(tmp_path):
+    env = rag_env(data_dir=str(tmp_path / "rag"))
+    with rag_server(ARTICLES, "workers.log", env, 240, "--workers", "2") as url:
+
+        def ask(question: str) -> httpx.Response:
+            return httpx.post(f"{url}/v1/answer", json={"question": question}, timeout=60)
+
+        with ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(ask, QUESTIONS * 6))
+        assert {a.status_code for a in answers} == {200}
+
+        extra = tmp_path / "extra"
+        extra.mkdir()
+        (extra / "lighthouse.txt").write_text(
+            "The Zarqonite lighthouse reopened on Monday after a decade of repairs, officials said."
+        )
+        cli = [sys.executable, "-m", "rag.interfaces.cli", "ingest", str(extra)]
+        subprocess.run(cli, env=env, check=True, capture_output=True)
+        time.sleep(1.5)  # each worker re-reads the store's version at most once a second
+
+        with ThreadPoolExecutor(4) as pool:  # new connections, spread over the workers
+            later = list(pool.map(ask, ["When did the Zarqonite lighthouse reopen?"] * 12))
+        for answer in later:
+            cited = {c["file"] for s in answer.json()["sentences"] for c in s["citations"]}
+            assert answer.status_code == 200 and cited == {"lighthouse.txt"}
+        assert httpx.get(f"{url}/", timeout=10).status_code == 404  # the API only

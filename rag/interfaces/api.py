@@ -97,7 +97,15 @@ class IngestResult(BaseModel):
     chunks_written: int
 
 
-def create_app(settings: Settings | None = None, pipeline: Pipeline | None = None) -> FastAPI:
+def create_api() -> FastAPI:
+    """The API alone, settings from the environment: what each of `rag serve --workers N`
+    runs (the page keeps its sessions in one process)."""
+    return create_app(page=False)
+
+
+def create_app(
+    settings: Settings | None = None, pipeline: Pipeline | None = None, page: bool = True
+) -> FastAPI:
     """The FastAPI app with the page mounted at /; the pipeline is built at startup if not given."""
     settings = settings or Settings()
     state: dict = {"pipeline": pipeline}
@@ -125,7 +133,8 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
     auth = _bearer_auth(settings)
     add_error_handlers(app)
     _add_routes(app, current, auth, settings)
-    _mount_page(app, current, settings)
+    if page:
+        _mount_page(app, current, settings)
     return app
 
 

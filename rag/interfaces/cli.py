@@ -161,6 +161,13 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--ingest", type=Path, metavar="PATH", help="index this folder first")
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="server processes sharing the index (each loads the models, ~450 MB); "
+        "with more than one, serve the API only (the page keeps its sessions in one process)",
+    )
     serve.set_defaults(run=_serve)
     return parser
 
@@ -309,16 +316,43 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
     from rag.interfaces.api import create_app
 
+    if args.workers < 1:
+        raise BadInput("--workers must be 1 or more")
+    host, port = args.host or settings.host, args.port or settings.port
+    if args.workers > 1:
+        if args.ingest:  # in a child process: the workers' supervisor keeps no models loaded
+            _ingest_in_a_child(args.ingest)
+        print(
+            f"serving the API on http://{host}:{port}/v1 with {args.workers} workers "
+            f"(docs on http://{host}:{port}/docs)",
+            flush=True,
+        )
+        uvicorn.run(
+            "rag.interfaces.api:create_api",
+            factory=True,
+            host=host,
+            port=port,
+            workers=args.workers,
+            log_level="warning",
+        )
+        return 0
     pipeline = _pipeline(settings)
     if args.ingest:
         print(pipeline.ingest(args.ingest).summary(), flush=True)
-    host, port = args.host or settings.host, args.port or settings.port
     print(
         f"serving the page on http://{host}:{port}/ and the API docs on http://{host}:{port}/docs",
         flush=True,
     )
     uvicorn.run(create_app(settings, pipeline), host=host, port=port, log_level="warning")
     return 0
+
+
+def _ingest_in_a_child(folder: Path) -> None:
+    import subprocess
+
+    done = subprocess.run([sys.executable, "-m", "rag.interfaces.cli", "ingest", str(folder)])
+    if done.returncode:
+        raise BadInput(f"indexing {folder} failed (exit {done.returncode})")
 
 
 if __name__ == "__main__":
