@@ -35,6 +35,14 @@ def squad_corpus(dataset: Path, folder: Path, articles: int = 0) -> list:
     return questions
 
 
+def seeded_questions(questions: list, n: int, seed: int = 0) -> list:
+    """n answerable questions drawn with a fixed seed (every benchmark asks the same ones)."""
+    import random
+
+    answerable = [q for q in questions if not q.impossible]
+    return random.Random(seed).sample(answerable, min(n, len(answerable)))
+
+
 def plain_index(data_dir: Path, chunk_size: int | None = None):  # type: ignore[no-untyped-def]
     """What LlamaIndex's starter tutorial builds, on Chroma, with the same embedding model.
 

@@ -26,6 +26,7 @@ from _common import (
     machine,
     peak_rss_mb,
     plain_index,
+    seeded_questions,
     squad_corpus,
     table,
     write_report,
@@ -161,8 +162,7 @@ def main() -> None:
     result: dict = {"machine": machine(), "systems": {s: SYSTEMS[s] for s in systems}, "runs": []}
     with tempfile.TemporaryDirectory() as scratch:
         squad = Path(scratch) / "squad"
-        asked = [q for q in squad_corpus(args.squad, squad, args.articles) if not q.impossible]
-        chosen = random.Random(0).sample(asked, min(HIT_QUESTIONS, len(asked)))
+        chosen = seeded_questions(squad_corpus(args.squad, squad, args.articles), HIT_QUESTIONS)
         questions = Path(scratch) / "questions.json"
         questions.write_text(json.dumps([{"question": q.question, "file": q.file} for q in chosen]))
         news = Path(scratch) / "news"

@@ -11,7 +11,6 @@ wall time of a new process that loads the index and prints one answer.
 
 import argparse
 import json
-import random
 import re
 import sys
 import tempfile
@@ -27,6 +26,7 @@ from _common import (
     peak_rss_mb,
     percentiles,
     plain_index,
+    seeded_questions,
     squad_corpus,
     table,
     write_report,
@@ -203,9 +203,7 @@ def main() -> None:
     script = Path(__file__)
     with tempfile.TemporaryDirectory() as scratch:
         corpus = Path(scratch) / "squad"
-        questions = squad_corpus(args.squad, corpus)
-        answerable = [q for q in questions if not q.impossible]
-        chosen = random.Random(args.seed).sample(answerable, min(args.questions, len(answerable)))
+        chosen = seeded_questions(squad_corpus(args.squad, corpus), args.questions, args.seed)
         qfile = Path(scratch) / "questions.json"
         qfile.write_text(json.dumps([{"question": q.question, "file": q.file} for q in chosen]))
         data = {s: Path(scratch) / s for s in ["citerag", "plain"]}

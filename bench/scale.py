@@ -16,7 +16,6 @@ processes:
 
 import argparse
 import json
-import random
 import shutil
 import sys
 import tempfile
@@ -30,6 +29,7 @@ from _common import (
     machine,
     peak_rss_mb,
     percentiles,
+    seeded_questions,
     squad_corpus,
     table,
     write_report,
@@ -135,8 +135,7 @@ def main() -> None:
     result: dict = {"machine": machine(), "scales": []}
     with tempfile.TemporaryDirectory() as scratch:
         corpus, data = Path(scratch) / "squad", Path(scratch) / "index"
-        asked = [q for q in squad_corpus(args.squad, corpus) if not q.impossible]
-        chosen = random.Random(0).sample(asked, min(args.questions, len(asked)))
+        chosen = seeded_questions(squad_corpus(args.squad, corpus), args.questions)
         qfile = Path(scratch) / "questions.json"
         qfile.write_text(json.dumps([{"question": q.question, "file": q.file} for q in chosen]))
         step = ["--system", "citerag", "--data", str(data)]
