@@ -9,7 +9,8 @@ over segments (Lucene's BM25: k1 1.5, b 0.75), so a segmented index ranks like a
 
 Arrays are saved as .npy and memory-mapped on load: a new process reads a small manifest and
 maps the segments, it parses nothing in proportion to the corpus. Small segments are merged
-once there are more than MAX_SEGMENTS, so an upload costs time in proportion to the upload.
+once there are more than MAX_SEGMENTS, so an upload costs time in proportion to the upload
+(plus one read of the store's file records).
 """
 
 import json
