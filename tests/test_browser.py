@@ -191,20 +191,21 @@ def answer_to(page, question: str) -> str:
     return bots.last.inner_text()
 
 
-def test_a_three_turn_conversation_follows_the_person_it_is_about(page):
-    first = answer_to(page, "Who was Anas Alkharboutli?")
-    assert "Alkharboutli" in first
-    second = answer_to(page, "How old was he?")
-    assert "Read as: How old was Anas Alkharboutli?" in second and "32" in second
-    third = answer_to(page, "Since when had he worked for the agency?")
-    assert "Read as:" in third and "Anas Alkharboutli" in third and "2017" in third
-
-
-@pytest.mark.xfail(
-    strict=True, reason="the reader answers 'dpa' to the first question (README, issue 13 note)"
+@pytest.mark.parametrize(
+    "opening",
+    [
+        "Who was Anas Alkharboutli?",
+        pytest.param(
+            "Which photographer was killed in an air strike near Hama?",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="the reader answers 'dpa' to the first question (README, issue 13 note)",
+            ),
+        ),
+    ],
 )
-def test_a_three_turn_conversation_follows_its_subject(page):
-    first = answer_to(page, "Which photographer was killed in an air strike near Hama?")
+def test_a_three_turn_conversation_follows_the_person_it_is_about(page, opening):
+    first = answer_to(page, opening)
     assert "Alkharboutli" in first
     second = answer_to(page, "How old was he?")
     assert "Read as: How old was Anas Alkharboutli?" in second and "32" in second
