@@ -81,6 +81,15 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
+def add_step_arguments(parser) -> None:  # type: ignore[no-untyped-def]
+    """The hidden options with which a benchmark runs one of its steps in a child process."""
+    import argparse
+
+    parser.add_argument("--step", help=argparse.SUPPRESS)
+    parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--arg", help=argparse.SUPPRESS)
+
+
 def child(script: Path, *args: str, timeout: float = 3600) -> dict:
     """Run a benchmark step in a fresh process (its own memory, its own cold start)."""
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "ANONYMIZED_TELEMETRY": "False"}

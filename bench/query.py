@@ -21,6 +21,7 @@ from _common import (
     PLAIN_COLLECTION,
     RESULTS,
     ROOT,
+    add_step_arguments,
     child,
     machine,
     peak_rss_mb,
@@ -188,10 +189,8 @@ def main() -> None:
     parser.add_argument("--cold-runs", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=RESULTS)
-    parser.add_argument("--step", help=argparse.SUPPRESS)
     parser.add_argument("--system", help=argparse.SUPPRESS)
-    parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
-    parser.add_argument("--arg", help=argparse.SUPPRESS)
+    add_step_arguments(parser)
     args = parser.parse_args()
     if args.step:
         print(json.dumps(run_step(args)))

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from _common import (
     RESULTS,
+    add_step_arguments,
     child,
     machine,
     peak_rss_mb,
@@ -121,9 +122,7 @@ def main() -> None:
     parser.add_argument("--questions", type=int, default=QUESTIONS)
     parser.add_argument("--cold-runs", type=int, default=3)
     parser.add_argument("--out", type=Path, default=RESULTS)
-    parser.add_argument(_STEP, help=argparse.SUPPRESS)
-    parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
-    parser.add_argument("--arg", help=argparse.SUPPRESS)
+    add_step_arguments(parser)
     args = parser.parse_args()
     if args.step:
         print(json.dumps(run_step(args)))
