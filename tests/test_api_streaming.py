@@ -56,15 +56,17 @@ def stream_answer(server: str, **options) -> list[tuple[str, dict]]:
         return events(response)
 
 
-def test_streamed_answer_ends_with_the_verified_answer_and_its_citations(server):
+def test_offline_streams_each_verified_sentence_then_the_answer_and_its_citations(server):
     with httpx.stream(
         "POST", f"{server}/v1/answer", json={"question": QUESTION, "stream": True}, timeout=60
     ) as response:
         assert response.headers["content-type"].startswith("text/event-stream")
         got = events(response)
     kinds = [k for k, _ in got]
-    assert kinds[0] == "token" and kinds[-1] == "answer" and "sentence" in kinds
+    assert kinds[-1] == "answer" and kinds.index("sentence") < kinds.index("token")
     answer = got[-1][1]
+    verified = [s for k, s in got if k == "sentence"]  # each as it was verified, then the text
+    assert verified == answer["sentences"]
     assert "".join(d["text"] for k, d in got if k == "token").strip() == answer["answer"]
     citations = [c for s in answer["sentences"] for c in s["citations"]]
     assert citations and all(c["quote"] for c in citations)

@@ -159,3 +159,18 @@ def test_with_an_llm_the_condense_prompt_rewrites_the_follow_up(sample_pipeline,
     condense = scripted.requests[0]["messages"]
     assert "understood without the conversation" in condense[0]["content"]
     assert "Which photographer was killed near Hama?" in condense[1]["content"]
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What is Russia's role?",
+        "Who is the UN special envoy for Syria?",
+        "Compare how the outlets describe the fighters",
+    ],
+)
+def test_each_sentence_is_heard_as_soon_as_it_is_verified(sample_pipeline, question):
+    heard = []
+    answer = sample_pipeline.ask(question, on_sentence=heard.append)
+    assert heard and heard == answer.sentences  # in order, every one, before ask returned
+    assert all(s.citations for s in heard if s.supported)

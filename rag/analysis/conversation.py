@@ -12,7 +12,7 @@ from rag.answer.compose import compose, ms
 from rag.answer.followup import Turn, standalone
 from rag.answer.generate import ChatGenerator, OnToken
 from rag.answer.routes import route_of
-from rag.answer.service import AnswerService
+from rag.answer.service import AnswerService, OnSentence
 from rag.core.errors import LLMUnavailable
 from rag.core.models import Answer, AnswerSentence
 from rag.index.filters import Filters
@@ -37,15 +37,17 @@ class Conversation:
         top_k: int | None = None,
         mode: str | None = None,
         on_token: OnToken = None,
+        on_sentence: OnSentence = None,
     ) -> Answer:
-        """The answer to this turn; `asked` keeps the question when it was rewritten."""
+        """The answer to this turn; `asked` keeps the question when it was rewritten.
+        on_token and on_sentence hear the answer as it is written and as it is verified."""
         asked = self.answers.clean_question(question)
         question = self.standalone(asked, history or [], mode)
         route = route_of(question)
         if route == "compare":
-            answer = self._compare(question, filters, top_k, mode)
+            answer = self._compare(question, filters, top_k, mode, on_sentence)
         else:
-            answer = self.answers.ask(question, filters, top_k, mode, on_token, route)
+            answer = self.answers.ask(question, filters, top_k, mode, on_token, route, on_sentence)
         answer.route = route
         answer.asked = asked if question != asked else None
         return answer
@@ -67,19 +69,29 @@ class Conversation:
         return standalone(question, history)
 
     def _compare(
-        self, question: str, filters: Filters | None, top_k: int | None, mode: str | None
+        self,
+        question: str,
+        filters: Filters | None,
+        top_k: int | None,
+        mode: str | None,
+        on_sentence: OnSentence = None,
     ) -> Answer:
         """What the files that speak to the question corroborate and what only one reports."""
         began = time.perf_counter()
         hits = self.answers.retrieve(question, max(top_k or 0, 10), filters)
         files = list(dict.fromkeys(hit.chunk.file for hit in hits))
         if len(files) < 2:
-            return self.answers.ask(question, filters, top_k, mode, route="open")
+            return self.answers.ask(
+                question, filters, top_k, mode, route="open", on_sentence=on_sentence
+            )
         limit = self.answers.settings.max_files_per_request
         comparison = self.analysis.compare(files[:limit])
         shown = _relevant(question, comparison.corroborated, COMPARE_CLAIMS, self.answers)
         shown += _relevant(question, comparison.single_source, COMPARE_SINGLES, self.answers)
         sentences = [AnswerSentence(text=c.text, citations=c.citations) for c in shown]
+        if on_sentence is not None:  # quotes: supported as they stand
+            for sentence in sentences:
+                on_sentence(sentence)
         timings = {"total_ms": ms(began)}
         return compose(question, "extractive", sentences, hits, None, timings)
 

@@ -2,6 +2,7 @@
 
 import re
 import time
+from collections.abc import Callable
 
 from rag.answer.compose import abstain, compose, ms, sources_of
 from rag.answer.evidence import SentenceVectors, score_evidence
@@ -20,6 +21,8 @@ from rag.index.store import ChunkStore
 # surrogates (valid JSON, but not encodable text) become spaces.
 _ESCAPE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?)")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+
+OnSentence = Callable[[AnswerSentence], None] | None
 
 
 class AnswerService:
@@ -59,11 +62,13 @@ class AnswerService:
         mode: str | None = None,
         on_token: OnToken = None,
         route: Route = "factoid",
+        on_sentence: OnSentence = None,
     ) -> Answer:
         """A verified, cited answer, or an abstention when the sources do not say.
 
         on_token, if given, receives the generator's raw text as it is written (an LLM's tokens,
-        unverified); the returned Answer is what survived verification. An open question (route
+        unverified); on_sentence each sentence as soon as it is verified (supported or not);
+        the returned Answer is what survived verification. An open question (route
         "open" or "summary") is answered with the relevant points of several passages, each
         citing every file that reports it, and abstains only when nothing is relevant.
         """
@@ -98,7 +103,7 @@ class AnswerService:
             err.sources = sources_of(hits)
             raise
         timings["generate_ms"] = ms(began) - timings["retrieve_ms"]
-        sentences = self.verify(draft, hits)
+        sentences = self.verify(draft, hits, on_sentence)
         fallback = None
         if not any(s.supported for s in sentences) and generator.name != "extractive":
             if draft.abstained:
@@ -109,7 +114,7 @@ class AnswerService:
             if self.settings.llm_fallback == "abstain":
                 return abstain(question, generator.name, timings, began, fallback, sentences)
             draft = self.generator("extractive").draft(question, hits, evidence)
-            sentences += self.verify(draft, hits)
+            sentences += self.verify(draft, hits, on_sentence)
         timings["total_ms"] = ms(began)
         return compose(
             question,
@@ -158,15 +163,21 @@ class AnswerService:
         keep = {c.id for c in self.store.finished([hit.chunk for hit in hits])}
         return [hit for hit in hits if hit.chunk.id in keep]
 
-    def verify(self, draft: Draft, hits: list[Hit]) -> list[AnswerSentence]:
+    def verify(
+        self, draft: Draft, hits: list[Hit], on_sentence: OnSentence = None
+    ) -> list[AnswerSentence]:
         """Each claim checked against what it cites; an uncited one against its closest passage."""
         retrieved = [hit.chunk for hit in hits]
-        return [
-            self.verifier.verify(claim, chunks)
-            if chunks
-            else self.verifier.attribute(claim, retrieved)
-            for claim, chunks in draft.claims
-        ]
+        verified = []
+        for claim, chunks in draft.claims:
+            if chunks:
+                sentence = self.verifier.verify(claim, chunks)
+            else:
+                sentence = self.verifier.attribute(claim, retrieved)
+            if on_sentence is not None:
+                on_sentence(sentence)
+            verified.append(sentence)
+        return verified
 
     def clean_question(self, question: str) -> str:
         """The question without control characters; empty or over-long ones are refused."""

@@ -186,13 +186,14 @@ def _add_routes(app: FastAPI, current, auth, settings: Settings) -> None:  # typ
         question = pipeline.clean_question(request.question)  # a bad question is a plain 400
         pipeline.generator(request.mode)  # so is a mode that is not configured
         events = answer_events(
-            lambda on_token: pipeline.ask(
+            lambda on_token, on_sentence: pipeline.ask(
                 question,
                 filters,
                 history=history,
                 top_k=request.top_k,
                 mode=mode,
                 on_token=on_token,
+                on_sentence=on_sentence,
             ),
             _cancel_flag(http),
         )

@@ -23,6 +23,7 @@ from rag.interfaces.page_render import (
     error_text,
     render_markdown,
     render_passage,
+    render_sentences,
     start_panel,
 )
 from rag.interfaces.streaming import run_streaming
@@ -143,16 +144,26 @@ def build_page(current: Callable[[], Pipeline], settings: Settings) -> gr.Blocks
             except RagError as err:
                 yield _reply(history, text, f"⚠ {err}", [])
                 return
-            written = ""
+            written, checked = "", []
             turns = conversation_of(history)
+            yield _reply(history, text, "<em>Searching the articles…</em>", [])
             for kind, value in run_streaming(
-                lambda on_token: current().ask(
-                    text, filters, history=turns, top_k=int(k), mode=mode_, on_token=on_token
+                lambda on_token, on_sentence: current().ask(
+                    text,
+                    filters,
+                    history=turns,
+                    top_k=int(k),
+                    mode=mode_,
+                    on_token=on_token,
+                    on_sentence=on_sentence,
                 )
             ):
-                if kind == "token":
+                if kind == "token":  # an LLM's raw text, shown until its sentences are checked
                     written += value
                     yield _reply(history, text, html.escape(written) + " …", [])
+                elif kind == "sentence":  # verified: shown with its citations as it comes
+                    checked.append(value)
+                    yield _reply(history, text, render_sentences(checked) + " …", [])
                 elif kind == "error":
                     yield _reply(history, text, error_text(value), [])
                 else:

@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 from rag.answer.evidence import name_phrases
 from rag.answer.followup import Turn
 from rag.core.errors import BadInput, LLMUnavailable
-from rag.core.models import Answer, Citation, DocumentInfo, Source
+from rag.core.models import Answer, AnswerSentence, Citation, DocumentInfo, Source
 from rag.core.text import line_of
 from rag.pipeline import Pipeline
 
@@ -106,8 +106,15 @@ def render_markdown(answer: Answer) -> str:
     each followed by its numbered citation markers."""
     if answer.abstained:
         return html.escape(answer.answer)
-    parts, n = [source_cards(answer.sources)] if answer.sources else [], 0
-    for sentence in answer.sentences:
+    cards = [source_cards(answer.sources)] if answer.sources else []
+    return "\n\n".join(cards + [render_sentences(answer.sentences)])
+
+
+def render_sentences(sentences: list[AnswerSentence]) -> str:
+    """Verified sentences, escaped, each with its numbered citation markers; the ones the
+    verifier dropped struck through with the reason."""
+    parts, n = [], 0
+    for sentence in sentences:
         if not sentence.supported:
             parts.append(
                 f'<span class="unsupported" title="{html.escape(sentence.reason or "")}">'

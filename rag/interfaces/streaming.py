@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from rag.answer.followup import Turn
 from rag.core.cancel import cancellable
 from rag.core.errors import BadInput, LLMUnavailable, NotFound, RagError
-from rag.core.models import Answer
+from rag.core.models import Answer, AnswerSentence
 from rag.core.modes import MODES
 from rag.index.store import store_failure
 
@@ -43,54 +43,59 @@ def error_payload(err: Exception) -> dict:
     return payload
 
 
-def run_streaming(
-    ask: Callable[[Callable[[str], None]], Answer], flag: threading.Event | None = None
-) -> Iterator[tuple[str, Any]]:
-    """Run ask(on_token) in a thread; yield ("token", text) as it writes, then the outcome
+Asker = Callable[[Callable[[str], None], Callable[[AnswerSentence], None]], Answer]
+
+
+def run_streaming(ask: Asker, flag: threading.Event | None = None) -> Iterator[tuple[str, Any]]:
+    """Run ask(on_token, on_sentence) in a thread; yield ("token", text) as the generator
+    writes and ("sentence", AnswerSentence) as each sentence is verified, then the outcome
     ("answer", Answer) or ("error", exception): a stream always ends with one of them."""
-    tokens: queue.Queue[str | None] = queue.Queue()
+    heard: queue.Queue[tuple[str, Any] | None] = queue.Queue()
     outcome: dict[str, Any] = {}
 
     def work() -> None:
         try:
             with cancellable(flag):
-                outcome["answer"] = ask(tokens.put)
+                outcome["answer"] = ask(
+                    lambda text: heard.put(("token", text)),
+                    lambda sentence: heard.put(("sentence", sentence)),
+                )
         except Exception as err:  # reported as the stream's error event, never lost
             if not isinstance(err, RagError):
                 log.exception("a streamed answer failed")
             outcome["error"] = err
         finally:
-            tokens.put(None)
+            heard.put(None)
 
     threading.Thread(target=work, daemon=True).start()
-    while (token := tokens.get()) is not None:
-        yield "token", token
+    while (event := heard.get()) is not None:
+        yield event
     if "error" in outcome:
         yield "error", outcome["error"]
     else:
         yield "answer", outcome["answer"]
 
 
-def answer_events(
-    ask: Callable[[Callable[[str], None]], Answer], flag: threading.Event | None = None
-) -> Iterator[str]:
-    """SSE for /v1/answer: token events, then each verified sentence, then the whole answer.
+def answer_events(ask: Asker, flag: threading.Event | None = None) -> Iterator[str]:
+    """SSE for /v1/answer: token events as an LLM writes, a sentence event as each sentence is
+    verified, then the whole answer.
 
     Tokens are the generator's raw text (an LLM's, unverified); the sentence and answer events
-    carry what survived verification, citations included.
+    carry what survived verification, citations included. Offline, where nothing is written
+    before it is verified, the answer's text follows its sentences as tokens.
     """
     streamed = False
     for kind, value in run_streaming(ask, flag):
         if kind == "token":
             streamed = True
             yield sse("token", {"text": value})
+        elif kind == "sentence":
+            yield sse("sentence", value.model_dump())
         elif kind == "error":
             yield sse("error", error_payload(value))
         else:
             if not streamed:
                 yield from (sse("token", {"text": piece}) for piece in _pieces(value.answer))
-            for sentence in value.sentences:
-                yield sse("sentence", sentence.model_dump())
             yield sse("answer", value.model_dump())
 
 
