@@ -3,8 +3,12 @@
 import argparse
 from pathlib import Path
 
+import numpy as np
 import pytest
+import yaml
 
+from rag.analysis.compare import SAME_CLAIM
+from rag.eval.alignment import run_alignment
 from rag.eval.cli import run_eval
 from rag.eval.harness import FactCase, aggregate, contains, load_facts, normalise, score_case
 from rag.eval.report import gate
@@ -200,3 +204,49 @@ def test_claim_scores_count_kept_faithful_and_flagged_unfaithful_per_category():
     assert scores["claims_unfaithful_flagged"] == round(2 / 3, 4)
     assert scores["claims_flagged_number"] == 1.0 and scores["claims_flagged_negation"] == 0.0
     assert scores["claims_kept_paraphrase"] == 0.5
+
+
+def test_every_labelled_alignment_sentence_is_quoted_from_its_file():
+    raw = yaml.safe_load((ROOT / "eval" / "alignment_pairs.yaml").read_text(encoding="utf-8"))
+    assert len(raw["pairs"]) >= 60
+    for pair in raw["pairs"]:
+        folder = ROOT / raw["corpora"][pair["corpus"]]
+        assert pair["a"]["file"] != pair["b"]["file"], pair["id"]
+        for side in (pair["a"], pair["b"]):
+            text = " ".join((folder / side["file"]).read_text(encoding="utf-8").split())
+            assert " ".join(side["sentence"].split()) in text, pair["id"]
+
+
+class _Vectors:
+    """Unit vectors at chosen angles: cosine(a, b) is whatever the pair says."""
+
+    def __init__(self, cosine: dict[str, float]):
+        self.cosine = cosine
+
+    def embed(self, texts):
+        return np.array(
+            [
+                [1.0, 0.0]
+                if t.startswith("a")
+                else [self.cosine[t], (1 - self.cosine[t] ** 2) ** 0.5]
+                for t in texts
+            ]
+        )
+
+
+def test_alignment_precision_and_recall_count_pairs_against_their_labels():
+    pairs = [
+        {
+            "id": n,
+            "corpus": "x",
+            "aligned": aligned,
+            "a": {"sentence": f"a{n}"},
+            "b": {"sentence": n},
+        }
+        for n, aligned in [("1", True), ("2", True), ("3", False), ("4", False)]
+    ]
+    found = {"1": SAME_CLAIM + 0.1, "2": SAME_CLAIM - 0.2, "3": SAME_CLAIM + 0.05, "4": 0.1}
+    scored = run_alignment(pairs, _Vectors(found))  # type: ignore[arg-type]
+    assert scored["aggregates"]["alignment_precision"] == 0.5  # 1 of the 2 it aligned
+    assert scored["aggregates"]["alignment_recall"] == 0.5  # 1 of the 2 labelled aligned
+    assert [c["passed"] for c in scored["cases"]] == [True, False, False, True]

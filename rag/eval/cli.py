@@ -7,6 +7,7 @@ from pathlib import Path
 
 from rag.core.errors import BadInput
 from rag.core.settings import Settings
+from rag.eval.alignment import load_pairs, run_alignment
 from rag.eval.claims import run_claims
 from rag.eval.conversations import load_conversations, run_conversations
 from rag.eval.harness import load_facts, run_suite
@@ -42,6 +43,10 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
                 checked = run_claims(args.claims, variant)
                 run["aggregates"].update(checked["aggregates"])
                 run["claims"] = checked["cases"]
+            if getattr(args, "alignment", None) and args.alignment.exists():
+                aligned = run_alignment(load_pairs(args.alignment), pipeline.answers.vectors)
+                run["aggregates"].update(aligned["aggregates"])
+                run["alignment"] = aligned["cases"]
             runs.append(run)
     print(table(runs))
     if len(runs) == 2:

@@ -28,8 +28,14 @@ def gate(run: dict, baseline: dict, tolerance: float) -> list[str]:
 
 
 def all_cases(run: dict) -> list[dict]:
-    """Fact cases, summaries, and conversation turns and open questions."""
-    return run["cases"] + run["summaries"] + run.get("conversations", []) + run.get("claims", [])
+    """Fact cases, summaries, conversation turns and open questions, claims, aligned pairs."""
+    return (
+        run["cases"]
+        + run["summaries"]
+        + run.get("conversations", [])
+        + run.get("claims", [])
+        + run.get("alignment", [])
+    )
 
 
 def _why(case: dict) -> str:
@@ -40,6 +46,9 @@ def _why(case: dict) -> str:
     if "faithful" in case:
         said = "kept" if case["kept"] else f"flagged ({case['reason']})"
         return f"{case['category']} claim {said}: {case['claim'][:100]!r}"
+    if "similarity" in case:
+        label = "aligned" if case["aligned"] else "not aligned"
+        return f"labelled {label}, similarity {case['similarity']:.2f}"
     if "coverage" in case:
         return f"coverage {case['coverage']:.2f}, forbidden {case['forbidden']}"
     parts = []
@@ -69,7 +78,8 @@ def table(runs: list[dict]) -> str:
     """Aggregates side by side, with the delta when there are two runs."""
     keys = [*GATED, "summary_pass_rate", "latency_p50_ms", "latency_p95_ms", "unmeasured"]
     keys += sorted(
-        {k for r in runs for k in r["aggregates"] if k.startswith("claims_")} - set(keys)
+        {k for r in runs for k in r["aggregates"] if k.startswith(("claims_", "alignment"))}
+        - set(keys)
     )
     header = "| score | " + " | ".join(r["label"] for r in runs)
     header += " | delta |" if len(runs) == 2 else " |"

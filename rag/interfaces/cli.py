@@ -93,6 +93,13 @@ def _parser() -> argparse.ArgumentParser:
         help="claims labelled faithful or not, for the verifier (skipped if the file is missing)",
     )
     evaluate.add_argument(
+        "--alignment",
+        type=Path,
+        default=Path("eval/alignment_pairs.yaml"),
+        help="sentence pairs labelled as reporting the same claim or not, for rag compare "
+        "(skipped if the file is missing)",
+    )
+    evaluate.add_argument(
         "--corpus",
         type=Path,
         default=Path("data/articles"),
