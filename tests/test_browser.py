@@ -1,5 +1,6 @@
 """The page in real headless Chromium (Debian's), driven by Playwright, against `rag serve`."""
 
+import html
 import shutil
 
 import pytest
@@ -310,10 +311,28 @@ def test_the_page_is_usable_at_390_pixels(page, server):
 
 
 def test_summary_and_compare_show_article_markdown_as_text():
+    from rag.analysis.compare import Claim, Comparison
+    from rag.analysis.compare_render import render_comparison
+    from rag.core.models import Citation
     from rag.interfaces.page import as_text
+    from rag.interfaces.page_render import citation_links
 
-    shown = as_text("Stone ![x](http://127.0.0.1:9/t.png) <img src=x> [a](http://x)")
+    hostile = "Stone ![x](http://127.0.0.1:9/t.png) <img src=x> [a](http://x)"
+    shown = as_text(hostile)
     assert "<img" not in shown and "&lt;img" in shown and "![x](" in shown
+    cited = Citation(file="a<b>.txt", chunk_id="c", start=0, end=5, line=1, quote="<i>", score=1)
+    claim = Claim(text=hostile, files=["a<b>.txt"], count=1, citations=[cited])
+    view = Comparison(
+        files=["a<b>.txt"],
+        corroborated=[],
+        single_source=[claim],
+        conflicts=[],
+        framing={},
+        duplicates=[],
+    )
+    compared = render_comparison(view, None, html.escape, citation_links())
+    assert "<img" not in compared and "&lt;img" in compared and "<b>" not in compared
+    assert '<a class="cite" href="/passage?file=a%3Cb%3E.txt' in compared  # the one live link
 
 
 def test_the_page_requests_nothing_beyond_the_server(page, tracker):
@@ -354,5 +373,9 @@ def test_compare_tab_shows_the_cross_source_view(page):
     text = view.inner_text()
     assert "Reported by two or more files" in text and "Reported by one file only" in text
     assert "insurgents" in text and "militants" in text
+    links = view.locator("a.cite")
+    assert links.count() >= 10  # every citation opens its passage
+    assert links.first.get_attribute("href").startswith("/passage?file=")
+    assert page.evaluate("window.__pwned === undefined")  # the hostile article stays text
     page.screenshot(path=str(OUTPUT / "page-compare.png"), full_page=True)
     page.get_by_role("tab", name="Ask").click()

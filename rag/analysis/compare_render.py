@@ -1,10 +1,12 @@
 """The cross-source view as text (CLI and page); the data is rag.analysis.compare's."""
 
+from collections.abc import Callable
+
 from rag.analysis.compare import Comparison
 from rag.core.models import Citation
 
 
-def _marks(citations: list[Citation]) -> str:
+def markers(citations: list[Citation]) -> str:
     return "".join(c.marker for c in citations)
 
 
@@ -14,38 +16,44 @@ def _more(total: int, shown: int | None) -> list[str]:
     return [f"- … and {total - shown} more (all of them: `rag compare --json`, or the page)"]
 
 
-def render_comparison(comparison: Comparison, limit: int | None = 8) -> str:
+def render_comparison(
+    comparison: Comparison,
+    limit: int | None = 8,
+    text: Callable[[str], str] = str,
+    cite: Callable[[list[Citation]], str] = markers,
+) -> str:
     """Markdown: corroborated, single-source, conflicts, framing, near-duplicates; the first
-    `limit` claims of each list (None: all), with the count of the rest."""
+    `limit` claims of each list (None: all), with the count of the rest. Article text goes
+    through `text` and citations through `cite` (the page escapes one and links the other)."""
     out = [f"## Reported by two or more files ({len(comparison.corroborated)})"]
     for claim in comparison.corroborated[:limit]:
-        out.append(f"- ({claim.count} files) {claim.text} {_marks(claim.citations)}")
+        out.append(f"- ({claim.count} files) {text(claim.text)} {cite(claim.citations)}")
     out += _more(len(comparison.corroborated), limit)
     out.append(f"\n## Reported by one file only ({len(comparison.single_source)})")
     singles = limit * 2 if limit else None
     for claim in comparison.single_source[:singles]:
-        out.append(f"- {claim.text} {_marks(claim.citations)}")
+        out.append(f"- {text(claim.text)} {cite(claim.citations)}")
     out += _more(len(comparison.single_source), singles)
     out.append(f"\n## Conflicting numbers ({len(comparison.conflicts)})")
     for conflict in comparison.conflicts:
         sides = "; ".join(
-            f"{f}: {', '.join(f'{v:g}' for v in vals)}" for f, vals in conflict.values.items()
+            f"{text(f)}: {', '.join(f'{v:g}' for v in vals)}" for f, vals in conflict.values.items()
         )
-        out.append(f"- {conflict.claim} — {sides} {_marks(conflict.citations)}")
+        out.append(f"- {text(conflict.claim)} — {sides} {cite(conflict.citations)}")
     if not comparison.conflicts:
         out.append("- none found among aligned claims")
     out.append("\n## Framing: words the files use in each other's place")
     for role, by_file in comparison.framing.items():
-        out.append(f"\n**{role}**\n")
+        out.append(f"\n**{text(role)}**\n")
         out.append("| file | terms (count) | first use |\n|---|---|---|")
         for file, terms in by_file.items():
-            words = ", ".join(f"{t.term} ({t.count})" for t in terms)
-            out.append(f"| {file} | {words} | {terms[0].citation.marker} |")
+            words = text(", ".join(f"{t.term} ({t.count})" for t in terms))
+            out.append(f"| {text(file)} | {words} | {cite([terms[0].citation])} |")
     if comparison.distinctive:
         out.append("\n## Distinctive words of each file (against the others)")
         for file, terms in comparison.distinctive.items():
-            words = ", ".join(f"{t.term} ({t.count}, z {t.score:.1f})" for t in terms)
-            out.append(f"- {file}: {words} {terms[0].citation.marker}")
+            words = text(", ".join(f"{t.term} ({t.count}, z {t.score:.1f})" for t in terms))
+            out.append(f"- {text(file)}: {words} {cite([terms[0].citation])}")
     out.append(f"\n## Near-duplicate articles ({len(comparison.duplicates)})")
     for pair in comparison.duplicates:
         derived = ""
@@ -56,11 +64,13 @@ def render_comparison(comparison: Comparison, limit: int | None = 8) -> str:
                 "from one source)"
             )
         out.append(
-            f"- {pair.a} ~ {pair.b}: similarity {pair.similarity:.2f} (share of "
-            f"{pair.a} in {pair.b} {pair.a_in_b:.2f}, the reverse {pair.b_in_a:.2f}){derived}"
+            f"- {text(pair.a)} ~ {text(pair.b)}: similarity {pair.similarity:.2f} (share of "
+            f"{text(pair.a)} in {text(pair.b)} {pair.a_in_b:.2f}, the reverse {pair.b_in_a:.2f})"
+            f"{text(derived)}"
         )
         if pair.changed_words:
             out.append(
-                "  changed words: " + "; ".join(f"“{a}” → “{b}”" for a, b in pair.changed_words[:8])
+                "  changed words: "
+                + text("; ".join(f"“{a}” → “{b}”" for a, b in pair.changed_words[:8]))
             )
     return "\n".join(out)

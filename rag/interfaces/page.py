@@ -19,6 +19,7 @@ from rag.index.store import Filters
 from rag.interfaces.page_render import (
     as_text,
     chip_label,
+    citation_links,
     conversation_of,
     error_text,
     render_markdown,
@@ -176,8 +177,10 @@ def build_page(current: Callable[[], Pipeline], settings: Settings) -> gr.Blocks
 
         def compare_sources(files_):  # type: ignore[no-untyped-def]
             try:
-                # the page shows every item (the CLI shows the first few of each list)
-                return as_text(render_comparison(current().compare(files_ or None), limit=None))
+                # every item (the CLI shows the first few of each list), citations as links
+                comparison = current().compare(files_ or None)
+                shown = render_comparison(comparison, None, html.escape, citation_links())
+                return f'<div class="plain">{shown}</div>'
             except RagError as err:
                 return error_text(err)
 

@@ -4,8 +4,10 @@ Article and model text is escaped here, always; nothing is rendered as Markdown.
 """
 
 import html
+import itertools
 import re
 from collections import Counter
+from collections.abc import Callable
 from urllib.parse import urlencode
 
 from rag.answer.evidence import name_phrases
@@ -138,6 +140,12 @@ def citation_link(n: int, citation: Citation) -> str:
         f'title="{html.escape(_short(citation.quote, 240))}">'
         f"[{n}: {html.escape(citation.file)}:L{citation.line}]</a>"
     )
+
+
+def citation_links() -> Callable[[list[Citation]], str]:
+    """Citations as inline links, numbered on from one call to the next."""
+    numbers = itertools.count(1)
+    return lambda citations: " ".join(citation_link(next(numbers), c) for c in citations)
 
 
 def passage_page(pipeline: Pipeline, file: str, start: int, end: int, css: str) -> str:
