@@ -3,6 +3,7 @@
 import pytest
 from fastapi.testclient import TestClient
 
+from rag.analysis.compare import _agree, _quantities
 from rag.interfaces.api import create_app
 from rag.pipeline import build_pipeline
 from tests.helpers import ARTICLES, ROOT, make_settings
@@ -97,6 +98,23 @@ def test_different_numbers_for_the_same_event_are_a_conflict(pipeline, tmp_path)
     assert {c.file for c in conflicts[0].citations} == {"one.txt", "two.txt"}
 
 
+@pytest.mark.parametrize(
+    "one, other, conflict",
+    [
+        ("a reservoir about 11 miles upstream", "a reservoir 18km upstream", False),
+        ("some 18 kilometres (11 miles) upstream", "a reservoir 18km upstream", False),
+        ("a reservoir 25 miles upstream", "a reservoir 18km upstream", True),
+        ("2 miles west of the city", "3 kilometres west of the city", False),
+        ("the river peaked at 5.2m", "the river peaked at 5.2 metres", False),
+        ("the river peaked at 5.2 metres", "the river peaked at 5.6 metres", True),
+        ("12 square miles were flooded", "12 miles were flooded", True),
+        ("about 150 soldiers", "around 200 troops", True),
+    ],
+)
+def test_the_same_amount_in_other_units_is_no_conflict(one, other, conflict):
+    assert _agree(_quantities(one), _quantities(other)) is not conflict
+
+
 def test_compare_route(sample_pipeline):
     with TestClient(create_app(sample_pipeline.settings, sample_pipeline)) as client:
         body = client.post("/v1/compare", json={"files": [A, B]}).json()
@@ -126,3 +144,7 @@ def test_a_story_on_another_topic_shows_what_outlets_share_and_where_numbers_dif
     assert peaks, [c.claim for c in flood_comparison.conflicts]
     numbers = {n for c in peaks for values in c.values.values() for n in values}
     assert {5.2, 5.6} <= numbers  # the river's peak: 5.2 m in one outlet, 5.6 m in another
+    reservoir = [c for c in flood_comparison.conflicts if "Hollins Water" in c.claim]
+    assert reservoir, [c.claim for c in flood_comparison.conflicts]
+    # 11 miles, 18 km and "18 kilometres (11 miles)" are one distance; only 25 miles differs
+    assert all(25.0 in {n for v in c.values.values() for n in v} for c in reservoir), reservoir

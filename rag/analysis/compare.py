@@ -5,6 +5,7 @@ Deterministic: sentence embeddings align claims across wording, rules do the res
 
 import difflib
 import itertools
+import math
 from collections import Counter
 
 import numpy as np
@@ -19,7 +20,7 @@ from rag.analysis.framing import (
 from rag.answer.evidence import SentenceVectors, is_full_sentence
 from rag.core.cancel import check as check_cancelled
 from rag.core.models import Chunk, Citation, Span
-from rag.core.text import numbers
+from rag.core.text import measures, numbers
 
 SAME_CLAIM = 0.75  # cosine at which two sentences from different files report the same thing
 UNIQUE_BELOW = 0.6  # a sentence no other file comes this close to is single-source
@@ -127,13 +128,51 @@ def _claim(group: list[int], sentences: list[Span], matrix: np.ndarray) -> Claim
 
 
 def _conflict(group: list[int], sentences: list[Span]) -> Conflict | None:
-    """Files reporting the same thing with different numbers."""
+    """Files reporting the same thing with different numbers (a distance in miles and the same
+    distance in kilometres are one number)."""
     values = {sentences[i].file: sorted(numbers(sentences[i].text)) for i in group}
     stated = {f: v for f, v in values.items() if v}
-    if len(stated) < 2 or len({tuple(v) for v in stated.values()}) < 2:
+    said = [_quantities(sentences[i].text) for i in group if sentences[i].file in stated]
+    if len(stated) < 2 or all(_agree(a, b) for a, b in itertools.combinations(said, 2)):
         return None
     cited = [sentences[i].cite() for i in group if sentences[i].file in stated]
     return Conflict(claim=sentences[group[0]].text, values=stated, citations=cited)
+
+
+Quantity = tuple[str, float, float]  # dimension ("" for a bare number), base-unit value, unit size
+
+
+def _quantities(text: str) -> list[Quantity]:
+    measured = measures(text)
+    with_units = {number for number, _, _ in measured}
+    bare = [("", n, 1.0) for n in numbers(text) if n not in with_units]
+    return bare + [(dim, value, value / n if n else 1.0) for n, dim, value in measured]
+
+
+def _agree(a: list[Quantity], b: list[Quantity]) -> bool:
+    """Every quantity of each has its equal in the other: the same number in the same unit,
+    or, across units, the same amount within what rounding each figure allows."""
+    return all(any(_same(x, y) for y in b) for x in a) and all(
+        any(_same(y, x) for x in a) for y in b
+    )
+
+
+def _same(x: Quantity, y: Quantity) -> bool:
+    stated_x, stated_y = x[1] / x[2], y[1] / y[2]
+    if not x[0] or not y[0]:  # a bare number: "5.2m" against "5.2 metres"
+        return math.isclose(stated_x, stated_y)
+    if x[0] != y[0]:
+        return False
+    if math.isclose(x[2], y[2]):  # one unit: the numbers as stated
+        return math.isclose(stated_x, stated_y)
+    return abs(x[1] - y[1]) <= _half_step(stated_x) * x[2] + _half_step(stated_y) * y[2]
+
+
+def _half_step(number: float) -> float:
+    """Half the last stated digit: a figure given as 18 stands for 17.5 to 18.5."""
+    shown = f"{number:.6g}"
+    decimals = len(shown.split(".")[1]) if "." in shown else 0
+    return 0.5 * 10.0**-decimals
 
 
 def _duplicates(files: list[str], sentences: list[Span], matrix: np.ndarray) -> list[DuplicatePair]:

@@ -25,6 +25,14 @@ NUMBER_WORDS: dict[str, int] = _LEXICON["number_words"]
 # "also", "would"...), which carry no content; measured with `rag eval` (README, issue 12 note).
 STOPWORDS = frozenset(_LEXICON["stopwords"]) | frozenset(_LEXICON["extra_stopwords"])
 
+# Units of measure: dimension and size in the dimension's base unit (metre, kilogram, ...).
+UNITS: dict[str, tuple[str, float]] = {k: (v[0], v[1]) for k, v in _LEXICON["units"].items()}
+_UNIT_NAMES = "|".join(re.escape(u) for u in sorted(UNITS, key=len, reverse=True))
+_MEASURE = re.compile(
+    rf"(\d+(?:[.,]\d+)*)\s*(?:-\s*)?(square\s+|sq\.?\s+)?({_UNIT_NAMES})(?![A-Za-z])",
+    re.IGNORECASE,
+)
+
 _stemmer = Stemmer.Stemmer("english")
 _IRREGULAR: dict[str, str] = _LEXICON["irregular_forms"]
 
@@ -117,6 +125,23 @@ def numbers(text: str) -> set[float]:
             scale = 0.5 if previous == "half" or previous == "a" and "half" in parts else 1
             value = float(NUMBER_WORDS[part]) * scale
         found.add(value)
+    return found
+
+
+def measures(text: str) -> list[tuple[float, str, float]]:
+    """Numbers stated with a unit of measure: (number, dimension, size in the base unit), so
+    that "11 miles" and "18km" compare as (nearly) one distance."""
+    found = []
+    for m in _MEASURE.finditer(text):
+        if not _is_number(m.group(1)):
+            continue
+        dimension, size = UNITS[m.group(3).lower()]
+        if m.group(2):  # "square miles": an area
+            if dimension != "length":
+                continue
+            dimension, size = "area", size * size
+        number = float(m.group(1).replace(",", ""))
+        found.append((number, dimension, number * size))
     return found
 
 
