@@ -96,26 +96,34 @@ def read_answer(
     windows: int,
     threshold: float | None = None,
     observe: Callable[[str, list[tuple[list[float], str]]], None] | None = None,
+    first: int | None = None,
 ) -> Reply:
     """The best answer the reader finds around the leading evidence; `answers` is False when
-    no window is likely enough (the reader's calibrated threshold, unless one is given)."""
+    no window is likely enough (the reader's calibrated threshold, unless one is given).
+
+    The `first` best windows are read; the rest only when none of them clears the threshold
+    (a window's probability does not depend on the others, so an answer found early is only
+    replaced when a later, lower-ranked window beats it: rarely, measured in the README)."""
     around = neighbourhood(hits)
     candidates = clusters[:windows]
     read = [window_around(cluster[0], around) for cluster in candidates]
-    readings = reader.read(question, [w.text for w in read])
-    features = [
-        window_features(r, cluster[0], rank)
-        for rank, (r, cluster) in enumerate(zip(readings, candidates))
-    ]
+    bar = reader.threshold if threshold is None else threshold
+    first = len(read) if first is None or observe is not None else first
+    readings = reader.read(question, [w.text for w in read[:first]])
+    likely = _likelihoods(reader, readings, candidates)
+    if max(likely, default=0.0) < bar and len(readings) < len(read):
+        readings += reader.read(question, [w.text for w in read[len(readings) :]])
+        likely = _likelihoods(reader, readings, candidates)
     if observe is not None:  # what the combiner is fitted on (rag.train.reader)
+        features = [
+            window_features(r, c[0], rank) for rank, (r, c) in enumerate(zip(readings, candidates))
+        ]
         observe(
             question,
             [(f, w.sentence_at(r.start).text) for f, w, r in zip(features, read, readings)],
         )
-    likely = [reader.combined(f, r) for f, r in zip(features, readings)]
     best = int(np.argmax(likely))
     reading: Reading = readings[best]
-    bar = reader.threshold if threshold is None else threshold
     window = read[best]
     short = window.text[reading.start : reading.end].strip()
     holder = window.sentence_at(reading.start)
@@ -128,3 +136,13 @@ def read_answer(
         sentences.append((window.center, [window.center.chunk]))
         sentences.sort(key=lambda pair: pair[0].start)
     return Reply(short, sentences, likely[best], likely[best] >= bar)
+
+
+def _likelihoods(
+    reader: Reader, readings: list[Reading], candidates: list[list[Evidence]]
+) -> list[float]:
+    """P(each window's answer is right), from its reading and its evidence's scores and rank."""
+    return [
+        reader.combined(window_features(r, cluster[0], rank), r)
+        for rank, (r, cluster) in enumerate(zip(readings, candidates))
+    ]

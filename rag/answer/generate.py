@@ -66,6 +66,7 @@ class ExtractiveGenerator:
         self.max_sentences = settings.max_answer_sentences
         self.threshold = settings.abstain_threshold
         self.windows = settings.reader_windows
+        self.first_windows = settings.reader_first_windows
         self.reader = load_reader(settings.reader_model) if settings.reader == "shipped" else None
         self.reader_threshold = settings.reader_threshold
         self.observe = None  # a hook that sees every window the reader scores (training only)
@@ -79,7 +80,14 @@ class ExtractiveGenerator:
         if self.reader is None:
             return self._ranked(clusters)
         reply = read_answer(
-            self.reader, question, clusters, hits, self.windows, self.reader_threshold, self.observe
+            self.reader,
+            question,
+            clusters,
+            hits,
+            self.windows,
+            self.reader_threshold,
+            self.observe,
+            self.first_windows,
         )
         if not reply.answers:
             return Draft(abstained=True, confidence=reply.probability)

@@ -99,6 +99,12 @@ class Settings(BaseSettings):
     reader_windows: int = Field(
         6, description="Evidence sentences the reader reads, each with its neighbours."
     )
+    reader_first_windows: int = Field(
+        2,
+        ge=1,
+        description="The reader reads this many of them first, and the rest only when none "
+        "of these clears its threshold.",
+    )
     reader_threshold: float | None = Field(
         None,
         description="Abstain when no window is this likely to answer (0..1); default: the "
