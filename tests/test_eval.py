@@ -107,6 +107,7 @@ def eval_args(tmp_path: Path, **extra) -> argparse.Namespace:
         facts=ROOT / "eval" / "facts.yaml",
         conversations=ROOT / "eval" / "conversations.yaml",
         claims=ROOT / "eval" / "claims.yaml",
+        alignment=ROOT / "eval" / "alignment_pairs.yaml",
         corpus=ROOT / "data" / "articles",
         mode=None,
         prompt=None,

@@ -6,7 +6,15 @@ import numpy as np
 
 from rag.answer.evidence import SentenceVectors
 from rag.core.models import AnswerSentence, Chunk, Citation, Span
-from rag.core.text import content_terms, numbers, proper_names, stem, words
+from rag.core.text import (
+    NEGATIONS,
+    QUANTITY_WORDS,
+    content_terms,
+    numbers,
+    proper_names,
+    stem,
+    words,
+)
 
 MIN_COVERAGE = 0.6
 
@@ -17,8 +25,11 @@ class Verdict:
     reason: str | None = None
 
 
-def check_support(claim: str, passages: list[str], similarity: float, threshold: float) -> Verdict:
-    """Is the claim supported by these passages: numbers, names, content words, meaning?"""
+def check_support(
+    claim: str, passages: list[str], similarity: float, threshold: float, closest: str = ""
+) -> Verdict:
+    """Is the claim supported by these passages: numbers, names, content words, meaning, and
+    (against `closest`, the cited sentences nearest in meaning) negation?"""
     if not passages:
         return Verdict(False, "cites no retrieved passage")
     if claim.rstrip().endswith("?") or claim.lower().startswith(("question:", "answer:")):
@@ -36,6 +47,12 @@ def check_support(claim: str, passages: list[str], similarity: float, threshold:
         return Verdict(
             False, f"names not in the cited passages: {', '.join(sorted(missing_names))}"
         )
+    said = set(words(claim))
+    added = sorted((said & QUANTITY_WORDS) - set(words(source)))
+    if added:
+        return Verdict(False, f"quantity words not in the cited passages: {', '.join(added)}")
+    if closest and said & NEGATIONS and not set(words(closest)) & NEGATIONS:
+        return Verdict(False, "negates what the cited passage states")
     terms = set(content_terms(claim))
     if terms:
         coverage = len(terms & set(content_terms(source))) / len(terms)
@@ -69,7 +86,10 @@ class Verifier:
         similarity = float(np.max(sims))
         if similarity < self.threshold:  # only then can sentence pairs change the verdict
             similarity = max(similarity, self._whole_passage_similarity(claim, chunks))
-        verdict = check_support(claim, [c.text for c in chunks], similarity, self.threshold)
+        nearest = " ".join(spans[int(i)].text for i in np.argsort(-sims)[:2])
+        verdict = check_support(
+            claim, [c.text for c in chunks], similarity, self.threshold, nearest
+        )
         return AnswerSentence(
             text=claim, supported=verdict.supported, reason=verdict.reason, citations=citations
         )

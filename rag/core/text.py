@@ -25,6 +25,8 @@ NUMBER_WORDS: dict[str, int] = _LEXICON["number_words"]
 # "also", "would"...), which carry no content; measured with `rag eval` (README, issue 12 note).
 STOPWORDS = frozenset(_LEXICON["stopwords"]) | frozenset(_LEXICON["extra_stopwords"])
 
+NEGATIONS = frozenset(_LEXICON["negations"])
+QUANTITY_WORDS = frozenset(_LEXICON["quantity_words"])
 # Units of measure: dimension and size in the dimension's base unit (metre, kilogram, ...).
 UNITS: dict[str, tuple[str, float]] = {k: (v[0], v[1]) for k, v in _LEXICON["units"].items()}
 _UNIT_NAMES = "|".join(re.escape(u) for u in sorted(UNITS, key=len, reverse=True))
