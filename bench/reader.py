@@ -34,9 +34,12 @@ def main() -> None:
     articles = split_titles(args.split)
     base = Settings()
     shipped = load_reader().threshold
+    every_window = {"reader_threshold": 0.0, "reader_first_windows": base.reader_windows}
+    served = f"reader as served (threshold {shipped:g}, {base.reader_first_windows} windows first)"
     runs = {
         "evidence ranking (no reader)": base.model_copy(update={"reader": "off"}),
-        "reader, threshold 0 (curve)": base.model_copy(update={"reader_threshold": 0.0}),
+        served: base,
+        "reader, threshold 0, every window (curve)": base.model_copy(update=every_window),
     }
     report: dict = {"split": args.split, "articles": sorted(articles or []), "runs": {}}
     for label, settings in runs.items():

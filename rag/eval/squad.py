@@ -156,7 +156,11 @@ def curve(results: list[dict], steps: int = 100) -> list[dict]:
     impossible = [r for r in results if r["impossible"]]
 
     def conf(r: dict) -> float:
-        return r["confidence"] if r["confidence"] is not None else -1.0
+        if r["confidence"] is not None:
+            return r["confidence"]
+        # no reader score: abstained before reading, or answered by another route (an open
+        # question's points), which the threshold does not gate
+        return -1.0 if r["abstained"] else 2.0
 
     rows = []
     for step in range(steps + 1):

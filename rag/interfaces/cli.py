@@ -246,7 +246,10 @@ def _eval_squad(args: argparse.Namespace, settings: Settings) -> int:
     from rag.eval.squad import curve, operating_point, run_squad, split_titles
 
     if args.curve:
-        settings = settings.model_copy(update={"reader_threshold": 0.0})
+        # every window read, every question answered: the curve is drawn from the scores
+        settings = settings.model_copy(
+            update={"reader_threshold": 0.0, "reader_first_windows": settings.reader_windows}
+        )
     articles = split_titles(args.split, settings.reader_model)
     outcome = run_squad(args.dataset, settings, args.sample, args.seed, args.k, articles=articles)
     if args.curve:
