@@ -110,13 +110,13 @@ class ExtractiveGenerator:
         )
 
 
-def overview_draft(evidence: list[Evidence], floor: float, points: int) -> Draft:
+def overview_draft(evidence: list[Evidence], floor: float, points: int, share: float) -> Draft:
     """The relevant points for an open question: the best-scoring distinct sentences (at least
-    floor, and 0.7 of the best), each citing every file that carries it."""
+    floor, and `share` of the best), each citing every file that carries it."""
     clusters = cluster_near_duplicates(evidence[:60])
     if not clusters:
         return Draft(abstained=True)
-    bar = max(floor, 0.7 * clusters[0][0].score)
+    bar = max(floor, share * clusters[0][0].score)
     chosen = [c for c in clusters if c[0].score >= bar][:points]
     return Draft(claims=[(c[0].text, one_chunk_per_file([ev.chunk for ev in c])) for c in chosen])
 

@@ -96,7 +96,12 @@ class AnswerService:
         hits = hits + self._neighbours([ev.chunk for ev in leading], hits)
         try:
             if not factoid and generator.name == "extractive":
-                draft = overview_draft(evidence, threshold, self.settings.overview_points)
+                draft = overview_draft(
+                    evidence,
+                    threshold,
+                    self.settings.overview_points,
+                    self.settings.overview_share,
+                )
             else:
                 draft = generator.draft(question, hits, evidence, on_token)
         except LLMUnavailable as err:

@@ -117,6 +117,12 @@ class Settings(BaseSettings):
         "with the relevant points when the best evidence scores at least this; below, abstain.",
     )
     overview_points: int = Field(4, description="Points in an answer to an open question.")
+    overview_share: float = Field(
+        0.6,
+        gt=0,
+        le=1,
+        description="An open question's points each score at least this share of the best one.",
+    )
     condense_prompt: str = Field(
         "condense", description="Prompt that makes a follow-up standalone (LLM modes)."
     )
