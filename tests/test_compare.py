@@ -128,9 +128,10 @@ CORPUS2 = ROOT / "tests" / "corpus2"
 
 @pytest.fixture(scope="module")
 def flood_comparison(tmp_path_factory):
-    """The second corpus (a fictional flood, five outlets; truth in tests/corpus2_truth.md)."""
+    """The second corpus (a fictional flood, five outlets, one story updated; truth in
+    tests/corpus2_truth.md)."""
     pipeline = build_pipeline(make_settings(tmp_path_factory.mktemp("flood") / "rag"))
-    assert len(pipeline.ingest(CORPUS2).added) == 5
+    assert len(pipeline.ingest(CORPUS2).added) == 6
     return pipeline.compare()
 
 
@@ -148,3 +149,36 @@ def test_a_story_on_another_topic_shows_what_outlets_share_and_where_numbers_dif
     assert reservoir, [c.claim for c in flood_comparison.conflicts]
     # 11 miles, 18 km and "18 kilometres (11 miles)" are one distance; only 25 miles differs
     assert all(25.0 in {n for v in c.values.values() for n in v} for c in reservoir), reservoir
+
+
+@pytest.mark.slow
+def test_an_updated_story_shows_what_was_added_removed_and_revised(flood_comparison):
+    (story,) = flood_comparison.versions
+    assert (story.older, story.newer) == (WIRE, WIRE_UPDATE)  # in date order
+    by_kind = {kind: [c for c in story.changes if c.kind == kind] for kind in KINDS}
+    added = " ".join(c.after.quote for c in by_kind["added"] if c.after)
+    removed = " ".join(c.before.quote for c in by_kind["removed"] if c.before)
+    assert "£40m" in added and "body of a woman" in added
+    assert "Thirty-one schools" in removed and "search for a woman" in removed
+    revised = {(tuple(c.numbers_before), tuple(c.numbers_after)) for c in by_kind["changed"]}
+    assert {((1.0,), (2.0,)), ((1800.0,), (3000.0,))} <= revised  # the toll, the evacuated
+    for change in story.changes:  # each cited in the version(s) it is about
+        for citation, file in ((change.before, WIRE), (change.after, WIRE_UPDATE)):
+            if citation:
+                assert citation.file == file and citation.quote in _text(file)
+    revisions = [c for c in flood_comparison.conflicts if set(c.values) == {WIRE, WIRE_UPDATE}]
+    assert not revisions  # a story's own revisions are not a conflict between outlets
+
+
+def test_articles_by_different_outlets_are_never_versions(sample_pipeline):
+    assert sample_pipeline.compare().versions == []
+
+
+WIRE, WIRE_UPDATE = "101_national_news_wire.html", "105_national_news_wire_update.html"
+KINDS = ("added", "removed", "changed")
+
+
+def _text(file: str) -> str:
+    from rag.ingest.loaders import load_document
+
+    return load_document(CORPUS2 / file, file, 10**7).text

@@ -51,6 +51,23 @@ class DuplicatePair(BaseModel):
     changed_words: list[tuple[str, str]]
 
 
+class VersionChange(BaseModel):
+    kind: str = Field(description='"added", "removed" or "changed"')
+    before: Citation | None = Field(None, description="The older version's sentence.")
+    after: Citation | None = Field(None, description="The newer version's sentence.")
+    numbers_before: list[float] = []
+    numbers_after: list[float] = []
+
+
+class StoryVersions(BaseModel):
+    """Two files that are versions of one story (one outlet, or near-same headline, most
+    sentences shared both ways), older first, and what changed between them."""
+
+    older: str
+    newer: str
+    changes: list[VersionChange]
+
+
 class Comparison(BaseModel):
     files: list[str]
     corroborated: list[Claim]
@@ -64,6 +81,9 @@ class Comparison(BaseModel):
         {}, description="Each file's most distinctive words against the others (log-odds z)."
     )
     duplicates: list[DuplicatePair]
+    versions: list[StoryVersions] = Field(
+        [], description="Versions of one story, and what was added, removed and changed."
+    )
 
 
 def compare_files(chunks_by_file: dict[str, list[Chunk]], vectors: SentenceVectors) -> Comparison:
@@ -74,14 +94,19 @@ def compare_files(chunks_by_file: dict[str, list[Chunk]], vectors: SentenceVecto
     corroborated = [g for g in groups if len({sentences[i].file for i in g}) >= 2]
     corroborated.sort(key=lambda g: -len({sentences[i].file for i in g}))
     singles = [g for g in groups if len(g) == 1 and _unique(g[0], sentences, matrix)]
+    duplicates = _duplicates(sorted(chunks_by_file), sentences, matrix)
+    versions = _versions(duplicates, sentences, matrix)
+    revised = [{v.older, v.newer} for v in versions]  # their different numbers are revisions
+    conflicts = [c for g in corroborated if (c := _conflict(g, sentences))]
     return Comparison(
         files=sorted(chunks_by_file),
         corroborated=[_claim(g, sentences, matrix) for g in corroborated],
         single_source=[_claim(g, sentences, matrix) for g in singles],
-        conflicts=[c for g in corroborated if (c := _conflict(g, sentences))],
+        conflicts=[c for c in conflicts if set(c.values) not in revised],
         framing=framing_view(substitution_groups(sentences, matrix, SAME_CLAIM), sentences),
         distinctive=distinctive_terms(sentences),
-        duplicates=_duplicates(sorted(chunks_by_file), sentences, matrix),
+        duplicates=duplicates,
+        versions=versions,
     )
 
 
@@ -224,3 +249,61 @@ def _changed_words(aligned: list[tuple[str, str]], most: int = 12) -> list[tuple
             if op == "replace" and i2 - i1 <= 6 and j2 - j1 <= 6:
                 changes[(" ".join(a[i1:i2]), " ".join(b[j1:j2]))] += 1
     return [pair for pair, _ in changes.most_common(most)]
+
+
+def _versions(
+    duplicates: list[DuplicatePair], sentences: list[Span], matrix: np.ndarray
+) -> list[StoryVersions]:
+    """Near-duplicate pairs that are one story told twice (each holds most of the other, and
+    the outlet or the headline is the same), with the changes from the older to the newer."""
+    meta = {s.file: s.chunk.metadata for s in sentences}
+    found = []
+    for pair in duplicates:
+        if min(pair.a_in_b, pair.b_in_a) >= DUPLICATE_PAIR and _one_story(
+            meta[pair.a], meta[pair.b]
+        ):
+            older, newer = sorted((pair.a, pair.b), key=lambda f: (meta[f].get("date") or "", f))
+            changes = _changes(older, newer, sentences, matrix)
+            found.append(StoryVersions(older=older, newer=newer, changes=changes))
+    return found
+
+
+def _one_story(a: dict, b: dict) -> bool:
+    """Published by one outlet, or under near-same headlines on different days by outlets not
+    known to differ."""
+    outlets = a.get("outlet"), b.get("outlet")
+    if all(outlets):
+        return outlets[0] == outlets[1]
+    headline = difflib.SequenceMatcher(a=a.get("title", ""), b=b.get("title", "")).ratio()
+    dated = a.get("date") and b.get("date") and a.get("date") != b.get("date")
+    return headline >= 0.8 and bool(dated)
+
+
+def _changes(
+    older: str, newer: str, sentences: list[Span], matrix: np.ndarray
+) -> list[VersionChange]:
+    """Sentences the newer version added, the ones it dropped, and the ones it reworded (with
+    their numbers when those were revised), in the newer version's order."""
+    before = [i for i, s in enumerate(sentences) if s.file == older]
+    after = [i for i, s in enumerate(sentences) if s.file == newer]
+    sims = matrix[before] @ matrix[after].T
+    changes = []
+    for column, j in enumerate(after):
+        row = int(np.argmax(sims[:, column]))
+        i = before[row]
+        if sims[row, column] < ALIGNED:
+            changes.append(VersionChange(kind="added", after=sentences[j].cite()))
+        elif sentences[i].text != sentences[j].text:
+            changes.append(
+                VersionChange(
+                    kind="changed",
+                    before=sentences[i].cite(),
+                    after=sentences[j].cite(),
+                    numbers_before=sorted(numbers(sentences[i].text)),
+                    numbers_after=sorted(numbers(sentences[j].text)),
+                )
+            )
+    for row, i in enumerate(before):
+        if float(np.max(sims[row])) < ALIGNED:
+            changes.append(VersionChange(kind="removed", before=sentences[i].cite()))
+    return changes

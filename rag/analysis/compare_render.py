@@ -2,7 +2,7 @@
 
 from collections.abc import Callable
 
-from rag.analysis.compare import Comparison
+from rag.analysis.compare import Comparison, VersionChange
 from rag.core.models import Citation
 
 
@@ -73,4 +73,33 @@ def render_comparison(
                 "  changed words: "
                 + text("; ".join(f"“{a}” → “{b}”" for a, b in pair.changed_words[:8]))
             )
+    out.append(f"\n## Versions of one story ({len(comparison.versions)})")
+    for story in comparison.versions:
+        kinds = [change.kind for change in story.changes]
+        out.append(
+            f"- {text(story.older)} → {text(story.newer)}: {kinds.count('added')} added, "
+            f"{kinds.count('removed')} removed, {kinds.count('changed')} changed"
+        )
+        for change in story.changes:
+            out.append("  " + _change(change, text, cite))
     return "\n".join(out)
+
+
+def _change(
+    change: VersionChange,
+    text: Callable[[str], str],
+    cite: Callable[[list[Citation]], str],
+) -> str:
+    before, after = change.before, change.after
+    if after and not before:
+        return f"+ added: {text(after.quote)} {cite([after])}"
+    if before and not after:
+        return f"− removed: {text(before.quote)} {cite([before])}"
+    if not (before and after):
+        return ""
+    revised = ""
+    if change.numbers_before != change.numbers_after:
+        old = ", ".join(f"{n:g}" for n in change.numbers_before) or "none"
+        new = ", ".join(f"{n:g}" for n in change.numbers_after) or "none"
+        revised = f" (numbers {old} → {new})"
+    return f"~ changed{revised}: {text(before.quote)} → {text(after.quote)} {cite([before, after])}"
