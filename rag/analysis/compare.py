@@ -90,10 +90,13 @@ def compare_files(chunks_by_file: dict[str, list[Chunk]], vectors: SentenceVecto
     """The cross-source view of the given files."""
     sentences = _sentences(chunks_by_file)
     matrix = vectors.embed([s.text for s in sentences]) if sentences else np.zeros((0, 384))
-    groups = _align(sentences, matrix)
+    sims = matrix @ matrix.T  # every pair of sentences, once: alignment and framing share it
+    groups = _align(sentences, sims)
     corroborated = [g for g in groups if len({sentences[i].file for i in g}) >= 2]
     corroborated.sort(key=lambda g: -len({sentences[i].file for i in g}))
-    singles = [g for g in groups if len(g) == 1 and _unique(g[0], sentences, matrix)]
+    number = {file: n for n, file in enumerate(sorted(chunks_by_file))}
+    file_ids = np.array([number[s.file] for s in sentences])
+    singles = [g for g in groups if len(g) == 1 and _unique(g[0], sentences, sims, file_ids)]
     duplicates = _duplicates(sorted(chunks_by_file), sentences, matrix)
     versions = _versions(duplicates, sentences, matrix)
     revised = [{v.older, v.newer} for v in versions]  # their different numbers are revisions
@@ -103,7 +106,7 @@ def compare_files(chunks_by_file: dict[str, list[Chunk]], vectors: SentenceVecto
         corroborated=[_claim(g, sentences, matrix) for g in corroborated],
         single_source=[_claim(g, sentences, matrix) for g in singles],
         conflicts=[c for c in conflicts if set(c.values) not in revised],
-        framing=framing_view(substitution_groups(sentences, matrix, SAME_CLAIM), sentences),
+        framing=framing_view(substitution_groups(sentences, sims, SAME_CLAIM), sentences),
         distinctive=distinctive_terms(sentences),
         duplicates=duplicates,
         versions=versions,
@@ -120,29 +123,34 @@ def _sentences(chunks_by_file: dict[str, list[Chunk]]) -> list[Span]:
     return list(found.values())
 
 
-def _align(sentences: list[Span], matrix: np.ndarray) -> list[list[int]]:
-    """Greedy grouping: a sentence joins the closest group that has no sentence from its file."""
+def _align(sentences: list[Span], sims: np.ndarray) -> list[list[int]]:
+    """Greedy grouping: a sentence joins the group of its most similar earlier sentence (at
+    least SAME_CLAIM) whose group has no sentence from its file yet, else starts a group."""
     groups: list[list[int]] = []
+    group_of: list[int] = []
+    files_in: list[set[str]] = []
     for i, sentence in enumerate(sentences):
         if i % 64 == 0:
             check_cancelled()
-        best, best_score = None, SAME_CLAIM
-        for group in groups:
-            if sentence.file in {sentences[j].file for j in group}:
-                continue
-            score = float(np.max(matrix[group] @ matrix[i]))
-            if score >= best_score:
-                best, best_score = group, score
-        if best is None:
-            groups.append([i])
-        else:
-            best.append(i)
+        close = np.flatnonzero(sims[i, :i] >= SAME_CLAIM)
+        joined = None
+        for j in close[np.argsort(-sims[i, close], kind="stable")]:
+            if sentence.file not in files_in[group_of[j]]:
+                joined = group_of[j]
+                break
+        if joined is None:
+            joined = len(groups)
+            groups.append([])
+            files_in.append(set())
+        groups[joined].append(i)
+        files_in[joined].add(sentence.file)
+        group_of.append(joined)
     return groups
 
 
-def _unique(i: int, sentences: list[Span], matrix: np.ndarray) -> bool:
-    others = [j for j, s in enumerate(sentences) if s.file != sentences[i].file]
-    return not others or float(np.max(matrix[others] @ matrix[i])) < UNIQUE_BELOW
+def _unique(i: int, sentences: list[Span], sims: np.ndarray, file_ids: np.ndarray) -> bool:
+    others = file_ids != file_ids[i]
+    return not others.any() or float(np.max(sims[i, others])) < UNIQUE_BELOW
 
 
 def _claim(group: list[int], sentences: list[Span], matrix: np.ndarray) -> Claim:

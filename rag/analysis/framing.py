@@ -32,14 +32,15 @@ class FramingTerm(BaseModel):
 
 
 def substitution_groups(
-    sentences: list[Span], matrix: np.ndarray, same_claim: float
+    sentences: list[Span], sims: np.ndarray, same_claim: float
 ) -> list[list[str]]:
     """Groups of words that sentences of different files reporting the same claim (cosine at
-    least same_claim) use in each other's place, biggest first; each group's words ordered by
-    how often they were swapped."""
+    least same_claim; sims holds every pair's) use in each other's place, biggest first; each
+    group's words ordered by how often they were swapped."""
     links: Counter[tuple[str, str]] = Counter()
-    sims = matrix @ matrix.T if len(sentences) else np.zeros((0, 0))
-    for i, j in zip(*np.nonzero(np.triu(sims, 1) >= same_claim)):
+    for i, j in zip(*np.nonzero(sims >= same_claim)):
+        if i >= j:
+            continue
         left, right = sentences[int(i)], sentences[int(j)]
         if left.file != right.file:
             links.update(_swaps(left.text, right.text))
