@@ -107,7 +107,9 @@ def test_different_numbers_for_the_same_event_are_a_conflict(pipeline, tmp_path)
         ("2 miles west of the city", "3 kilometres west of the city", False),
         ("the river peaked at 5.2m", "the river peaked at 5.2 metres", False),
         ("the river peaked at 5.2 metres", "the river peaked at 5.6 metres", True),
-        ("12 square miles were flooded", "12 miles were flooded", True),
+        ("12 square miles were flooded", "12 miles were flooded", False),  # not one measure
+        ("a warning at 10.15pm, less than two hours before", "a warning at 10.15pm", False),
+        ("1,200 homes and 3,000 people", "900 homes, 4 days and 3,000 people", True),
         ("about 150 soldiers", "around 200 troops", True),
     ],
 )

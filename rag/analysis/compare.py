@@ -183,11 +183,16 @@ def _quantities(text: str) -> list[Quantity]:
 
 
 def _agree(a: list[Quantity], b: list[Quantity]) -> bool:
-    """Every quantity of each has its equal in the other: the same number in the same unit,
-    or, across units, the same amount within what rounding each figure allows."""
-    return all(any(_same(x, y) for y in b) for x in a) and all(
-        any(_same(y, x) for x in a) for y in b
-    )
+    """No figure of one stands against a different figure of the same kind in the other: a
+    number only one of them states (a time, a count the other leaves out) is no conflict."""
+    only_a = [x for x in a if not any(_same(x, y) for y in b)]
+    only_b = [y for y in b if not any(_same(y, x) for x in a)]
+    return not any(_comparable(x, y) for x in only_a for y in only_b)
+
+
+def _comparable(x: Quantity, y: Quantity) -> bool:
+    """Two figures that could measure one thing: one dimension, or a bare number either side."""
+    return x[0] == y[0] or not x[0] or not y[0]
 
 
 def _same(x: Quantity, y: Quantity) -> bool:
