@@ -90,21 +90,21 @@ def compare_files(chunks_by_file: dict[str, list[Chunk]], vectors: SentenceVecto
     """The cross-source view of the given files."""
     sentences = _sentences(chunks_by_file)
     matrix = vectors.embed([s.text for s in sentences]) if sentences else np.zeros((0, 384))
-    sims = matrix @ matrix.T  # every pair of sentences, once: alignment and framing share it
+    sims = matrix @ matrix.T  # every pair of sentences, once; every step below reads it
     groups = _align(sentences, sims)
     corroborated = [g for g in groups if len({sentences[i].file for i in g}) >= 2]
     corroborated.sort(key=lambda g: -len({sentences[i].file for i in g}))
     number = {file: n for n, file in enumerate(sorted(chunks_by_file))}
     file_ids = np.array([number[s.file] for s in sentences])
-    singles = [g for g in groups if len(g) == 1 and _unique(g[0], sentences, sims, file_ids)]
-    duplicates = _duplicates(sorted(chunks_by_file), sentences, matrix)
-    versions = _versions(duplicates, sentences, matrix)
+    singles = [g for g in groups if len(g) == 1 and _unique(g[0], sims, file_ids)]
+    duplicates = _duplicates(sorted(chunks_by_file), sentences, sims)
+    versions = _versions(duplicates, sentences, sims)
     revised = [{v.older, v.newer} for v in versions]  # their different numbers are revisions
     conflicts = [c for g in corroborated if (c := _conflict(g, sentences))]
     return Comparison(
         files=sorted(chunks_by_file),
-        corroborated=[_claim(g, sentences, matrix) for g in corroborated],
-        single_source=[_claim(g, sentences, matrix) for g in singles],
+        corroborated=[_claim(g, sentences, sims) for g in corroborated],
+        single_source=[_claim(g, sentences, sims) for g in singles],
         conflicts=[c for c in conflicts if set(c.values) not in revised],
         framing=framing_view(substitution_groups(sentences, sims, SAME_CLAIM), sentences),
         distinctive=distinctive_terms(sentences),
@@ -148,15 +148,15 @@ def _align(sentences: list[Span], sims: np.ndarray) -> list[list[int]]:
     return groups
 
 
-def _unique(i: int, sentences: list[Span], sims: np.ndarray, file_ids: np.ndarray) -> bool:
+def _unique(i: int, sims: np.ndarray, file_ids: np.ndarray) -> bool:
     others = file_ids != file_ids[i]
     return not others.any() or float(np.max(sims[i, others])) < UNIQUE_BELOW
 
 
-def _claim(group: list[int], sentences: list[Span], matrix: np.ndarray) -> Claim:
-    centre = group[int(np.argmax((matrix[group] @ matrix[group].T).sum(axis=1)))]
+def _claim(group: list[int], sentences: list[Span], sims: np.ndarray) -> Claim:
+    centre = group[int(np.argmax(sims[np.ix_(group, group)].sum(axis=1)))]
     files = sorted({sentences[i].file for i in group})
-    citations = [sentences[i].cite(float(matrix[i] @ matrix[centre])) for i in group]
+    citations = [sentences[i].cite(float(sims[i, centre])) for i in group]
     return Claim(text=sentences[centre].text, files=files, count=len(files), citations=citations)
 
 
@@ -213,7 +213,9 @@ def _half_step(number: float) -> float:
     return 0.5 * 10.0**-decimals
 
 
-def _duplicates(files: list[str], sentences: list[Span], matrix: np.ndarray) -> list[DuplicatePair]:
+def _duplicates(
+    files: list[str], sentences: list[Span], all_sims: np.ndarray
+) -> list[DuplicatePair]:
     """Article pairs that largely share their sentences, and the words a derived copy changed."""
     rows = {f: [i for i, s in enumerate(sentences) if s.file == f] for f in files}
     pairs = []
@@ -221,7 +223,7 @@ def _duplicates(files: list[str], sentences: list[Span], matrix: np.ndarray) -> 
         check_cancelled()
         if not rows[a] or not rows[b]:
             continue
-        sims = matrix[rows[a]] @ matrix[rows[b]].T
+        sims = all_sims[np.ix_(rows[a], rows[b])]
         a_in_b = float((sims.max(axis=1) >= ALIGNED).mean())
         b_in_a = float((sims.max(axis=0) >= ALIGNED).mean())
         if max(a_in_b, b_in_a) < DUPLICATE_PAIR:
@@ -265,7 +267,7 @@ def _changed_words(aligned: list[tuple[str, str]], most: int = 12) -> list[tuple
 
 
 def _versions(
-    duplicates: list[DuplicatePair], sentences: list[Span], matrix: np.ndarray
+    duplicates: list[DuplicatePair], sentences: list[Span], sims: np.ndarray
 ) -> list[StoryVersions]:
     """Near-duplicate pairs that are one story told twice (each holds most of the other, and
     the outlet or the headline is the same), with the changes from the older to the newer."""
@@ -276,7 +278,7 @@ def _versions(
             meta[pair.a], meta[pair.b]
         ):
             older, newer = sorted((pair.a, pair.b), key=lambda f: (meta[f].get("date") or "", f))
-            changes = _changes(older, newer, sentences, matrix)
+            changes = _changes(older, newer, sentences, sims)
             found.append(StoryVersions(older=older, newer=newer, changes=changes))
     return found
 
@@ -293,13 +295,13 @@ def _one_story(a: dict, b: dict) -> bool:
 
 
 def _changes(
-    older: str, newer: str, sentences: list[Span], matrix: np.ndarray
+    older: str, newer: str, sentences: list[Span], all_sims: np.ndarray
 ) -> list[VersionChange]:
     """Sentences the newer version added, the ones it dropped, and the ones it reworded (with
     their numbers when those were revised), in the newer version's order."""
     before = [i for i, s in enumerate(sentences) if s.file == older]
     after = [i for i, s in enumerate(sentences) if s.file == newer]
-    sims = matrix[before] @ matrix[after].T
+    sims = all_sims[np.ix_(before, after)]
     changes = []
     for column, j in enumerate(after):
         row = int(np.argmax(sims[:, column]))
