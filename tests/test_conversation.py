@@ -72,6 +72,26 @@ def test_an_unresolved_reference_takes_the_previous_question_as_context():
     assert "Iran-backed fighters" in rewritten
 
 
+def test_he_is_the_answers_fuller_name_for_a_one_word_name_of_the_question():
+    history = [
+        Turn("user", "How has Assad promised to respond to the offensive?"),
+        Turn("assistant", "The Observatory said President Bashar al-Assad vowed to crush it."),
+    ]
+    assert standalone("What does he call the insurgents?", history) == (
+        "What does President Bashar al-Assad call the insurgents?"
+    )
+
+
+def test_a_place_is_never_he_and_an_unresolved_he_takes_the_previous_question():
+    history = [
+        Turn("user", "Which photographer was killed in an air strike near Hama?"),
+        Turn("assistant", "A photographer working for dpa was killed, the agency said."),
+    ]
+    assert standalone("How old was he?", history) == (
+        "How old was he? (Which photographer was killed in an air strike near Hama)"
+    )
+
+
 @pytest.mark.parametrize(
     "question, route",
     [

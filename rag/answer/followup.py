@@ -44,6 +44,11 @@ _ELLIPSIS = re.compile(
     re.IGNORECASE,
 )
 _POSSESSIVE = {"his", "her", "hers", "its", "their", "theirs"}
+# A name after one of these is where something happened ("near Hama"), not who did it.
+_LOCATIVE = re.compile(
+    r"\b(?:in|near|from|at|to|into|across|outside|inside|around|of|over|toward|towards)\s+$",
+    re.IGNORECASE,
+)
 
 
 @dataclass
@@ -65,24 +70,25 @@ def standalone(question: str, history: list[Turn]) -> str:
     answer = answered[-1] if answered else ""
     if ellipsis := _ELLIPSIS.match(question):
         return _swap_subject(previous, ellipsis.group("subject").strip(" ?."))
-    rewritten = question
-    if _PERSON.search(rewritten) and (person := _person(previous, answer)):
-        rewritten = _PERSON.sub(lambda m: _refer(m, person), rewritten)
-    if (
-        _THERE.search(rewritten)
-        and not _EXISTENTIAL.search(rewritten)
-        and (place := _place(previous))
-    ):
-        rewritten = _THERE.sub(f"in {place}", rewritten)
-    if (
-        not _DUMMY_IT.search(rewritten)
-        and _THING.search(rewritten)
-        and not _names(question)
-        and (thing := _thing(previous, answer))
-    ):
-        rewritten = _THING.sub(lambda m: _refer(m, thing), rewritten, count=1)
-    if rewritten == question and _VAGUE.search(question) and not _names(question):
-        rewritten = f"{question.rstrip()} ({previous.rstrip(' ?')})"
+    rewritten, unresolved = question, False
+    if _PERSON.search(rewritten):
+        if person := _person(previous, answer):
+            rewritten = _PERSON.sub(lambda m: _refer(m, person), rewritten)
+        else:
+            unresolved = True
+    if _THERE.search(rewritten) and not _EXISTENTIAL.search(rewritten):
+        if place := _place(previous):
+            rewritten = _THERE.sub(f"in {place}", rewritten)
+        else:
+            unresolved = True
+    if not _DUMMY_IT.search(rewritten) and _THING.search(rewritten) and not _names(question):
+        if thing := _thing(previous, answer):
+            rewritten = _THING.sub(lambda m: _refer(m, thing), rewritten, count=1)
+        else:
+            unresolved = True
+    vague = rewritten == question and _VAGUE.search(question) and not _names(question)
+    if unresolved or vague:  # the previous question, as context for what is left
+        rewritten = f"{rewritten.rstrip()} ({previous.rstrip(' ?')})"
     return rewritten
 
 
@@ -105,12 +111,23 @@ def _names(text: str) -> list[str]:
 
 def _person(previous: str, answer: str) -> str | None:
     """Who "he" or "she" is: the name the answer gave to a "who" question, else a multi-word
-    name in the previous question, else the first one the previous answer adds."""
+    name in the previous question, else the answer's fuller form of a one-word name the
+    question gave ("Assad" -> "President Bashar al-Assad"), else that name if it is not a
+    place ("from Hama"), else the first name the previous answer adds."""
     added = [p for p in name_phrases(answer) if p not in previous]
     in_question = name_phrases(previous)
-    if added and (previous.lower().startswith("who") or not in_question):
+    if added and previous.lower().startswith("who"):
         return added[0]
-    return in_question[0] if in_question else None
+    if in_question:
+        return in_question[0]
+    actors = [w for w in _names(previous) if not _LOCATIVE.search(previous[: previous.find(w)])]
+    for actor in actors:
+        fuller = [p for p in added if re.search(rf"\b{re.escape(actor)}\b", p)]
+        if fuller:
+            return fuller[0]
+    if actors:
+        return actors[0]
+    return added[0] if added else None
 
 
 def _place(previous: str) -> str | None:
