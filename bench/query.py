@@ -69,7 +69,7 @@ def replicate(system: str, data: Path, copies: int) -> dict:
     )
     name = "squad" if system == "citerag" else PLAIN_COLLECTION
     collection = client.get_collection(name)
-    everything = collection.get(include=["embeddings", "metadatas", "documents"])
+    everything = _get_all(collection)
     keep = [i for i, cid in enumerate(everything["ids"]) if not cid.startswith("x")]
     original = {key: [everything[key][i] for i in keep] for key in _FIELDS}
     have = collection.count() // max(1, len(keep))
@@ -100,9 +100,21 @@ def replicate(system: str, data: Path, copies: int) -> dict:
 _FIELDS = ["ids", "embeddings", "metadatas", "documents"]
 
 
+def _get_all(collection, page: int = 5000) -> dict:  # type: ignore[no-untyped-def]
+    """Every record, in pages (one get of 100k+ records overflows SQLite's variable limit)."""
+    got: dict = {key: [] for key in _FIELDS}
+    for offset in range(0, collection.count(), page):
+        part = collection.get(
+            include=["embeddings", "metadatas", "documents"], limit=page, offset=offset
+        )
+        for key in _FIELDS:
+            got[key] += list(part[key])
+    return got
+
+
 def _replicate_file_records(client, copies: int) -> None:  # type: ignore[no-untyped-def]
     files = client.get_collection("squad_files")
-    got = files.get(include=["embeddings", "metadatas", "documents"])
+    got = _get_all(files)
     originals = [i for i, fid in enumerate(got["ids"]) if not fid.startswith("x")]
     for copy in range(1, copies):
         files.upsert(

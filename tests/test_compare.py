@@ -48,6 +48,23 @@ def test_details_only_one_outlet_has_are_single_source_and_cite_it(comparison, n
     assert quotes_match(found[0].citations)
 
 
+def test_a_name_one_outlet_adds_to_a_shared_sentence_is_a_single_source_detail(comparison):
+    """Only the Times of Oman says HTS was formerly the al-Nusra Front, inside a sentence about
+    HTS that the others also report: the detail is listed, cited to its exact span."""
+    (nusra,) = [d for d in comparison.details if d.detail == "al-Nusra Front"]
+    assert nusra.citation.file == E and nusra.kind == "name"
+    assert nusra.citation.quote == "al-Nusra Front" and quotes_match([nusra.citation])
+
+
+def test_no_detail_is_called_single_source_when_another_outlet_states_it(comparison):
+    assert comparison.details
+    texts = {f: (ARTICLES / f).read_text(encoding="utf-8").lower() for f in (A, B, C, D, E)}
+    for detail in comparison.details:
+        others = [t for f, t in texts.items() if f != detail.citation.file]
+        assert not any(detail.detail.lower() in t for t in others), detail
+        assert not any(detail.detail in c.text for c in comparison.single_source)
+
+
 def test_facts_several_outlets_report_are_not_called_single_source(comparison):
     for claim in comparison.single_source:
         assert "Tens of thousands have been displaced" not in claim.text
@@ -151,6 +168,24 @@ def test_a_story_on_another_topic_shows_what_outlets_share_and_where_numbers_dif
     assert reservoir, [c.claim for c in flood_comparison.conflicts]
     # 11 miles, 18 km and "18 kilometres (11 miles)" are one distance; only 25 miles differs
     assert all(25.0 in {n for v in c.values.values() for n in v} for c in reservoir), reservoir
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "detail, outlet",
+    [
+        ("Tanner's Row", "Kersbridge Evening Echo"),
+        ("140,000", "National News Wire"),
+        ("Aldgate Analytics", "The Midlands Chronicle"),
+        ("Tom Reddy", "The Daily Beacon"),
+        ("86", "The Daily Beacon"),
+    ],
+)
+def test_names_and_figures_one_outlet_alone_states_are_listed(flood_comparison, detail, outlet):
+    """tests/corpus2_truth.md section 2; the wire's two versions count as one outlet."""
+    found = [d for d in flood_comparison.details if d.detail == detail]
+    assert found and found[0].outlet == outlet, [d.detail for d in flood_comparison.details]
+    assert _text(found[0].citation.file)[found[0].citation.start :].startswith(detail)
 
 
 @pytest.mark.slow

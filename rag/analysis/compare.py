@@ -11,6 +11,7 @@ from collections import Counter
 import numpy as np
 from pydantic import BaseModel, Field
 
+from rag.analysis.details import Detail, single_source_details
 from rag.analysis.framing import (
     FramingTerm,
     distinctive_terms,
@@ -84,6 +85,11 @@ class Comparison(BaseModel):
     versions: list[StoryVersions] = Field(
         [], description="Versions of one story, and what was added, removed and changed."
     )
+    details: list[Detail] = Field(
+        [],
+        description="Names and figures one outlet alone states, inside sentences not listed "
+        "whole as single-source (rag.analysis.details), each cited to its exact span.",
+    )
 
 
 def compare_files(chunks_by_file: dict[str, list[Chunk]], vectors: SentenceVectors) -> Comparison:
@@ -101,15 +107,25 @@ def compare_files(chunks_by_file: dict[str, list[Chunk]], vectors: SentenceVecto
     versions = _versions(duplicates, sentences, sims)
     revised = [{v.older, v.newer} for v in versions]  # their different numbers are revisions
     conflicts = [c for g in corroborated if (c := _conflict(g, sentences))]
+    texts = {file: " ".join(c.text for c in chunks) for file, chunks in chunks_by_file.items()}
+    outlet_of = {
+        file: str((chunks[0].metadata.get("outlet") if chunks else None) or file)
+        for file, chunks in chunks_by_file.items()
+    }
+    listed = {g[0] for g in singles}
+    kept = [c for c in conflicts if set(c.values) not in revised]
+    cited = {(q.file, q.start) for c in kept for q in c.citations}
+    disputed = {i for i, s in enumerate(sentences) if (s.file, s.start) in cited}
     return Comparison(
         files=sorted(chunks_by_file),
         corroborated=[_claim(g, sentences, sims) for g in corroborated],
         single_source=[_claim(g, sentences, sims) for g in singles],
-        conflicts=[c for c in conflicts if set(c.values) not in revised],
+        conflicts=kept,
         framing=framing_view(substitution_groups(sentences, sims, SAME_CLAIM), sentences),
         distinctive=distinctive_terms(sentences),
         duplicates=duplicates,
         versions=versions,
+        details=single_source_details(sentences, texts, outlet_of, listed, disputed),
     )
 
 

@@ -34,6 +34,16 @@ def render_comparison(
     for claim in comparison.single_source[:singles]:
         out.append(f"- {text(claim.text)} {cite(claim.citations)}")
     out += _more(len(comparison.single_source), singles)
+    out.append(
+        f"\n## Names and figures one outlet alone states, in sentences others share "
+        f"({len(comparison.details)})"
+    )
+    for detail in comparison.details[:singles]:
+        out.append(
+            f"- “{text(detail.detail)}” ({text(detail.outlet)}) in: {text(detail.sentence)} "
+            f"{cite([detail.citation])}"
+        )
+    out += _more(len(comparison.details), singles)
     out.append(f"\n## Conflicting numbers ({len(comparison.conflicts)})")
     for conflict in comparison.conflicts:
         sides = "; ".join(

@@ -27,6 +27,7 @@ STOPWORDS = frozenset(_LEXICON["stopwords"]) | frozenset(_LEXICON["extra_stopwor
 
 NEGATIONS = frozenset(_LEXICON["negations"])
 QUANTITY_WORDS = frozenset(_LEXICON["quantity_words"])
+CALENDAR_WORDS = frozenset(_LEXICON["calendar_words"])
 # Units of measure: dimension and size in the dimension's base unit (metre, kilogram, ...).
 UNITS: dict[str, tuple[str, float]] = {k: (v[0], v[1]) for k, v in _LEXICON["units"].items()}
 _UNIT_NAMES = "|".join(re.escape(u) for u in sorted(UNITS, key=len, reverse=True))

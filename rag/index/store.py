@@ -112,13 +112,12 @@ class ChunkStore:
 
     @reachable
     def file_names(self) -> set[str]:
-        return set(self.files.get(include=[])["ids"])
+        return {file for file, _ in self._file_records()}
 
     @reachable
     def file_origins(self) -> dict[str, str]:
         """Where each recorded file came from ("" for files indexed before origins were kept)."""
-        got = self.files.get(include=["metadatas"])
-        return {f: str((m or {}).get("origin") or "") for f, m in zip(got["ids"], got["metadatas"])}
+        return {f: str((m or {}).get("origin") or "") for f, m in self._file_records()}
 
     @reachable
     def file_text(self, file: str) -> tuple[str, DocumentInfo] | None:
@@ -211,8 +210,7 @@ class ChunkStore:
     @reachable
     def file_hashes(self) -> dict[str, str]:
         """Each recorded file's content hash (a file has a record once its ingest finished)."""
-        got = self.files.get(include=["metadatas"])
-        return {f: str((m or {}).get("sha256", "")) for f, m in zip(got["ids"], got["metadatas"])}
+        return {f: str((m or {}).get("sha256", "")) for f, m in self._file_records()}
 
     @reachable
     def chunks_of_files(self, files: dict[str, str]) -> list[Chunk]:
@@ -255,8 +253,7 @@ class ChunkStore:
     @reachable
     def documents(self) -> list[DocumentInfo]:
         """Every indexed file with its metadata and chunk count."""
-        got = self.files.get(include=["metadatas"])
-        docs = [document_info(file, meta) for file, meta in zip(got["ids"], got["metadatas"])]
+        docs = [document_info(file, meta) for file, meta in self._file_records()]
         return sorted(docs, key=lambda d: d.file)
 
     @reachable
@@ -335,6 +332,16 @@ class ChunkStore:
                 return
             yield from zip(got["ids"], got["metadatas"])
             offset += len(got["ids"])
+
+    def _file_records(self, page: int = 5000) -> list[tuple[str, dict]]:
+        """Every file record (name, metadata), in pages: one get of tens of thousands of
+        records overflows SQLite's limit on query variables."""
+        records: list[tuple[str, dict]] = []
+        while True:
+            got = self.files.get(include=["metadatas"], limit=page, offset=len(records))  # type: ignore[list-item]
+            if not got["ids"]:
+                return records
+            records += [(f, dict(m or {})) for f, m in zip(got["ids"], got["metadatas"])]  # type: ignore[arg-type]
 
     def _scan_full(self, page: int = 5000):  # type: ignore[no-untyped-def]
         offset = 0
