@@ -70,6 +70,7 @@ class ScriptedServer:
     def __init__(self) -> None:
         self.queue: list[dict] = []
         self.requests: list[dict] = []
+        self.replied = 0  # replies begun (after any delay)
         app = FastAPI()
 
         @app.post("/v1/chat/completions")
@@ -80,6 +81,7 @@ class ScriptedServer:
                 import asyncio
 
                 await asyncio.sleep(step["delay"])
+            self.replied += 1
             if "status" in step:
                 body = step.get("body", {"error": {"message": "boom"}})
                 return JSONResponse(body, status_code=step["status"])

@@ -149,6 +149,40 @@ def test_the_openai_client_streams_with_citations_on_the_last_chunk(server):
     assert chunks[-1].model_extra["citations"]
 
 
+def test_a_streamed_chat_opens_at_once_and_ends_with_the_checked_answer(server, scripted_llm):
+    scripted_llm.queue.append({"delay": 3, "text": "Geir Pedersen is the UN envoy [1]."})
+    replied = scripted_llm.replied
+    body = {
+        "model": "citerag-llm",
+        "stream": True,
+        "messages": [{"role": "user", "content": QUESTION}],
+    }
+    with httpx.stream("POST", f"{server}/v1/chat/completions", json=body, timeout=60) as reply:
+        events = (json.loads(line[6:]) for line in reply.iter_lines() if line.startswith("data: {"))
+        first = next(events)
+        assert scripted_llm.replied == replied  # the stream opened while the LLM was writing
+        rest = list(events)
+    assert first["choices"][0]["delta"]["role"] == "assistant"
+    text = "".join(e["choices"][0]["delta"].get("content") or "" for e in rest if e["choices"])
+    assert "Pedersen" in text and rest[-1]["citations"]
+    assert rest[-1]["citerag"]["mode"] == "llm"
+
+
+def test_a_failure_after_a_streamed_chat_opened_is_an_error_event(server, scripted_llm):
+    scripted_llm.queue += [{"status": 500}] * 3  # the LLM fails, retries included
+    body = {
+        "model": "citerag-llm",
+        "stream": True,
+        "messages": [{"role": "user", "content": QUESTION}],
+    }
+    with httpx.stream("POST", f"{server}/v1/chat/completions", json=body, timeout=60) as reply:
+        assert reply.status_code == 200
+        lines = [line for line in reply.iter_lines() if line.startswith("data: ")]
+    errors = [json.loads(line[6:])["error"] for line in lines if '"error"' in line]
+    assert errors and errors[0]["code"] == 503 and lines[-1] == "data: [DONE]"
+    scripted_llm.queue.clear()
+
+
 @pytest.mark.parametrize(
     "payload, status",
     [

@@ -27,8 +27,8 @@ from rag.interfaces.streaming import (
     MODELS,
     ChatRequest,
     answer_events,
-    chat_chunks,
     chat_completion,
+    chat_stream,
 )
 from rag.pipeline import Pipeline, build_pipeline
 
@@ -231,12 +231,19 @@ def _add_routes(app: FastAPI, current, auth, settings: Settings) -> None:  # typ
         answer object) are extra fields on the completion (on the last chunk when streaming).
         Options that cannot be honoured (n > 1, required tool calls, JSON output) are a 400."""
         request.check_supported()
-        with cancellable(_cancel_flag(http)):
-            answer = current().ask(
-                request.question(), mode=request.mode(), history=request.history()
-            )
+        pipeline = current()
+        question, mode, history = request.question(), request.mode(), request.history()
         if request.stream:
-            return StreamingResponse(chat_chunks(answer, request), media_type="text/event-stream")
+            pipeline.clean_question(question)  # a bad question is a plain 400
+            pipeline.generator(mode)  # so is a mode that is not configured
+            events = chat_stream(
+                lambda: pipeline.ask(question, mode=mode, history=history),
+                request,
+                _cancel_flag(http),
+            )
+            return StreamingResponse(events, media_type="text/event-stream")
+        with cancellable(_cancel_flag(http)):
+            answer = pipeline.ask(question, mode=mode, history=history)
         return chat_completion(answer, request)
 
     @app.get(

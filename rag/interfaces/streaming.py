@@ -218,19 +218,46 @@ def chat_completion(answer: Answer, request: ChatRequest) -> dict:
     }
 
 
-def chat_chunks(answer: Answer, request: ChatRequest) -> Iterator[str]:
-    """The verified answer as chat.completion.chunk events; citations ride on the last one."""
-    base = {
+def chat_stream(
+    ask: Callable[[], Answer], request: ChatRequest, flag: threading.Event | None = None
+) -> Iterator[str]:
+    """chat.completion.chunk events for a streamed chat: the assistant's role at once (so a
+    client sees the stream open while the answer is found and checked), then the verified
+    answer's pieces with its citations on the last chunk; a failure is an `error` event."""
+    base = _chunk_base(request)
+    opening = {"index": 0, "delta": {"role": "assistant", "content": ""}}
+    yield f"data: {json.dumps({**base, 'choices': [opening]})}\n\n"
+    for kind, value in run_streaming(lambda on_token, on_sentence: ask(), flag):
+        if kind == "error":
+            payload = error_payload(value)
+            error = {
+                "message": payload["detail"],
+                "type": "citerag_error",
+                "code": payload["status"],
+            }
+            yield f"data: {json.dumps({'error': error})}\n\n"
+            yield "data: [DONE]\n\n"
+        elif kind == "answer":
+            yield from chat_chunks(value, request, base)
+
+
+def _chunk_base(request: ChatRequest) -> dict:
+    return {
         "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
         "object": "chat.completion.chunk",
         "created": int(time.time()),
         "model": request.model,
     }
+
+
+def chat_chunks(answer: Answer, request: ChatRequest, base: dict | None = None) -> Iterator[str]:
+    """The verified answer as chat.completion.chunk events; citations ride on the last one.
+    With `base` (a stream already opened with the role), the pieces carry content only."""
+    opened = base is not None
+    base = base or _chunk_base(request)
     pieces, finish = _limited(answer, request.token_limit())
-    first = True
-    for piece in pieces:
-        delta = {"role": "assistant", "content": piece} if first else {"content": piece}
-        first = False
+    for n, piece in enumerate(pieces):
+        delta = {"content": piece} if opened or n else {"role": "assistant", "content": piece}
         yield f"data: {json.dumps({**base, 'choices': [{'index': 0, 'delta': delta}]})}\n\n"
     last = {
         **base,
