@@ -11,6 +11,7 @@ import pytest
 from rag.answer.compose import compose
 from rag.answer.extract import carries, neighbourhood, window_around
 from rag.answer.reader import MODEL_DIR, Reader, best_span, encode, tokenizer
+from rag.answer.routes import lead_fits
 from rag.core.models import AnswerSentence, Chunk, Hit
 from tests.helpers import ROOT
 
@@ -80,6 +81,28 @@ def test_a_span_the_sentences_do_not_hold_is_not_shown():
     sentence = AnswerSentence(text=c.text, citations=[c.cite(0, len(c.text), 1.0)])
     answer = compose("How old?", "extractive", [sentence], [Hit(c, 1.0)], None, {}, "32")
     assert answer.short_answer is None and not answer.answer.startswith("32")
+
+
+@pytest.mark.parametrize(
+    "question, span, leads",
+    [
+        ("Which photographer was killed near Hama?", "dpa", False),  # a "which" wants a name
+        ("Which photographer was killed near Hama?", "Anas Alkharboutli", True),
+        ("Who is the leader of HTS?", "jihadi", False),
+        ("How old was he?", "32", True),
+        ("How many people live in Aleppo?", "over two million", True),
+        ("How many days into the assault was the push?", "fifth", True),  # an ordinal
+        ("How many people were displaced?", "the fighting", False),
+        ("On which day did they enter Aleppo?", "Friday", True),
+        ("Which bound is harder to prove?", "lower bounds", True),  # the "which" noun itself
+        ("When prices rise, what happens to demand?", "it falls", True),  # "when" opens a clause
+        ("What does Damascus call the insurgents?", "terrorists", True),  # any span
+    ],
+)
+def test_a_span_leads_the_answer_only_when_it_has_the_shape_the_question_asks(
+    question, span, leads
+):
+    assert lead_fits(question, span) is leads
 
 
 def test_the_shipped_model_is_described_by_its_card():

@@ -14,6 +14,7 @@ from rag.answer.citations import parse_cited_text
 from rag.answer.evidence import Evidence
 from rag.answer.extract import read_answer
 from rag.answer.prompts import load_prompt
+from rag.answer.routes import lead_fits
 from rag.core.errors import BadInput, LLMUnavailable
 from rag.core.models import Chunk, Hit, one_chunk_per_file
 from rag.core.modes import checked_mode, llm_key
@@ -92,7 +93,8 @@ class ExtractiveGenerator:
         if not reply.answers:
             return Draft(abstained=True, confidence=reply.probability)
         claims = [(span.text, chunks) for span, chunks in reply.sentences]
-        return Draft(claims=claims, short=reply.short, confidence=reply.probability)
+        short = reply.short if lead_fits(question, reply.short) else None
+        return Draft(claims=claims, short=short, confidence=reply.probability)
 
     def _ranked(self, clusters: list[list[Evidence]]) -> Draft:
         best = clusters[0][0].score
