@@ -92,6 +92,50 @@ def test_a_place_is_never_he_and_an_unresolved_he_takes_the_previous_question():
     )
 
 
+def test_a_weekday_is_never_what_it_refers_to():
+    history = [
+        Turn("user", "How big is the emergency fund announced on Thursday?"),
+        Turn("assistant", "£5 million, announced on Thursday. [j.html:L19]"),
+    ]
+    rewritten = standalone("When was it paid?", history)
+    assert "Thursday" not in rewritten.split("(")[0] and "L19" not in rewritten
+    assert rewritten.endswith("(How big is the emergency fund announced on Thursday)")
+
+
+def test_the_name_an_answer_gives_to_a_which_question_is_who_she_is_not_the_place():
+    history = [
+        Turn("user", "Which baker's shop on Bridge Street was flooded to waist height?"),
+        Turn(
+            "assistant",
+            "Priya Desai, 41, whose shop on Bridge Street was flooded. [i.txt:L9]",
+        ),
+    ]
+    assert standalone("How old is she?", history) == "How old is Priya Desai?"
+    places = [
+        Turn("user", "What was the name of the woman who died near Allerton Mill?"),
+        Turn("assistant", "The woman was named as Margaret Quill. [h.txt:L6]"),
+    ]
+    assert standalone("What had she worked as?", places) == "What had Margaret Quill worked as?"
+
+
+@pytest.mark.parametrize("follow_up", ["Who gave that figure?", "Over what period?"])
+def test_a_demonstrative_or_a_bare_fragment_takes_the_previous_question(follow_up):
+    history = [
+        Turn("user", "How many people did firefighters rescue by boat?"),
+        Turn("assistant", "86. [i.txt:L12]"),
+    ]
+    assert standalone(follow_up, history) == (
+        f"{follow_up} (How many people did firefighters rescue by boat)"
+    )
+
+
+def test_a_question_about_names_no_article_mentions_abstains_and_says_why(sample_pipeline):
+    answer = sample_pipeline.ask("What is Israel's role in the offensive?")
+    assert answer.abstained and answer.note == "no indexed article mentions Israel"
+    known = sample_pipeline.ask("What is the UN's position on the fighting?")
+    assert not known.abstained and known.note is None
+
+
 @pytest.mark.parametrize(
     "question, route",
     [
@@ -103,6 +147,13 @@ def test_a_place_is_never_he_and_an_unresolved_he_takes_the_previous_question():
         ("Compare how the outlets describe the fighters", "compare"),
         ("Who is the UN special envoy for Syria?", "factoid"),
         ("How many people live in Aleppo?", "factoid"),
+        ("What's the situation in Kersbridge?", "open"),
+        ("How has the national government responded?", "open"),
+        ("What is the council doing?", "open"),
+        ("What part have soldiers played?", "open"),
+        ("Were people warned in time?", "open"),
+        ("How old was the photographer?", "factoid"),
+        ("How far did the insurgents retreat?", "factoid"),
     ],
 )
 def test_questions_are_routed_by_their_form(question, route):

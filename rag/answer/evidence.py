@@ -25,12 +25,13 @@ class Evidence(Span):
     overlap: float
     vector: np.ndarray
     addressed: bool = False
+    weight: float = SIMILARITY_WEIGHT  # of similarity against word overlap
 
     @property
     def score(self) -> float:
         """Similarity and word overlap; a sentence speaking to "you" (a reader or a model,
         rather than reporting) counts half, so it cannot outrank a reported fact."""
-        score = SIMILARITY_WEIGHT * self.similarity + (1 - SIMILARITY_WEIGHT) * self.overlap
+        score = self.weight * self.similarity + (1 - self.weight) * self.overlap
         return score * ADDRESSED_WEIGHT if self.addressed else score
 
 
@@ -96,8 +97,11 @@ def score_evidence(
     vectors: SentenceVectors,
     idf: Callable[[str], float] = lambda t: 1.0,
     limit: int = 0,
+    similarity_weight: float = SIMILARITY_WEIGHT,
 ) -> list[Evidence]:
-    """Full sentences of the hits (headings left out), best evidence first.
+    """Full sentences of the hits (headings left out), best evidence first, scored by
+    similarity_weight times their similarity to the question plus the rest times the share of
+    its words they hold.
 
     Embedding sentences is most of an answer's cost; with a limit, only the `limit` sentences
     sharing most of the question's words (ties: the better-ranked hit) are embedded and scored.
@@ -125,6 +129,7 @@ def score_evidence(
             overlap,
             vec,
             addressed_to_reader(span.text),
+            similarity_weight,
         )
         for (span, overlap), sim, vec in zip(spans, sims, matrix[1:])
     ]

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 
 from rag.answer.evidence import name_phrases
-from rag.core.text import proper_names
+from rag.core.text import CALENDAR_WORDS, proper_names
 
 _PERSON = re.compile(r"\b(he|him|his|she|her|hers)\b", re.IGNORECASE)
 # "her" before a noun is possessive ("her role"), at the end or before a preposition it is not.
@@ -21,6 +21,8 @@ _HER_OBJECT = re.compile(
 # What stays unresolved ("that", "those strikes"): the previous question is added as context.
 _VAGUE = re.compile(
     r"\b(?:those|these|they|them|their|the same)\b"
+    r"|\b(?:that|this)\s+(?=[a-z])(?!(?:the|a|an|is|was|were|are|has|had|have|will|would|"
+    r"can|could|he|she|it|they|we|you|i)\b)\w+"  # "that figure", not "that the war..."
     r"|\b(?:that|this)\b(?=\s*(?:[?.!,]|$)|\s+(?:was|is|were|are|did|does|do|has|have|had|will|"
     r"would|can|could|mean|means|happen|happened)\b)"
     r"|\b(?:was|is|were|are|did|does|do|has|have|had|will|would|can|could)\s+(?:that|this)\b",
@@ -44,9 +46,13 @@ _ELLIPSIS = re.compile(
     re.IGNORECASE,
 )
 _POSSESSIVE = {"his", "her", "hers", "its", "their", "theirs"}
+_MARKER = re.compile(r"\[[^\]\n]*:L\d+\]")  # an answer's citation markers: no names in them
+# A question whose answer is a name: the name the answer gives is who "he" or "she" is next.
+_ASKS_FOR_NAME = re.compile(r"^\s*(?:who|whom|whose|which)\b|\bname\b", re.IGNORECASE)
 # A name after one of these is where something happened ("near Hama"), not who did it.
 _LOCATIVE = re.compile(
-    r"\b(?:in|near|from|at|to|into|across|outside|inside|around|of|over|toward|towards)\s+$",
+    r"\b(?:in|near|from|at|to|into|across|outside|inside|around|of|over|toward|towards)\s+"
+    r"(?:the\s+)?$",
     re.IGNORECASE,
 )
 
@@ -67,12 +73,13 @@ def standalone(question: str, history: list[Turn]) -> str:
     last = users[-1]
     previous = standalone(history[last].content, history[:last])  # itself a follow-up, maybe
     answered = [t.content for t in history[last:] if t.role == "assistant"]
-    answer = answered[-1] if answered else ""
+    answer = _MARKER.sub("", answered[-1]) if answered else ""
     if ellipsis := _ELLIPSIS.match(question):
         return _swap_subject(previous, ellipsis.group("subject").strip(" ?."))
+    places = _places([_MARKER.sub("", t.content) for t in history])
     rewritten, unresolved = question, False
     if _PERSON.search(rewritten):
-        if person := _person(previous, answer):
+        if person := _person(previous, answer, places):
             rewritten = _PERSON.sub(lambda m: _refer(m, person), rewritten)
         else:
             unresolved = True
@@ -86,7 +93,11 @@ def standalone(question: str, history: list[Turn]) -> str:
             rewritten = _THING.sub(lambda m: _refer(m, thing), rewritten, count=1)
         else:
             unresolved = True
-    vague = rewritten == question and _VAGUE.search(question) and not _names(question)
+    vague = (
+        rewritten == question
+        and (_VAGUE.search(question) or len(question.split()) <= 4)  # "Over what period?"
+        and not _names(question)
+    )
     if unresolved or vague:  # the previous question, as context for what is left
         rewritten = f"{rewritten.rstrip()} ({previous.rstrip(' ?')})"
     return rewritten
@@ -106,21 +117,39 @@ def _names(text: str) -> list[str]:
         w for w in re.findall(r"\b[A-Z][\w'’-]+", text[1:]) if w.lower() in proper_names(text)
     ]
     singles = [re.sub(r"['’]s$", "", w) for w in singles]
-    return phrases + [w for w in singles if not any(w in p for p in phrases)]
+    names = phrases + [w for w in singles if not any(w in p for p in phrases)]
+    return [n for n in names if n.lower() not in CALENDAR_WORDS]  # "Thursday" is no referent
 
 
-def _person(previous: str, answer: str) -> str | None:
-    """Who "he" or "she" is: the name the answer gave to a "who" question, else a multi-word
-    name in the previous question, else the answer's fuller form of a one-word name the
-    question gave ("Assad" -> "President Bashar al-Assad"), else that name if it is not a
-    place ("from Hama"), else the first name the previous answer adds."""
-    added = [p for p in name_phrases(answer) if p not in previous]
-    in_question = name_phrases(previous)
-    if added and previous.lower().startswith("who"):
+def _places(texts: list[str]) -> set[str]:
+    """Names the conversation puts after a preposition of place ("near Allerton Mill"): where
+    things happen, never who "he" or "she" is."""
+    found = set()
+    for text in texts:
+        for name in _names(text):
+            at = text.find(name)
+            if at > 0 and _LOCATIVE.search(text[:at]):
+                found.add(name)
+    return found
+
+
+def _person(previous: str, answer: str, places: set[str] = frozenset()) -> str | None:  # type: ignore[assignment]
+    """Who "he" or "she" is: the name the answer gave to a question asking for one ("who",
+    "which", "what was the name"), else a multi-word name in the previous question, else the
+    answer's fuller form of a one-word name the question gave ("Assad" -> "President Bashar
+    al-Assad"), else that name, else the first name the previous answer adds; never a name
+    the conversation uses as a place ("near Hama")."""
+    added = [p for p in name_phrases(answer) if p not in previous and p not in places]
+    in_question = [p for p in name_phrases(previous) if p not in places]
+    if added and _ASKS_FOR_NAME.search(previous):
         return added[0]
     if in_question:
         return in_question[0]
-    actors = [w for w in _names(previous) if not _LOCATIVE.search(previous[: previous.find(w)])]
+    actors = [
+        w
+        for w in _names(previous)
+        if w not in places and not _LOCATIVE.search(previous[: previous.find(w)])
+    ]
     for actor in actors:
         fuller = [p for p in added if re.search(rf"\b{re.escape(actor)}\b", p)]
         if fuller:

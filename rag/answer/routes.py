@@ -74,12 +74,35 @@ def lead_fits(question: str, span: str) -> bool:
     return True
 
 
+# Questions about a process or a manner ("How has the government responded?", "What is the
+# council doing?", "What part have soldiers played?") and yes/no questions ("Were people warned
+# in time?") want the relevant passages, not one span; "how many/much/old/..." stay factoids.
+_PROCESS = re.compile(
+    r"^\s*(?:how (?:has|have|had|did|does|do|is|are|was|were)\b"
+    r"|what (?:is|are|was|were|has|have) (?:[\w'’-]+\s+){1,4}?(?:doing|done)\b"
+    r"|what (?:part|role) (?:has|have|had|did|does|do|is|are|was|were|will)\b"
+    r"|(?:is|are|was|were|did|does|do|has|have|had|can|could|will|would|should)\s+\w)",
+    re.IGNORECASE,
+)
+_CONTRACTION = re.compile(r"\b(what|who|where|how|when|why)['’]s\b", re.IGNORECASE)
+
+
 def route_of(question: str) -> Route:
     """The route for a (standalone) question."""
+    question = _CONTRACTION.sub(r"\1 is", question)  # "What's the outlook?"
     if _SUMMARY.search(question):
         return "summary"
     if _COMPARE.search(question):
         return "compare"
-    if _OPEN.search(question):
+    if _OPEN.search(question) or _PROCESS.search(question):
         return "open"
     return "factoid"
+
+
+_CAPITALISED = re.compile(r"(?<=\s)[A-Z][\w.'’-]*")
+
+
+def names_asked(question: str) -> list[str]:
+    """The capitalised words of a question after its first word ("What is Israel's role?":
+    Israel), without possessive endings: the names it asks about."""
+    return [re.sub(r"['’]s$", "", word).strip(".'’-") for word in _CAPITALISED.findall(question)]

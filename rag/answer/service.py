@@ -5,15 +5,16 @@ import time
 from collections.abc import Callable
 
 from rag.answer.compose import abstain, compose, ms, sources_of
-from rag.answer.evidence import SentenceVectors, score_evidence
+from rag.answer.evidence import SIMILARITY_WEIGHT, SentenceVectors, score_evidence
 from rag.answer.generate import Draft, Generator, OnToken, build_generator, overview_draft
 from rag.answer.retrieve import HybridRetriever
-from rag.answer.routes import Route
+from rag.answer.routes import Route, names_asked
 from rag.answer.verify import Verifier
 from rag.core.errors import BadInput, LLMUnavailable
 from rag.core.models import Answer, AnswerSentence, Chunk, Hit
 from rag.core.modes import checked_mode
 from rag.core.settings import Settings
+from rag.core.text import content_terms
 from rag.index.filters import Filters
 from rag.index.store import ChunkStore
 
@@ -78,13 +79,19 @@ class AnswerService:
         began = time.perf_counter()
         factoid = route == "factoid"
         depth = top_k or self.settings.top_k
+        if unknown := self._unknown_names(question):
+            note = f"no indexed article mentions {', '.join(unknown)}"
+            answer = abstain(question, generator.name, timings, began)
+            answer.note = note
+            return answer
         hits = self.retrieve(question, depth if factoid else max(depth, 10), filters)
         evidence = score_evidence(
             question,
             hits,
             self.vectors,
             self.retriever.lexical().idf,
-            self.settings.evidence_sentences,
+            self.settings.evidence_sentences if factoid else self.settings.open_evidence_sentences,
+            SIMILARITY_WEIGHT if factoid else self.settings.open_similarity_weight,
         )
         timings["retrieve_ms"] = ms(began)
         threshold = self.settings.abstain_threshold if factoid else self.settings.open_threshold
@@ -131,6 +138,19 @@ class AnswerService:
             draft.short,
             draft.confidence,
         )
+
+    def _unknown_names(self, question: str) -> list[str]:
+        """The names the question asks about when not one of them is in the corpus (then
+        nothing retrieved can be about them); none when any is, or it names nothing."""
+        names = [n for n in names_asked(question) if content_terms(n)]
+        lexical = self.retriever.lexical()
+        # a hyphenated name is known by any of its parts ("Iran-aligned" where articles say
+        # "Iran-backed")
+        if not names or any(
+            lexical.mentions(part) for name in names for part in name.split("-") if part
+        ):
+            return []
+        return names
 
     def _neighbours(self, chunks: list[Chunk], hits: list[Hit]) -> list[Hit]:
         """Chunks around the leading evidence that retrieval missed: an answer may run on."""

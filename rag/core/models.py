@@ -134,6 +134,11 @@ class Answer(BaseModel):
     sentences: list[AnswerSentence] = []
     sources: list[Source] = []
     fallback: str | None = Field(None, description="Set when the answer fell back, and why.")
+    note: str | None = Field(
+        None,
+        description="Why it abstained, when that is known before reading (e.g. no indexed "
+        "article mentions a name the question asks about).",
+    )
     route: str = Field(
         "factoid",
         description="factoid (short answer), open or summary (relevant points across files), "

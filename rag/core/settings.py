@@ -112,11 +112,24 @@ class Settings(BaseSettings):
     )
     max_answer_sentences: int = Field(2, description="Evidence sentences in an extractive answer.")
     open_threshold: float = Field(
-        0.30,
+        0.25,
         description='Open questions and summary requests ("What is X\'s role?") are answered '
         "with the relevant points when the best evidence scores at least this; below, abstain.",
     )
     overview_points: int = Field(4, description="Points in an answer to an open question.")
+    open_evidence_sentences: int = Field(
+        24,
+        ge=0,
+        description="Candidate sentences embedded for an open question (0: every sentence of "
+        "the passages retrieved).",
+    )
+    open_similarity_weight: float = Field(
+        0.65,
+        ge=0,
+        le=1,
+        description="For an open question, the weight of a sentence's similarity to the "
+        "question against the share of its words the sentence holds.",
+    )
     overview_share: float = Field(
         0.6,
         gt=0,

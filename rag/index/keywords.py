@@ -241,6 +241,11 @@ class KeywordIndex:
             )
         return self._df[term]
 
+    def mentions(self, word: str) -> bool:
+        """Does any live chunk hold every content term of this word or name?"""
+        terms = content_terms(word)
+        return bool(terms) and all(self.document_frequency(_term_bytes(t)) > 0 for t in terms)
+
     def idf(self, term: str) -> float:
         """How rare a term is across chunks; a term no chunk has is rarest of all."""
         return self._idf(_term_bytes(term))
