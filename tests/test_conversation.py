@@ -6,6 +6,8 @@ from fastapi.testclient import TestClient
 from rag.answer.followup import Turn, standalone
 from rag.answer.routes import route_of
 from rag.interfaces.api import create_app
+from rag.interfaces.cli import render_answer
+from rag.interfaces.page_render import render_markdown
 from rag.pipeline import build_pipeline
 
 PHOTOGRAPHER = [
@@ -132,6 +134,8 @@ def test_a_demonstrative_or_a_bare_fragment_takes_the_previous_question(follow_u
 def test_a_question_about_names_no_article_mentions_abstains_and_says_why(sample_pipeline):
     answer = sample_pipeline.ask("What is Israel's role in the offensive?")
     assert answer.abstained and answer.note == "no indexed article mentions Israel"
+    assert "no indexed article mentions Israel" in render_answer(answer)  # the CLI
+    assert "no indexed article mentions Israel" in render_markdown(answer)  # the page
     known = sample_pipeline.ask("What is the UN's position on the fighting?")
     assert not known.abstained and known.note is None
 

@@ -304,8 +304,9 @@ def render_answer(answer: Answer) -> str:
     if dropped:
         lines += ["", "Not supported by the cited sources (dropped):"]
         lines += [f"  - {s.text} ({s.reason})" for s in dropped]
-    if answer.fallback:
-        lines += ["", f"note: {answer.fallback}"]
+    for note in (answer.fallback, answer.note):
+        if note:
+            lines += ["", f"note: {note}"]
     return "\n".join(lines)
 
 

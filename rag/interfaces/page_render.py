@@ -107,7 +107,8 @@ def render_markdown(answer: Answer) -> str:
     """The answer for the chat: source cards (title, outlet, date), then escaped sentences,
     each followed by its numbered citation markers."""
     if answer.abstained:
-        return html.escape(answer.answer)
+        note = f" ({answer.note})" if answer.note else ""
+        return html.escape(answer.answer + note)
     cards = [source_cards(answer.sources)] if answer.sources else []
     return "\n\n".join(cards + [render_sentences(answer.sentences)])
 
