@@ -59,6 +59,17 @@ def test_errors_are_one_line_without_a_traceback(tmp_path):
     assert missing.returncode == 2 and "no such file or folder" in missing.stderr
 
 
+def test_a_bad_setting_is_named_in_one_line(monkeypatch, capsys):
+    from rag.interfaces.cli import main
+
+    monkeypatch.setenv("RAG_TOP_K", "many")
+    monkeypatch.setenv("RAG_COLLECTION", "x")  # Chroma wants 3 characters or more
+    assert main(["ask", "Who?"]) == 2
+    printed = capsys.readouterr().err
+    assert "RAG_TOP_K='many'" in printed and "RAG_COLLECTION='x'" in printed
+    assert "Traceback" not in printed
+
+
 def test_timeline_and_compare_commands(sample_pipeline, monkeypatch, capsys):
     from rag.interfaces.cli import main
 

@@ -19,7 +19,13 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="RAG_", toml_file="rag.toml", extra="ignore")
 
     data_dir: Path = Field(Path(".rag"), description="Where the index lives (embedded Chroma).")
-    collection: str = Field("articles", description="Chroma collection name.")
+    collection: str = Field(
+        "articles",
+        # Chroma's rule for names (the file records live in "<name>_files")
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{1,504}[A-Za-z0-9]$",
+        description="Chroma collection name: 3-506 characters, letters, digits, '.', '_' or "
+        "'-', starting and ending with a letter or digit.",
+    )
     chroma_url: str | None = Field(
         None, description="Chroma server URL, e.g. http://127.0.0.1:8001. Overrides host/port."
     )

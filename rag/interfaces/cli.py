@@ -6,6 +6,8 @@ import logging
 import sys
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from rag.core.errors import BadInput, LLMUnavailable, RagError
 from rag.core.models import Answer
 from rag.core.modes import MODES
@@ -16,7 +18,13 @@ from rag.index.store import Filters
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValidationError as err:  # a bad RAG_* variable or .env entry: name it, no trace
+        for problem in err.errors():
+            name = "RAG_" + "_".join(str(part) for part in problem["loc"]).upper()
+            print(f"error: {name}={problem.get('input')!r}: {problem['msg']}", file=sys.stderr)
+        return 2
     try:
         return int(args.run(args, settings) or 0)
     except BadInput as err:
