@@ -84,6 +84,9 @@ def replicate(system: str, data: Path, copies: int) -> dict:
             node.embedding = list(map(float, vector))
             if "file" in node.metadata:
                 node.metadata["file"] = f"x{copy}_{node.metadata['file']}"
+            for link in ("prev_id", "next_id"):  # a copy's neighbours are the copy's
+                if node.metadata.get(link):
+                    node.metadata[link] = f"x{copy}-{node.metadata[link]}"
             nodes.append(node)
         for i in range(0, len(nodes), 2000):
             store.add(nodes[i : i + 2000])

@@ -1,5 +1,6 @@
 """Ingest on the real embedding model and a real embedded Chroma."""
 
+import dataclasses
 import os
 import time
 
@@ -118,3 +119,21 @@ def test_a_stale_or_broken_saved_keyword_index_is_rebuilt(settings, articles_cop
     (keyword_folder(settings) / "manifest.json").write_text("{not json")
     fresh = build_pipeline(settings)
     assert fresh.retriever.keyword_search("Zarqonite lighthouse", 3)[0][0].file == "new.txt"
+
+
+def test_a_chunks_neighbours_are_the_chunks_before_and_after_it_in_its_file(
+    pipeline, articles_copy
+):
+    pipeline.ingest(articles_copy)
+    by_id = {c.id: c for c in pipeline.store.all_chunks()}
+    file = next(iter(by_id.values())).file
+    ordered = sorted(
+        (c for c in by_id.values() if c.file == file), key=lambda c: c.metadata["chunk_index"]
+    )
+    middle = ordered[len(ordered) // 2]
+    around = {c.id for c in pipeline.store.neighbours([middle])}
+    at = ordered.index(middle)
+    assert around == {ordered[at - 1].id, ordered[at + 1].id}
+    # by position too, for a chunk indexed without the links
+    unlinked = dataclasses.replace(middle, metadata={"chunk_index": at})
+    assert {c.id for c in pipeline.store.neighbours([unlinked])} == around

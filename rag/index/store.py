@@ -269,7 +269,22 @@ class ChunkStore:
 
     @reachable
     def neighbours(self, chunks: list[Chunk]) -> list[Chunk]:
-        """The chunks just before and after these in their files (one query)."""
+        """The chunks just before and after these in their files: looked up by the ids each
+        chunk records of its neighbours (a key lookup; a metadata query scans the collection:
+        100 ms an answer at 22k chunks), by position for chunks indexed without them."""
+        linked: set[str] = set()
+        unlinked = []
+        for chunk in chunks:
+            ids = [chunk.metadata.get(key) for key in ("prev_id", "next_id")]
+            if any(ids):
+                linked.update(str(i) for i in ids if i)
+            elif int(chunk.metadata.get("chunk_index", 0)) > 0:
+                unlinked.append(chunk)
+        files = {chunk.file for chunk in chunks}
+        found = [c for c in self.chunks_by_id(sorted(linked)) if c.file in files]
+        return found + self._neighbours_by_position(unlinked)
+
+    def _neighbours_by_position(self, chunks: list[Chunk]) -> list[Chunk]:
         wanted: dict[str, set[int]] = {}
         for chunk in chunks:
             index = int(chunk.metadata.get("chunk_index", -1))
