@@ -120,6 +120,14 @@ def test_the_name_an_answer_gives_to_a_which_question_is_who_she_is_not_the_plac
     assert standalone("What had she worked as?", places) == "What had Margaret Quill worked as?"
 
 
+def test_a_short_whole_question_about_a_new_name_stands_alone():
+    history = [
+        Turn("user", "Which photographer was killed in an air strike near Hama?"),
+        Turn("assistant", "A photographer working for dpa was killed. [b.txt:L13]"),
+    ]
+    assert standalone("What is Russia's role?", history) == "What is Russia's role?"
+
+
 @pytest.mark.parametrize("follow_up", ["Who gave that figure?", "Over what period?"])
 def test_a_demonstrative_or_a_bare_fragment_takes_the_previous_question(follow_up):
     history = [

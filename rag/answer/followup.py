@@ -46,6 +46,13 @@ _ELLIPSIS = re.compile(
     re.IGNORECASE,
 )
 _POSSESSIVE = {"his", "her", "hers", "its", "their", "theirs"}
+# A few words with no verb of their own ("Over what period?", "Why?"): they lean on the last
+# question. "What is Russia's role?" is short but whole.
+_FRAGMENT = re.compile(
+    r"^(?!.*\b(?:is|are|was|were|be|been|did|does|do|has|have|had|can|could|will|would|"
+    r"should|may|might|must)\b)\W*(?:\w+\W+){0,3}\w*\W*$",
+    re.IGNORECASE,
+)
 _MARKER = re.compile(r"\[[^\]\n]*:L\d+\]")  # an answer's citation markers: no names in them
 # A question whose answer is a name: the name the answer gives is who "he" or "she" is next.
 _ASKS_FOR_NAME = re.compile(r"^\s*(?:who|whom|whose|which)\b|\bname\b", re.IGNORECASE)
@@ -95,7 +102,7 @@ def standalone(question: str, history: list[Turn]) -> str:
             unresolved = True
     vague = (
         rewritten == question
-        and (_VAGUE.search(question) or len(question.split()) <= 4)  # "Over what period?"
+        and (_VAGUE.search(question) or _FRAGMENT.match(question))
         and not _names(question)
     )
     if unresolved or vague:  # the previous question, as context for what is left
@@ -113,8 +120,11 @@ def _refer(match: re.Match, name: str) -> str:
 def _names(text: str) -> list[str]:
     """Names in order: runs of capitalised words first, then single capitalised words."""
     phrases = [re.sub(r"['’]s$", "", p) for p in name_phrases(text)]
+    known = proper_names(text)  # lower-cased, without apostrophes or dots
     singles = [
-        w for w in re.findall(r"\b[A-Z][\w'’-]+", text[1:]) if w.lower() in proper_names(text)
+        w
+        for w in re.findall(r"\b[A-Z][\w'’-]+", text[1:])
+        if re.sub(r"[.'’]", "", w).lower() in known
     ]
     singles = [re.sub(r"['’]s$", "", w) for w in singles]
     names = phrases + [w for w in singles if not any(w in p for p in phrases)]
