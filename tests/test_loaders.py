@@ -111,3 +111,38 @@ def test_bad_files_are_refused_with_a_reason(tmp_path, data, reason):
 )
 def test_dates_in_common_forms(value, expected):
     assert parse_date(value) == expected
+
+
+@pytest.mark.parametrize(
+    "byline, outlet, date",
+    [
+        ("By Harbour Times staff — Monday 10 March 2025", "Harbour Times", "2025-03-10"),
+        (
+            "**By the Coastal Herald business desk — Tuesday 11 March 2025**",
+            "Coastal Herald",
+            "2025-03-11",
+        ),
+        (
+            "By Owen Tremaine, Meridian Press Agency — 11 March 2025",
+            "Meridian Press Agency",
+            "2025-03-11",
+        ),
+        ("By Ann Lee — March 3, 2024", None, "2024-03-03"),  # a person names no outlet
+        ("By Ann Lee, chief reporter | 2024-01-02", None, "2024-01-02"),
+    ],
+)
+def test_a_dated_byline_gives_the_outlet_and_date_and_is_not_content(
+    tmp_path, byline, outlet, date
+):
+    path = tmp_path / "a.txt"
+    path.write_text(f"Headline of the story\n{byline}\n\nThe body says what happened.\n")
+    doc = load_document(path, "a.txt", 1_000_000)
+    assert (doc.outlet, doc.date) == (outlet, date)
+    assert "By " not in content(doc) and "The body says what happened." in content(doc)
+
+
+def test_a_sentence_starting_with_by_is_no_byline(tmp_path):
+    path = tmp_path / "a.txt"
+    path.write_text("Headline\n\nBy the way — the mayor said on Monday that buses would run.\n")
+    doc = load_document(path, "a.txt", 1_000_000)
+    assert doc.date is None and "By the way" in content(doc)

@@ -42,6 +42,19 @@ _DATE_LINE = re.compile(
     r"\d{4}-\d{2}-\d{2})(?:\s+\d{1,2}:\d{2}.*)?$",
     re.IGNORECASE,
 )
+# "By Ann Lee, The Daily Post — Monday 10 March 2025", "By Harbour Times staff | 2025-03-10"
+_BYLINE = re.compile(
+    r"^[*_]*by\s+(?P<who>[^—–|]{2,80}?)\s*(?:[—–|]|\s-\s)\s*(?P<when>[^*_]{6,40}?)[*_]*$",
+    re.IGNORECASE,
+)
+_WEEKDAY = re.compile(r"^(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*,?\s+", re.IGNORECASE)
+# the outlet in "Ann Lee, The Daily Post" and "the Harbour Times business desk", not "Ann Lee"
+_OUTLET_AFTER_COMMA = re.compile(
+    r",\s*(?:the\s+)?(?P<outlet>[A-Z][\w'’&.-]*(?:\s+[A-Z][\w'’&.-]*)*)$"
+)
+_OUTLET_WITH_ROLE = re.compile(
+    r"^(?:the\s+)?(?P<outlet>[A-Z][\w'’&.-]*(?:\s+[A-Z][\w'’&.-]*)*)\s+[a-z][a-z ]*$"
+)
 
 
 @dataclass
@@ -167,6 +180,10 @@ def _content_of_line(
     if _DATE_LINE.match(stripped):
         meta["date"] = meta["date"] or parse_date(stripped)
         return None
+    if byline := _byline(stripped):
+        meta["outlet"] = meta["outlet"] or byline[0]
+        meta["date"] = meta["date"] or byline[1]
+        return None
     if stripped in seen:  # a repeated headline
         return None
     seen.add(stripped)
@@ -198,6 +215,17 @@ def _without_instructions(text: str, segments: list[tuple[int, int]]) -> list[tu
         if text[cursor:end].strip():
             kept.append((cursor + len(text[cursor:end]) - len(text[cursor:end].lstrip()), end))
     return kept
+
+
+def _byline(line: str) -> tuple[str | None, str] | None:
+    """(outlet or None, ISO date) from a dated byline; None when the line is not one. A bare
+    person ("By Ann Lee") names no outlet."""
+    match = _BYLINE.match(line)
+    if not match or not (when := parse_date(_WEEKDAY.sub("", match.group("when").strip()))):
+        return None
+    who = match.group("who").strip()
+    named = _OUTLET_AFTER_COMMA.search(who) or _OUTLET_WITH_ROLE.match(who)
+    return (named.group("outlet") if named else None), when
 
 
 def _looks_like_headline(line: str) -> bool:
