@@ -6,6 +6,7 @@ AnswerService (rag.answer) and AnalysisService (rag.analysis).
 
 from rag.analysis.conversation import Conversation
 from rag.analysis.service import AnalysisService
+from rag.answer.entailment import load_entailment
 from rag.answer.evidence import SentenceVectors
 from rag.answer.retrieve import HybridRetriever
 from rag.answer.service import AnswerService
@@ -90,7 +91,12 @@ def build_pipeline(
         settings.rrf_k,
         keyword_folder(settings),
     )
-    verifier = Verifier(vectors, settings.support_threshold)
+    verifier = Verifier(
+        vectors,
+        settings.support_threshold,
+        load_entailment(settings.entailment_model) if settings.verifier == "entailment" else None,
+        settings.entailment_threshold,
+    )
     answers = AnswerService(settings, store, vectors, retriever, verifier)
     analysis = AnalysisService(settings, store, answers)
     return Pipeline(

@@ -1,6 +1,6 @@
 import pytest
 
-from rag.answer.verify import check_support
+from rag.answer.verify import cheap_checks, check_support
 
 PASSAGE = (
     "Syrian state media SANA said insurgents retreated some 20 kilometers (12 miles) from "
@@ -38,3 +38,40 @@ def test_a_negation_the_cited_sentence_shares_is_supported():
     denied = "The ministry said it had not ordered the strike on the market."
     claim = "The ministry said it had not ordered the strike."
     assert check_support(claim, [denied], 0.8, 0.55, closest=denied).supported
+
+
+HAPPY = "The mayor said she was very happy with the deal the unions signed on Friday."
+
+
+@pytest.mark.parametrize(
+    "claim, passage, reason",
+    [
+        ("The mayor said she was unhappy with the deal the unions signed.", HAPPY, "'unhappy'"),
+        (
+            "Israeli airstrikes hit the camp near the border on Monday.",
+            "Russian airstrikes hit the camp near the border on Monday. Israeli officials declined "
+            "to comment.",
+            "'Israeli' where the cited passage says 'Russian'",
+        ),
+        (
+            "Shares fell sharply after the results were published.",
+            "Shares rose sharply after the results were published.",
+            "'fell'",
+        ),
+    ],
+)
+def test_an_opposite_word_in_an_otherwise_matching_sentence_is_flagged(claim, passage, reason):
+    verdict = check_support(claim, [passage], 0.9, 0.55, closest=passage)
+    assert not verdict.supported and reason in verdict.reason
+
+
+def test_not_happy_states_unhappy():
+    passage = "The mayor said she was not happy with the deal the unions signed on Friday."
+    claim = "The mayor said she was unhappy with the deal the unions signed."
+    assert check_support(claim, [passage], 0.9, 0.55, closest=passage).supported
+
+
+def test_an_opposite_in_a_sentence_about_something_else_is_not_flagged():
+    passage = "The council agreed to suspend parking charges, a move the chamber welcomed."
+    claim = "The chamber said it was staying neutral in the dispute over pay."
+    assert cheap_checks(claim, [passage], closest=passage) is None

@@ -191,12 +191,19 @@ class AnswerService:
     def verify(
         self, draft: Draft, hits: list[Hit], on_sentence: OnSentence = None
     ) -> list[AnswerSentence]:
-        """Each claim checked against what it cites; an uncited one against its closest passage."""
+        """Each claim checked against what it cites, then (if they do not state it) against the
+        closest other retrieved passage, marked as attributed; an uncited one against its
+        closest passage."""
         retrieved = [hit.chunk for hit in hits]
         verified = []
         for claim, chunks in draft.claims:
             if chunks:
                 sentence = self.verifier.verify(claim, chunks)
+                cited = {c.id for c in chunks}
+                others = [c for c in retrieved if c.id not in cited]
+                if not sentence.supported and others:  # cited the wrong passage?
+                    elsewhere = self.verifier.attribute(claim, others)
+                    sentence = elsewhere if elsewhere.supported else sentence
             else:
                 sentence = self.verifier.attribute(claim, retrieved)
             if on_sentence is not None:

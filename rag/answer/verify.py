@@ -1,22 +1,28 @@
 """Check every answer sentence against the passages it cites."""
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
+from rag.answer.entailment import Entailment, load_lexicon
 from rag.answer.evidence import SentenceVectors
 from rag.core.models import AnswerSentence, Chunk, Citation, Span
 from rag.core.text import (
     NEGATIONS,
     QUANTITY_WORDS,
+    STOPWORDS,
     content_terms,
     numbers,
     proper_names,
+    sentence_spans,
     stem,
     words,
 )
 
 MIN_COVERAGE = 0.6
+SAME_CONTEXT = 0.5  # share of the claim's content words around an opposite word
+WINDOWS = 2  # nearest sentences whose windows the entailment model reads
 
 
 @dataclass
@@ -25,11 +31,58 @@ class Verdict:
     reason: str | None = None
 
 
+@lru_cache(maxsize=1)
+def _opposites() -> tuple[dict[str, frozenset[str]], dict[str, str]]:
+    """Stem -> stems of its WordNet antonyms; lower-cased proper adjective -> as written."""
+    lexicon = load_lexicon()
+    opposites: dict[str, set[str]] = {}
+    for word, antonyms in lexicon["antonyms"].items():
+        if word not in STOPWORDS:
+            opposites.setdefault(stem(word), set()).update(stem(a) for a in antonyms)
+    proper = {p.lower(): p for p in lexicon["proper_adjectives"]}
+    return {k: frozenset(v) for k, v in opposites.items()}, proper
+
+
+def opposite_word(claim: str, closest: str) -> tuple[str, str] | None:
+    """A word of the claim whose opposite the closest passage uses instead ("unhappy" for
+    "happy", "fell" for "rose"), or a proper adjective swapped ("Israeli" for "Russian"), in a
+    sentence that otherwise says much the same (a word has opposites in several senses)."""
+    opposites, proper = _opposites()
+    said = words(claim)
+    terms = set(content_terms(claim))
+    for a, b in sentence_spans(closest):
+        sentence = closest[a:b]
+        if len(terms & set(content_terms(sentence))) < SAME_CONTEXT * len(terms):
+            continue
+        near = words(sentence)
+        # "not happy" states "unhappy": a negated word is no opposite
+        near_stems = {
+            stem(w): w for i, w in enumerate(near) if not set(near[max(0, i - 3) : i]) & NEGATIONS
+        }
+        for word in said:
+            if word in STOPWORDS or stem(word) in near_stems:
+                continue
+            for other in opposites.get(stem(word), ()):
+                if other in near_stems:
+                    return word, near_stems[other]
+            if word in proper and (swapped := [w for w in near if w in proper]):
+                return proper[word], proper[swapped[0]]
+    return None
+
+
 def check_support(
     claim: str, passages: list[str], similarity: float, threshold: float, closest: str = ""
 ) -> Verdict:
-    """Is the claim supported by these passages: numbers, names, content words, meaning, and
-    (against `closest`, the cited sentences nearest in meaning) negation?"""
+    """Is the claim supported by these passages: the cheap checks, then content words and
+    meaning?"""
+    failed = cheap_checks(claim, passages, closest)
+    return failed or soft_checks(claim, " ".join(passages), similarity, threshold)
+
+
+def cheap_checks(claim: str, passages: list[str], closest: str = "") -> Verdict | None:
+    """What a claim cannot add to its passages: numbers, names, quantity words, and (against
+    `closest`, the cited sentences nearest in meaning) a negation or an opposite word. None
+    when it passes."""
     if not passages:
         return Verdict(False, "cites no retrieved passage")
     if claim.rstrip().endswith("?") or claim.lower().startswith(("question:", "answer:")):
@@ -53,6 +106,13 @@ def check_support(
         return Verdict(False, f"quantity words not in the cited passages: {', '.join(added)}")
     if closest and said & NEGATIONS and not set(words(closest)) & NEGATIONS:
         return Verdict(False, "negates what the cited passage states")
+    if closest and (opposite := opposite_word(claim, closest)):
+        return Verdict(False, f"says '{opposite[0]}' where the cited passage says '{opposite[1]}'")
+    return None
+
+
+def soft_checks(claim: str, source: str, similarity: float, threshold: float) -> Verdict:
+    """Word coverage and meaning: what an entailment model, when there is one, decides instead."""
     terms = set(content_terms(claim))
     if terms:
         coverage = len(terms & set(content_terms(source))) / len(terms)
@@ -68,30 +128,70 @@ def check_support(
 
 
 class Verifier:
-    """Marks each sentence supported or not, and points each citation at its best-matching span."""
+    """Marks each sentence supported or not, and points each citation at its best-matching span.
 
-    def __init__(self, vectors: SentenceVectors, threshold: float):
+    With an entailment model, a claim that passes the cheap checks and is not a quote is kept
+    only if the model reads it as stated by a window of the cited sentences (the nearest ones
+    with a sentence either side); without one, by word coverage and cosine similarity."""
+
+    def __init__(
+        self,
+        vectors: SentenceVectors,
+        threshold: float,
+        entailment: Entailment | None = None,
+        entailment_threshold: float | None = None,
+    ):
         self.vectors = vectors
         self.threshold = threshold
+        self.entailment = entailment
+        self.entailment_threshold = (
+            entailment_threshold
+            if entailment_threshold is not None
+            else entailment.threshold
+            if entailment is not None
+            else 0.5
+        )
 
     def verify(self, claim: str, chunks: list[Chunk]) -> AnswerSentence:
         """A verified sentence citing the best span of each chunk it names."""
         spans = [span for c in chunks for span in c.spans()]
         if not spans:
-            verdict = check_support(claim, [], 0.0, self.threshold)
-            return AnswerSentence(text=claim, supported=False, reason=verdict.reason)
+            empty = check_support(claim, [], 0.0, self.threshold)
+            return AnswerSentence(text=claim, supported=False, reason=empty.reason)
         matrix = self.vectors.embed([claim] + [span.text for span in spans])
         sims = matrix[1:] @ matrix[0]
         citations = [_best_span(chunk, spans, sims) for chunk in _unique(chunks)]
-        similarity = float(np.max(sims))
-        if similarity < self.threshold:  # only then can sentence pairs change the verdict
-            similarity = max(similarity, self._whole_passage_similarity(claim, chunks))
-        nearest = " ".join(spans[int(i)].text for i in np.argsort(-sims)[:2])
-        verdict = check_support(
-            claim, [c.text for c in chunks], similarity, self.threshold, nearest
-        )
+        order = [int(i) for i in np.argsort(-sims)]
+        nearest = " ".join(spans[i].text for i in order[:2])
+        passages = [c.text for c in chunks]
+        verdict: Verdict | None = cheap_checks(claim, passages, nearest)
+        if verdict is None and _quoted(claim, passages):
+            verdict = Verdict(True)
+        if verdict is None and self.entailment is not None:
+            verdict = self._entailed(claim, spans, order)
+        if verdict is None:
+            similarity = float(sims[order[0]])
+            if similarity < self.threshold:  # only then can sentence pairs change the verdict
+                similarity = max(similarity, self._whole_passage_similarity(claim, chunks))
+            verdict = soft_checks(claim, " ".join(passages), similarity, self.threshold)
         return AnswerSentence(
             text=claim, supported=verdict.supported, reason=verdict.reason, citations=citations
+        )
+
+    def _entailed(self, claim: str, spans: list[Span], order: list[int]) -> Verdict:
+        """Does a window of the cited sentences (one of the nearest two, with a sentence either
+        side, within its chunk) state the claim?"""
+        assert self.entailment is not None
+        best = 0.0
+        for i in order[:WINDOWS]:
+            probability = self.entailment.probability(claim, _window(spans, i))
+            best = max(best, probability)
+            if best >= self.entailment_threshold:
+                return Verdict(True)
+        return Verdict(
+            False,
+            f"the cited passages do not state it (entailment {best:.2f} < "
+            f"{self.entailment_threshold:.2f})",
         )
 
     def attribute(self, claim: str, candidates: list[Chunk]) -> AnswerSentence:
@@ -122,6 +222,22 @@ def _best_span(chunk: Chunk, spans: list[Span], sims: np.ndarray) -> Citation:
         (i for i, span in enumerate(spans) if span.chunk is chunk), key=lambda i: float(sims[i])
     )
     return spans[best].cite(float(sims[best]))
+
+
+def _window(spans: list[Span], i: int) -> str:
+    """Span i with its neighbours in the same chunk."""
+    chunk = spans[i].chunk
+    return " ".join(
+        spans[j].text
+        for j in range(max(0, i - 1), min(len(spans), i + 2))
+        if spans[j].chunk is chunk
+    )
+
+
+def _quoted(claim: str, passages: list[str]) -> bool:
+    """The claim is a passage's own words (an extractive answer, a summary point, a quote)."""
+    said = " ".join(claim.split()).rstrip(". ")
+    return any(said in " ".join(p.split()) for p in passages)
 
 
 def _unique(chunks: list[Chunk]) -> list[Chunk]:

@@ -89,6 +89,22 @@ class Settings(BaseSettings):
     support_threshold: float = Field(
         0.55, description="Minimum cosine similarity between a sentence and its cited passage."
     )
+    verifier: Literal["entailment", "words"] = Field(
+        "words",
+        description="How a sentence that is not a quote is checked, after the number, name, "
+        "negation and opposite-word checks: 'entailment' = the shipped entailment model reads it "
+        "against the cited sentences; 'words' = word coverage and cosine similarity only.",
+    )
+    entailment_model: Path | None = Field(
+        None,
+        description="An entailment model directory (entailment.json + ONNX); default: the "
+        "shipped one.",
+    )
+    entailment_threshold: float | None = Field(
+        None,
+        description="Keep a sentence when the entailment model is at least this sure (0..1); "
+        "default: the operating point calibrated with the model (see README).",
+    )
     evidence_sentences: int = Field(
         12,
         description="Candidate sentences embedded per question, those sharing most of its "

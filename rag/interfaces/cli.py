@@ -168,6 +168,24 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--epochs", type=int, default=2)
     train.set_defaults(run=_train_reader)
 
+    entail = commands.add_parser(
+        "train-entailment",
+        help="train the verifier's entailment model on SQuAD 2.0 articles (needs torch)",
+    )
+    entail.add_argument("dataset", type=Path, help="path to dev-v2.0.json")
+    entail.add_argument(
+        "--out", type=Path, default=Path("eval/out/entailment"), help="model directory"
+    )
+    entail.add_argument("--seed", type=int, default=13)
+    entail.add_argument("--epochs", type=int, default=2)
+    entail.set_defaults(run=_train_entailment)
+
+    wordnet = commands.add_parser(
+        "extract-wordnet", help="write rag/core/wordnet.json from a WordNet 3.0 dict folder"
+    )
+    wordnet.add_argument("dict_dir", type=Path, help="folder holding data.adj, data.verb...")
+    wordnet.set_defaults(run=_extract_wordnet)
+
     docs = commands.add_parser("documents", help="list indexed files")
     docs.add_argument("--json", action="store_true")
     docs.set_defaults(run=_documents)
@@ -278,6 +296,27 @@ def _train_reader(args: argparse.Namespace, settings: Settings) -> int:
     card = fit_combiner(args.dataset, args.out, settings)
     print(json.dumps(card["window_scores"], indent=2))
     print(f"threshold (tuning articles): {card['threshold']}; model: {args.out}")
+    return 0
+
+
+def _train_entailment(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.train.entailment import Recipe, run
+
+    card = run(args.dataset, args.out, Recipe(seed=args.seed, epochs=args.epochs))
+    print(json.dumps(card["scores"], indent=2))
+    print(f"threshold (tuning articles): {card['threshold']}; model: {args.out}")
+    return 0
+
+
+def _extract_wordnet(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.answer.entailment import WORDNET
+    from rag.train.wordnet import write
+
+    data = write(args.dict_dir, WORDNET)
+    print(
+        f"{len(data['antonyms'])} words with antonyms, "
+        f"{len(data['proper_adjectives'])} proper adjectives -> {WORDNET}"
+    )
     return 0
 
 

