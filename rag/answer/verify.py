@@ -174,6 +174,8 @@ class Verifier:
             if similarity < self.threshold:  # only then can sentence pairs change the verdict
                 similarity = max(similarity, self._whole_passage_similarity(claim, chunks))
             verdict = soft_checks(claim, " ".join(passages), similarity, self.threshold)
+        if verdict.supported:
+            citations = _with_merged_sentence(claim, spans, order, sims, citations)
         return AnswerSentence(
             text=claim, supported=verdict.supported, reason=verdict.reason, citations=citations
         )
@@ -222,6 +224,24 @@ def _best_span(chunk: Chunk, spans: list[Span], sims: np.ndarray) -> Citation:
         (i for i, span in enumerate(spans) if span.chunk is chunk), key=lambda i: float(sims[i])
     )
     return spans[best].cite(float(sims[best]))
+
+
+def _with_merged_sentence(
+    claim: str, spans: list[Span], order: list[int], sims: np.ndarray, citations: list[Citation]
+) -> list[Citation]:
+    """When the claim joins its best sentence with the next or previous one (content words only
+    the neighbour has), that chunk's citation quotes both."""
+    if len(order) < 2 or abs(order[0] - order[1]) != 1:
+        return citations
+    best, other = spans[order[0]], spans[order[1]]
+    if best.chunk is not other.chunk:
+        return citations
+    missing = set(content_terms(claim)) - set(content_terms(best.text))
+    if not missing & set(content_terms(other.text)):
+        return citations
+    first, last = sorted((best, other), key=lambda span: span.start)
+    joined = best.chunk.cite(first.start, last.end, float(sims[order[0]]))
+    return [joined if c.chunk_id == best.chunk.id else c for c in citations]
 
 
 def _window(spans: list[Span], i: int) -> str:
