@@ -96,6 +96,7 @@ def build_pipeline(
         settings.support_threshold,
         load_entailment(settings.entailment_model) if settings.verifier == "entailment" else None,
         settings.entailment_threshold,
+        settings.entailment_gate,
     )
     answers = AnswerService(settings, store, vectors, retriever, verifier)
     analysis = AnalysisService(settings, store, answers)

@@ -90,7 +90,7 @@ class Settings(BaseSettings):
         0.55, description="Minimum cosine similarity between a sentence and its cited passage."
     )
     verifier: Literal["entailment", "words"] = Field(
-        "words",
+        "entailment",
         description="How a sentence that is not a quote is checked, after the number, name, "
         "negation and opposite-word checks: 'entailment' = the shipped entailment model reads it "
         "against the cited sentences; 'words' = word coverage and cosine similarity only.",
@@ -99,6 +99,14 @@ class Settings(BaseSettings):
         None,
         description="An entailment model directory (entailment.json + ONNX); default: the "
         "shipped one.",
+    )
+    entailment_gate: float = Field(
+        0.85,
+        ge=0,
+        le=1.01,
+        description="The entailment model decides a sentence that keeps at least this share of "
+        "its content words from the cited sentences; a more reworded one is checked by word "
+        "coverage and similarity (tuned on eval/claims_tune.yaml).",
     )
     entailment_threshold: float | None = Field(
         None,
