@@ -11,10 +11,8 @@ import math
 from functools import lru_cache
 from pathlib import Path
 
-import numpy as np
-
 from rag.core.errors import BadInput
-from rag.core.onnx import cpu_session
+from rag.core.onnx import cpu_session, single_feed
 
 MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "entailment"
 WORDNET = Path(__file__).resolve().parent.parent / "core" / "wordnet.json"
@@ -30,11 +28,7 @@ def run_one(session, tok, claim: str, premise: str) -> float:  # type: ignore[no
     """The model's raw logit for one (claim, premise). One pair per call: the int8 model
     quantises activations per call, so a score never depends on its batch."""
     enc = tok.encode(claim, premise)
-    feed = {
-        "input_ids": np.array([enc.ids], dtype=np.int64),
-        "attention_mask": np.array([enc.attention_mask], dtype=np.int64),
-        "token_type_ids": np.array([enc.type_ids], dtype=np.int64),
-    }
+    feed = single_feed(enc)
     return float(session.run(None, feed)[0][0])
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from rag.core.errors import BadInput
-from rag.core.onnx import cpu_session
+from rag.core.onnx import cpu_session, single_feed
 
 MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "reader"
 MAX_TOKENS = 128
@@ -92,11 +92,7 @@ class Reader:
         readings = []
         for passage in passages:
             encoding = encode(self.tok, question, passage)
-            feed = {
-                "input_ids": np.array([encoding.ids], dtype=np.int64),
-                "attention_mask": np.array([encoding.attention_mask], dtype=np.int64),
-                "token_type_ids": np.array([encoding.type_ids], dtype=np.int64),
-            }
+            feed = single_feed(encoding)
             logits = self.session.run(None, feed)[0][0]
             margin, start, end = best_span(logits[:, 0], logits[:, 1], encoding)
             readings.append(Reading(self.probability(margin), margin, start, end))

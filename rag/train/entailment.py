@@ -50,6 +50,8 @@ from rag.train.reader import (
     Recipe as ReaderRecipe,
 )
 from rag.train.reader import (
+    _tensors,
+    build_model,
     calibrate_scores,
     fit,
     quantise,
@@ -466,44 +468,6 @@ def encoded(tok, pair: Pair) -> tuple[list[int], list[int], list[int], float]:  
     return enc.ids, enc.type_ids, enc.attention_mask, float(pair.supported)
 
 
-def build_model():  # type: ignore[no-untyped-def]
-    import torch
-    from transformers import AutoModel
-
-    from rag.index.model_export import bundled_model_dir
-
-    class Entailment(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.encoder = AutoModel.from_pretrained(
-                str(bundled_model_dir()), local_files_only=True
-            )
-            self.head = torch.nn.Linear(self.encoder.config.hidden_size, 1)
-
-        def forward(self, input_ids, attention_mask, token_type_ids):  # type: ignore[no-untyped-def]
-            hidden = self.encoder(
-                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
-            ).last_hidden_state
-            return self.head(hidden[:, 0]).squeeze(-1)
-
-    return Entailment()
-
-
-def _tensors(batch: list):  # type: ignore[no-untyped-def]
-    import torch
-
-    width = max(len(r[0]) for r in batch)
-    ids = torch.zeros((len(batch), width), dtype=torch.long)
-    types, mask = torch.zeros_like(ids), torch.zeros_like(ids)
-    for n, (i, t, m, _) in enumerate(batch):
-        ids[n, : len(i)], types[n, : len(t)], mask[n, : len(m)] = (
-            torch.tensor(i),
-            torch.tensor(t),
-            torch.tensor(m),
-        )
-    return ids, types, mask, torch.tensor([r[3] for r in batch])
-
-
 def train(rows: list, recipe: Recipe, progress: bool = True):  # type: ignore[no-untyped-def]
     import torch
 
@@ -513,7 +477,7 @@ def train(rows: list, recipe: Recipe, progress: bool = True):  # type: ignore[no
         ids, types, mask, labels = _tensors(batch)
         return loss_fn(model(ids, mask, types), labels)
 
-    return fit(build_model, rows, recipe, batch_loss, progress)
+    return fit(lambda: build_model(1, first_token=True), rows, recipe, batch_loss, progress)
 
 
 def export(model, out: Path) -> None:  # type: ignore[no-untyped-def]

@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from rag.answer.reader import MAX_TOKENS, best_span, encode, tokenizer, window_bounds
+from rag.core.onnx import single_feed
 from rag.core.text import content_terms, sentence_spans
 from rag.eval.squad import answer_f1, normalise_answer
 
@@ -164,42 +165,44 @@ def _batches(rows: list, size: int, rng: random.Random) -> list[list]:
 
 
 def _tensors(batch: list):  # type: ignore[no-untyped-def]
+    """Token ids, type ids and mask padded to the batch's longest row, then each label column."""
     import torch
 
     width = max(len(r[0]) for r in batch)
     ids = torch.zeros((len(batch), width), dtype=torch.long)
     types = torch.zeros_like(ids)
     mask = torch.zeros_like(ids)
-    for n, (i, t, m, _, _) in enumerate(batch):
+    for n, (i, t, m, *_) in enumerate(batch):
         ids[n, : len(i)] = torch.tensor(i)
         types[n, : len(t)] = torch.tensor(t)
         mask[n, : len(m)] = torch.tensor(m)
-    starts = torch.tensor([r[3] for r in batch])
-    ends = torch.tensor([r[4] for r in batch])
-    return ids, types, mask, starts, ends
+    labels = [torch.tensor([r[k] for r in batch]) for k in range(3, len(batch[0]))]
+    return ids, types, mask, *labels
 
 
-def build_model():  # type: ignore[no-untyped-def]
+def build_model(outputs: int = 2, first_token: bool = False):  # type: ignore[no-untyped-def]
+    """The bundled MiniLM with a linear head of `outputs` per token (the reader's start and
+    end), or on [CLS] alone squeezed to one score per example (first_token)."""
     import torch
     from transformers import AutoModel
 
     from rag.index.model_export import bundled_model_dir
 
-    class SpanReader(torch.nn.Module):
+    class WithHead(torch.nn.Module):
         def __init__(self) -> None:
             super().__init__()
             self.encoder = AutoModel.from_pretrained(
                 str(bundled_model_dir()), local_files_only=True
             )
-            self.head = torch.nn.Linear(self.encoder.config.hidden_size, 2)
+            self.head = torch.nn.Linear(self.encoder.config.hidden_size, outputs)
 
         def forward(self, input_ids, attention_mask, token_type_ids):  # type: ignore[no-untyped-def]
             hidden = self.encoder(
                 input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
             ).last_hidden_state
-            return self.head(hidden)
+            return self.head(hidden[:, 0]).squeeze(-1) if first_token else self.head(hidden)
 
-    return SpanReader()
+    return WithHead()
 
 
 def train(rows: list, recipe: Recipe, progress: bool = True):  # type: ignore[no-untyped-def]
@@ -285,11 +288,7 @@ def read_margins(session, tok, examples: list[Example]) -> list[tuple[float, int
     out = []
     for ex in examples:
         enc = encode(tok, ex.question, ex.passage)
-        feed = {
-            "input_ids": np.array([enc.ids], dtype=np.int64),
-            "attention_mask": np.array([enc.attention_mask], dtype=np.int64),
-            "token_type_ids": np.array([enc.type_ids], dtype=np.int64),
-        }
+        feed = single_feed(enc)
         logits = session.run(None, feed)[0][0]
         out.append(best_span(logits[:, 0], logits[:, 1], enc))
     return out
