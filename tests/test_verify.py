@@ -1,6 +1,8 @@
 import pytest
 
-from rag.answer.verify import cheap_checks, check_support
+from rag.answer.verify import cheap_checks, check_support, names_elsewhere
+from rag.core.models import Chunk
+from rag.core.text import sentence_spans
 
 PASSAGE = (
     "Syrian state media SANA said insurgents retreated some 20 kilometers (12 miles) from "
@@ -58,6 +60,16 @@ HAPPY = "The mayor said she was very happy with the deal the unions signed on Fr
             "Shares rose sharply after the results were published.",
             "'fell'",
         ),
+        (  # irregular forms and comparatives are read as their base word (WordNet)
+            "Takings had risen sharply as the strike entered its second day.",
+            "Takings had fallen sharply as the strike entered its second day.",
+            "'risen' where the cited passage says 'fallen'",
+        ),
+        (
+            "It was the worst morning the cafe had had in a year.",
+            "It was the best morning the cafe had had in a year.",
+            "'worst'",
+        ),
     ],
 )
 def test_an_opposite_word_in_an_otherwise_matching_sentence_is_flagged(claim, passage, reason):
@@ -75,3 +87,51 @@ def test_an_opposite_in_a_sentence_about_something_else_is_not_flagged():
     passage = "The council agreed to suspend parking charges, a move the chamber welcomed."
     claim = "The chamber said it was staying neutral in the dispute over pay."
     assert cheap_checks(claim, [passage], closest=passage) is None
+
+
+@pytest.mark.parametrize(
+    "claim, passage",
+    [
+        (
+            "Engineers and ticket staff are also taking part in the strike.",
+            "Engineers and ticket staff, who belong to another union, are not taking part in the "
+            "strike.",
+        ),
+        (
+            "Police said there had been serious accidents on the bridge.",
+            "Police said there had been no serious accidents on the bridge.",
+        ),
+    ],
+)
+def test_a_claim_that_drops_the_cited_sentences_negation_is_flagged(claim, passage):
+    verdict = check_support(claim, [passage], 0.9, 0.55, closest=passage)
+    assert not verdict.supported and "negates" in verdict.reason
+
+
+def test_a_contrast_is_no_negation_to_keep():
+    passage = "He hoped a deal could be reached within weeks, not months."
+    claim = "He hoped a deal could be reached within weeks rather than months."
+    assert cheap_checks(claim, [passage], closest=passage) is None
+
+
+def _spans(text: str):
+    bounds = sentence_spans(text)
+    return Chunk("c1", "a.txt", text, 0, len(text), 1, bounds).spans()
+
+
+STATEMENTS = (
+    "The mayor, Ruth Bellamy, opened the new depot on Monday. "
+    "Trams ran every ten minutes on the new line. Ticket sales were up by a fifth. "
+    "Martin Haldane, the chief executive, said he was disappointed that the strike had gone "
+    "ahead. He said talks would resume. The guild's secretary declined to comment."
+)
+
+
+def test_a_name_swapped_in_from_another_sentence_is_found():
+    claim = "Ruth Bellamy said she was disappointed that the strike had gone ahead."
+    assert names_elsewhere(claim, _spans(STATEMENTS)) == ["bellamy"]
+
+
+def test_names_beside_the_sentence_that_states_the_rest_are_its_own():
+    claim = "Martin Haldane said talks would resume."
+    assert names_elsewhere(claim, _spans(STATEMENTS)) == []

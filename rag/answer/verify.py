@@ -1,5 +1,6 @@
 """Check every answer sentence against the passages it cites."""
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -32,22 +33,39 @@ class Verdict:
 
 
 @lru_cache(maxsize=1)
-def _opposites() -> tuple[dict[str, frozenset[str]], dict[str, str]]:
-    """Stem -> stems of its WordNet antonyms; lower-cased proper adjective -> as written."""
+def _opposites() -> tuple[dict[str, frozenset[str]], dict[str, str], dict[str, str]]:
+    """Stem -> stems of its WordNet antonyms; lower-cased proper adjective -> as written;
+    irregular form -> base ("risen" -> "rise")."""
     lexicon = load_lexicon()
     opposites: dict[str, set[str]] = {}
     for word, antonyms in lexicon["antonyms"].items():
         if word not in STOPWORDS:
             opposites.setdefault(stem(word), set()).update(stem(a) for a in antonyms)
     proper = {p.lower(): p for p in lexicon["proper_adjectives"]}
-    return {k: frozenset(v) for k, v in opposites.items()}, proper
+    frozen = {k: frozenset(v) for k, v in opposites.items()}
+    return frozen, proper, lexicon.get("inflections", {})
+
+
+def _base_stem(word: str) -> str:
+    """The stem of a word's base form: irregular forms from WordNet ("fallen" -> fall), and
+    regular comparatives and superlatives of words with antonyms ("quieter", "busiest")."""
+    opposites, _, inflections = _opposites()
+    if word in inflections:
+        return stem(inflections[word])
+    for ending, replacement in (("iest", "y"), ("ier", "y"), ("est", ""), ("er", "")):
+        if word.endswith(ending) and len(word) > len(ending) + 2:
+            base = word[: -len(ending)] + replacement
+            for candidate in (base, base[:-1]):  # "biggest" -> "bigg" -> "big"
+                if stem(candidate) in opposites:
+                    return stem(candidate)
+    return stem(word)
 
 
 def opposite_word(claim: str, closest: str) -> tuple[str, str] | None:
     """A word of the claim whose opposite the closest passage uses instead ("unhappy" for
     "happy", "fell" for "rose"), or a proper adjective swapped ("Israeli" for "Russian"), in a
     sentence that otherwise says much the same (a word has opposites in several senses)."""
-    opposites, proper = _opposites()
+    opposites, proper, _ = _opposites()
     said = words(claim)
     terms = set(content_terms(claim))
     for a, b in sentence_spans(closest):
@@ -57,16 +75,41 @@ def opposite_word(claim: str, closest: str) -> tuple[str, str] | None:
         near = words(sentence)
         # "not happy" states "unhappy": a negated word is no opposite
         near_stems = {
-            stem(w): w for i, w in enumerate(near) if not set(near[max(0, i - 3) : i]) & NEGATIONS
+            _base_stem(w): w
+            for i, w in enumerate(near)
+            if not set(near[max(0, i - 3) : i]) & NEGATIONS
         }
         for word in said:
-            if word in STOPWORDS or stem(word) in near_stems:
+            base = _base_stem(word)
+            if word in STOPWORDS or base in near_stems:
                 continue
-            for other in opposites.get(stem(word), ()):
+            for other in opposites.get(base, ()):
                 if other in near_stems:
                     return word, near_stems[other]
             if word in proper and (swapped := [w for w in near if w in proper]):
                 return proper[word], proper[swapped[0]]
+    return None
+
+
+_CONTRAST = re.compile(r"[,;(—–-]\s*(?:but\s+|and\s+)?not\b[^,;.)—–]*", re.IGNORECASE)
+
+
+def dropped_negation(claim: str, closest: str) -> str | None:
+    """The negated words of the closest sentence ("not taking part", "no serious accidents")
+    that a claim without any negation states as they are, in a sentence that otherwise says
+    much the same. A contrast ("in weeks, not months") negates nothing the claim states."""
+    said = {_base_stem(w) for w in words(claim) if w not in STOPWORDS}
+    terms = set(content_terms(claim))
+    for a, b in sentence_spans(closest):
+        sentence = _CONTRAST.sub(" ", closest[a:b])
+        if len(terms & set(content_terms(sentence))) < SAME_CONTEXT * len(terms):
+            continue
+        near = words(sentence)
+        for i, w in enumerate(near):
+            if w in NEGATIONS:
+                negated = [x for x in near[i + 1 : i + 4] if x not in STOPWORDS]
+                if negated and _base_stem(negated[0]) in said:
+                    return " ".join(near[i : near.index(negated[0], i) + 1])
     return None
 
 
@@ -106,6 +149,8 @@ def cheap_checks(claim: str, passages: list[str], closest: str = "") -> Verdict 
         return Verdict(False, f"quantity words not in the cited passages: {', '.join(added)}")
     if closest and said & NEGATIONS and not set(words(closest)) & NEGATIONS:
         return Verdict(False, "negates what the cited passage states")
+    if closest and not said & NEGATIONS and (negated := dropped_negation(claim, closest)):
+        return Verdict(False, f"states what the cited passage negates ('{negated}')")
     if closest and (opposite := opposite_word(claim, closest)):
         return Verdict(False, f"says '{opposite[0]}' where the cited passage says '{opposite[1]}'")
     return None
@@ -171,6 +216,11 @@ class Verifier:
         nearest = " ".join(spans[i].text for i in order[:2])
         passages = [c.text for c in chunks]
         verdict: Verdict | None = cheap_checks(claim, passages, nearest)
+        if verdict is None and (strangers := names_elsewhere(claim, spans)):
+            verdict = Verdict(
+                False,
+                f"names not in the sentences that state the rest: {', '.join(strangers)}",
+            )
         if verdict is None and _quoted(claim, passages):
             verdict = Verdict(True)
         if verdict is None and self.entailment is not None:
@@ -223,6 +273,30 @@ class Verifier:
             return 0.0
         matrix = self.vectors.embed([claim] + pairs)
         return float(np.max(matrix[1:] @ matrix[0]))
+
+
+def names_elsewhere(claim: str, spans: list[Span], holders: int = 2) -> list[str]:
+    """The claim's names that none of the sentences stating the rest of it has nearby (itself,
+    the two before it, the one after): an actor swapped in from elsewhere in the passage
+    ("the mayor said she was disappointed" where the chief executive said it)."""
+    names = set(proper_names(claim))
+    if not names:
+        return []
+    name_terms = {stem(n) for n in names}
+    rest = set(content_terms(claim)) - name_terms
+    if len(rest) < 3:
+        return []
+    held = [len(rest & set(content_terms(span.text))) for span in spans]
+    ranked = sorted(range(len(spans)), key=lambda i: -held[i])[:holders]
+    best = [i for i in ranked if held[i] >= SAME_CONTEXT * len(rest)]
+    if not best:
+        return []
+    near: set[str] = set()
+    for i in best:
+        for j in range(max(0, i - 2), min(len(spans), i + 2)):
+            if spans[j].chunk is spans[i].chunk:
+                near |= set(words(spans[j].text)) | set(content_terms(spans[j].text))
+    return sorted(n for n in names if n not in near and stem(n) not in near)
 
 
 def _best_span(chunk: Chunk, spans: list[Span], sims: np.ndarray) -> Citation:

