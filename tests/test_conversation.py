@@ -257,3 +257,23 @@ def test_each_sentence_is_heard_as_soon_as_it_is_verified(sample_pipeline, quest
     answer = sample_pipeline.ask(question, on_sentence=heard.append)
     assert heard and heard == answer.sentences  # in order, every one, before ask returned
     assert all(s.citations for s in heard if s.supported)
+
+
+def test_he_is_never_a_name_the_conversation_calls_she():
+    answer = (
+        "Margaret Quill. Margaret Quill, 64, died when her car was carried off a lane. The man "
+        "found in his flat was named as Dennis Varley, a former postman."
+    )
+    history = [Turn("user", "Who died in the floods?"), Turn("assistant", answer)]
+    assert standalone("What did he do for a living?", history) == (
+        "What did Dennis Varley do for a living?"
+    )
+    assert standalone("How old was she?", history) == "How old was Margaret Quill?"
+
+
+def test_it_is_the_name_a_short_answer_gave_to_a_which_question():
+    history = [
+        Turn("user", "Which reservoir upstream of Kersbridge has come under scrutiny?"),
+        Turn("assistant", "Hollins Water. Releases from Hollins Water were questioned."),
+    ]
+    assert standalone("Who runs it?", history) == "Who runs Hollins Water?"

@@ -95,7 +95,7 @@ def read_answer(
     hits: list[Hit],
     windows: int,
     threshold: float | None = None,
-    observe: Callable[[str, list[tuple[list[float], str]]], None] | None = None,
+    observe: Callable[[str, list[tuple[list[float], str, str]]], None] | None = None,
     first: int | None = None,
 ) -> Reply:
     """The best answer the reader finds around the leading evidence; `answers` is False when
@@ -120,7 +120,10 @@ def read_answer(
         ]
         observe(
             question,
-            [(f, w.sentence_at(r.start).text) for f, w, r in zip(features, read, readings)],
+            [
+                (f, w.sentence_at(r.start).text, w.text[r.start : r.end].strip())
+                for f, w, r in zip(features, read, readings)
+            ],
         )
     best = int(np.argmax(likely))
     reading: Reading = readings[best]

@@ -85,8 +85,9 @@ def standalone(question: str, history: list[Turn]) -> str:
         return _swap_subject(previous, ellipsis.group("subject").strip(" ?."))
     places = _places([_MARKER.sub("", t.content) for t in history])
     rewritten, unresolved = question, False
-    if _PERSON.search(rewritten):
-        if person := _person(previous, answer, places):
+    if pronoun := _PERSON.search(rewritten):
+        texts = [_MARKER.sub("", t.content) for t in history]
+        if person := _person(previous, answer, places | _other_gender(pronoun.group(1), texts)):
             rewritten = _PERSON.sub(lambda m: _refer(m, person), rewritten)
         else:
             unresolved = True
@@ -175,8 +176,40 @@ def _place(previous: str) -> str | None:
 
 
 def _thing(previous: str, answer: str) -> str | None:
+    """What "it" is: the name a short answer gave to a question asking for one ("Which
+    reservoir ...?" "Hollins Water. ..."), else the previous question's first name, else the
+    answer's."""
+    lead = re.split(r"(?<=[.!?])\s", answer.strip(), maxsplit=1)[0]
+    added = [p for p in name_phrases(lead) if p not in previous]
+    if added and len(lead.split()) <= 6 and _ASKS_FOR_NAME.search(previous):
+        return added[0]
     names = _names(previous) or _names(answer)
     return names[0] if names else None
+
+
+_HE, _SHE = {"he", "him", "his"}, {"she", "her", "hers"}
+_PRONOUN = re.compile(r"\b(he|him|his|she|her|hers)\b", re.IGNORECASE)
+
+
+def _other_gender(pronoun: str, texts: list[str]) -> set[str]:
+    """Names the conversation's own text refers to with the other gender's pronouns: the first
+    personal pronoun after a name, in the rest of its sentence or the next ("Margaret Quill, 64,
+    died when her car...": her), is taken as the name's. Not "he" for Margaret Quill."""
+    asked = _HE if pronoun.lower() in _HE else _SHE
+    other: set[str] = set()
+    for text in texts:
+        for name in name_phrases(text):
+            for at in (m.start() for m in re.finditer(re.escape(name), text)):
+                after = text[at + len(name) :]
+                stop = [m.end() for m in re.finditer(r"[.!?](?:\s|$)", after)][:2]
+                later = _PRONOUN.search(after[: stop[-1] if stop else len(after)])
+                if (
+                    later
+                    and later.group(1).lower() not in asked
+                    and not _names(after[: later.start()])
+                ):
+                    other.add(name)
+    return other
 
 
 def _swap_subject(previous: str, subject: str) -> str:

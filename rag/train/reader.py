@@ -452,7 +452,7 @@ def fit_combiner(dataset: Path, out_dir: Path, settings) -> dict:  # type: ignor
     card.pop("combiner", None)
     card_path.write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
     load_reader.cache_clear()
-    seen: dict[str, list[tuple[list[float], str]]] = {}
+    seen: dict[str, list[tuple[list[float], str, str]]] = {}
 
     def record(pipeline) -> None:  # type: ignore[no-untyped-def]
         pipeline.answers.generator("extractive").observe = lambda q, rows: seen.__setitem__(q, rows)
@@ -472,7 +472,7 @@ def fit_combiner(dataset: Path, out_dir: Path, settings) -> dict:  # type: ignor
     x, y, groups = [], [], []
     for number, (question, rows) in enumerate(seen.items()):
         answers = gold.get(question, [])
-        for features, sentence in rows:
+        for features, sentence, _ in rows:
             x.append(features)
             y.append(float(any(contains(sentence, a) for a in answers)))
             groups.append((number, bool(answers)))
