@@ -277,3 +277,13 @@ def test_it_is_the_name_a_short_answer_gave_to_a_which_question():
         Turn("assistant", "Hollins Water. Releases from Hollins Water were questioned."),
     ]
     assert standalone("Who runs it?", history) == "Who runs Hollins Water?"
+
+
+def test_an_unnamed_he_is_described_by_the_which_question_that_introduced_him():
+    history = [
+        Turn("user", "Which photographer was killed in an air strike near Hama?"),
+        Turn("assistant", "A Syrian photographer working for dpa was killed near Hama."),
+    ]
+    assert standalone("How old was he?", history) == (
+        "How old was the photographer who was killed in an air strike near Hama?"
+    )

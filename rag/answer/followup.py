@@ -89,6 +89,8 @@ def standalone(question: str, history: list[Turn]) -> str:
         texts = [_MARKER.sub("", t.content) for t in history]
         if person := _person(previous, answer, places | _other_gender(pronoun.group(1), texts)):
             rewritten = _PERSON.sub(lambda m: _refer(m, person), rewritten)
+        elif (described := _described(previous, "who")) and not _possessive(pronoun.group(1)):
+            rewritten = _PERSON.sub(described, rewritten, count=1)
         else:
             unresolved = True
     if _THERE.search(rewritten) and not _EXISTENTIAL.search(rewritten):
@@ -168,6 +170,26 @@ def _person(previous: str, answer: str, places: set[str] = frozenset()) -> str |
     if actors:
         return actors[0]
     return added[0] if added else None
+
+
+_WHICH = re.compile(
+    r"^\s*(?:which|what)\s+(?P<noun>(?:[\w'’-]+\s+){0,3}?)(?P<verb>(?:is|was|were|are|has|have|"
+    r"had)\s.*?)\s*\??\s*$",
+    re.IGNORECASE,
+)
+
+
+def _described(previous: str, relative: str) -> str | None:
+    """What an unnamed "he" or "it" is, from a which-question: "Which photographer was killed
+    near Hama?" -> "the photographer who was killed near Hama"."""
+    match = _WHICH.match(previous)
+    if not match or not match.group("noun").strip():
+        return None
+    return f"the {match.group('noun').strip()} {relative} {match.group('verb')}"
+
+
+def _possessive(pronoun: str) -> bool:
+    return pronoun.lower() in _POSSESSIVE
 
 
 def _place(previous: str) -> str | None:
