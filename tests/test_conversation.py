@@ -86,11 +86,11 @@ def test_he_is_the_answers_fuller_name_for_a_one_word_name_of_the_question():
 
 def test_a_place_is_never_he_and_an_unresolved_he_takes_the_previous_question():
     history = [
-        Turn("user", "Which photographer was killed in an air strike near Hama?"),
+        Turn("user", "Who was killed in an air strike near Hama?"),
         Turn("assistant", "A photographer working for dpa was killed, the agency said."),
     ]
     assert standalone("How old was he?", history) == (
-        "How old was he? (Which photographer was killed in an air strike near Hama)"
+        "How old was he? (Who was killed in an air strike near Hama)"
     )
 
 

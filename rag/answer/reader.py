@@ -8,6 +8,7 @@ here". It runs on ONNX Runtime; torch is needed only to train it.
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -51,9 +52,16 @@ def encode(tok, question: str, passage: str):  # type: ignore[no-untyped-def]
 
 
 def best_span(
-    starts: np.ndarray, ends: np.ndarray, encoding, longest: int = MAX_ANSWER_TOKENS
+    starts: np.ndarray,
+    ends: np.ndarray,
+    encoding,
+    longest: int = MAX_ANSWER_TOKENS,
+    fits: Callable[[int, int], bool] | None = None,
+    tries: int = 500,
 ) -> tuple[float, int, int]:
-    """(margin, char start, char end) of the best passage span over the "no answer" score."""
+    """(margin, char start, char end) of the best passage span over the "no answer" score;
+    with `fits` (char start, end -> can this span answer?), the best of the `tries` best spans
+    that fits, else the best."""
     sequence = encoding.sequence_ids
     passage = np.array([s == 1 for s in sequence] + [False] * (len(starts) - len(sequence)))
     s = np.where(passage, starts, -np.inf)
@@ -69,6 +77,13 @@ def best_span(
         return -math.inf, 0, 0
     null = float(starts[0] + ends[0])
     offsets = encoding.offsets
+    if fits is not None and not fits(offsets[a][0], offsets[b][1]):
+        ranked = np.argsort(-scores, axis=None)[:tries]
+        for candidate in ranked:
+            i, j = divmod(int(candidate), n)
+            if np.isfinite(scores[i, j]) and fits(offsets[i][0], offsets[j][1]):
+                a, b = i, j
+                break
     return float(scores[a, b]) - null, offsets[a][0], offsets[b][1]
 
 
@@ -86,15 +101,22 @@ class Reader:
         self.session = _session(model_dir / card["file"])
         self.tok = tokenizer(self.max_tokens)
 
-    def read(self, question: str, passages: list[str]) -> list[Reading]:
-        """One reading per passage. Each passage runs alone: the int8 model quantises its
-        activations per call, so a passage's score never depends on what it was batched with."""
+    def read(
+        self, question: str, passages: list[str], fits: Callable[[str], bool] | None = None
+    ) -> list[Reading]:
+        """One reading per passage: its best span, or with `fits` (span text -> can it answer
+        this question?) its best span that fits, among the next best. Each passage runs alone:
+        the int8 model quantises its activations per call, so a passage's score never depends
+        on what it was batched with."""
         readings = []
         for passage in passages:
             encoding = encode(self.tok, question, passage)
             feed = single_feed(encoding)
             logits = self.session.run(None, feed)[0][0]
-            margin, start, end = best_span(logits[:, 0], logits[:, 1], encoding)
+            fits_here = (lambda a, b, p=passage: fits(p[a:b])) if fits is not None else None
+            margin, start, end = best_span(
+                logits[:, 0], logits[:, 1], encoding, fits=fits_here
+            )
             readings.append(Reading(self.probability(margin), margin, start, end))
         return readings
 
