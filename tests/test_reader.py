@@ -38,6 +38,20 @@ def test_the_best_span_lies_in_the_passage_and_beats_the_no_answer_score():
     assert margin == pytest.approx(10.0)
 
 
+def test_a_span_that_cannot_answer_gives_way_to_the_best_one_that_can():
+    tok = tokenizer()
+    passage = "The agency dpa said Anas, 32, had died."
+    enc = encode(tok, "How old was he?", passage)
+    n = len(enc.ids)
+    starts, ends = np.zeros(n), np.zeros(n)
+    starts[enc.tokens.index("d")], ends[enc.tokens.index("##pa")] = 6.0, 6.0
+    starts[enc.tokens.index("32")], ends[enc.tokens.index("32")] = 4.0, 4.0
+    _, a, b = best_span(starts, ends, enc)
+    assert passage[a:b] == "dpa"
+    margin, a, b = best_span(starts, ends, enc, fits=lambda i, j: passage[i:j].isdigit())
+    assert passage[a:b] == "32" and margin == pytest.approx(8.0)
+
+
 def test_a_span_longer_than_the_limit_is_never_chosen():
     tok = tokenizer()
     passage = "one two three four five six seven eight nine ten"

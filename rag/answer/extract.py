@@ -16,8 +16,6 @@ from rag.answer.routes import lead_fits
 from rag.core.models import Chunk, Hit, Span, one_chunk_per_file
 from rag.core.text import content_terms, numbers
 
-TYPED_SPANS = __import__("os").environ.get("TYPED", "1") == "1"
-
 # What the combiner weighs for each window (reader.json "combiner"; rag.train.reader fits it)
 FEATURES = ("reader_margin", "evidence_score", "similarity", "word_overlap", "inverse_rank")
 
@@ -112,11 +110,10 @@ def read_answer(
     read = [window_around(cluster[0], around) for cluster in candidates]
     bar = reader.threshold if threshold is None else threshold
     first = len(read) if first is None or observe is not None else first
-    fits = (lambda span: lead_fits(question, span)) if TYPED_SPANS else None
-    readings = reader.read(question, [w.text for w in read[:first]], fits)
+    readings = reader.read(question, [w.text for w in read[:first]])
     likely = _likelihoods(reader, readings, candidates)
     if max(likely, default=0.0) < bar and len(readings) < len(read):
-        readings += reader.read(question, [w.text for w in read[len(readings) :]], fits)
+        readings += reader.read(question, [w.text for w in read[len(readings) :]])
         likely = _likelihoods(reader, readings, candidates)
     if observe is not None:  # what the combiner is fitted on (rag.train.reader)
         features = [
@@ -132,6 +129,9 @@ def read_answer(
     best = int(np.argmax(likely))
     reading: Reading = readings[best]
     window = read[best]
+    if not lead_fits(question, window.text[reading.start : reading.end]):
+        # "How old...?" answered "dpa": the best span of this window that is a number
+        reading = reader.read(question, [window.text], lambda s: lead_fits(question, s))[0]
     short = window.text[reading.start : reading.end].strip()
     holder = window.sentence_at(reading.start)
     copies = [

@@ -80,9 +80,9 @@ def best_span(
     if fits is not None and not fits(offsets[a][0], offsets[b][1]):
         ranked = np.argsort(-scores, axis=None)[:tries]
         for candidate in ranked:
-            i, j = divmod(int(candidate), n)
-            if np.isfinite(scores[i, j]) and fits(offsets[i][0], offsets[j][1]):
-                a, b = i, j
+            first, last = divmod(int(candidate), n)
+            if np.isfinite(scores[first, last]) and fits(offsets[first][0], offsets[last][1]):
+                a, b = first, last
                 break
     return float(scores[a, b]) - null, offsets[a][0], offsets[b][1]
 
@@ -114,9 +114,7 @@ class Reader:
             feed = single_feed(encoding)
             logits = self.session.run(None, feed)[0][0]
             fits_here = (lambda a, b, p=passage: fits(p[a:b])) if fits is not None else None
-            margin, start, end = best_span(
-                logits[:, 0], logits[:, 1], encoding, fits=fits_here
-            )
+            margin, start, end = best_span(logits[:, 0], logits[:, 1], encoding, fits=fits_here)
             readings.append(Reading(self.probability(margin), margin, start, end))
         return readings
 
