@@ -287,3 +287,22 @@ def test_an_unnamed_he_is_described_by_the_which_question_that_introduced_him():
     assert standalone("How old was he?", history) == (
         "How old was the photographer who was killed in an air strike near Hama?"
     )
+
+
+def test_a_question_naming_an_outlet_is_answered_from_that_outlets_files(pipeline, tmp_path):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "beacon.txt").write_text(
+        "Flood hits the town\nPublished by: The Daily Beacon\n\n"
+        "Firefighters used boats to rescue 86 people from their homes overnight.\n"
+    )
+    (folder / "herald.txt").write_text(
+        "Town flooded\nPublished by: The Valley Herald\n\n"
+        "Firefighters used boats to rescue 60 people from their homes overnight.\n"
+    )
+    pipeline.ingest(folder)
+    answer = pipeline.ask("How many people did firefighters rescue, according to the Daily Beacon?")
+    assert not answer.abstained, answer.note  # the outlet's name is only in the metadata
+    assert answer.short_answer == "86"
+    assert {c.file for s in answer.sentences for c in s.citations} == {"beacon.txt"}
+    assert answer.note == "from The Daily Beacon only (named in the question)"

@@ -11,7 +11,7 @@ import pytest
 from rag.answer.compose import compose
 from rag.answer.extract import carries, neighbourhood, window_around
 from rag.answer.reader import MODEL_DIR, Reader, best_span, encode, tokenizer
-from rag.answer.routes import lead_fits
+from rag.answer.routes import lead_fits, wants_amount
 from rag.core.models import AnswerSentence, Chunk, Hit
 from tests.helpers import ROOT
 
@@ -183,3 +183,16 @@ def test_answering_never_imports_torch(tmp_path):
     )
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().splitlines()[-1] == "False"
+
+
+@pytest.mark.parametrize(
+    "question, amount",
+    [
+        ("How old was the photographer?", True),
+        ("When did the offensive begin?", True),
+        ("Whom did he say the fighting puts at risk?", False),  # "civilians" answers it
+        ("Who leads the group?", False),
+    ],
+)
+def test_only_a_question_for_a_number_or_a_time_rejects_a_span_without_one(question, amount):
+    assert wants_amount(question) is amount

@@ -12,7 +12,7 @@ import numpy as np
 
 from rag.answer.evidence import Evidence
 from rag.answer.reader import Reader, Reading
-from rag.answer.routes import lead_fits
+from rag.answer.routes import lead_fits, wants_amount
 from rag.core.models import Chunk, Hit, Span, one_chunk_per_file
 from rag.core.text import content_terms, numbers
 
@@ -129,7 +129,7 @@ def read_answer(
     best = int(np.argmax(likely))
     reading: Reading = readings[best]
     window = read[best]
-    if not lead_fits(question, window.text[reading.start : reading.end]):
+    if wants_amount(question) and not lead_fits(question, window.text[reading.start : reading.end]):
         # "How old...?" answered "dpa": the best span of this window that is a number
         reading = reader.read(question, [window.text], lambda s: lead_fits(question, s))[0]
     short = window.text[reading.start : reading.end].strip()

@@ -43,6 +43,15 @@ _WANTS_TIME = re.compile(_LEAD_IN + r"(?:when|what (?:year|date|time|day|month))
 _WANTS_NAME = re.compile(_LEAD_IN + r"(?:who|whom|whose|which)\b", re.IGNORECASE)
 
 
+def wants_amount(question: str) -> bool:
+    """Does the question ask for a number or a time ("How old...?", "When...?"), which a span
+    without one cannot answer? ("Who...?" may be answered by a common noun: "civilians".)"""
+    clause = "," in question
+    return bool(_WANTS_NUMBER.search(question)) or (
+        bool(_WANTS_TIME.search(question)) and not clause
+    )
+
+
 _ORDINAL = re.compile(
     r"\b(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth|"
     r"\w+teenth|\w+tieth|hundredth|thousandth|millionth)\b",

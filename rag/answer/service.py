@@ -3,6 +3,7 @@
 import re
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 from rag.answer.compose import abstain, compose, ms, sources_of
 from rag.answer.evidence import SIMILARITY_WEIGHT, SentenceVectors, score_evidence
@@ -79,7 +80,11 @@ class AnswerService:
         began = time.perf_counter()
         factoid = route == "factoid"
         depth = top_k or self.settings.top_k
-        if unknown := self._unknown_names(question):
+        outlets = self._outlets_named(question)
+        narrowed = bool(outlets) and not (filters and (filters.outlets or filters.files))
+        if narrowed:  # "according to the Daily Beacon": from that outlet's files
+            filters = replace(filters or Filters(), outlets=outlets)
+        if unknown := self._unknown_names(question, outlets):
             note = f"no indexed article mentions {', '.join(unknown)}"
             answer = abstain(question, generator.name, timings, began)
             answer.note = note
@@ -128,7 +133,7 @@ class AnswerService:
             draft = self.generator("extractive").draft(question, hits, evidence)
             sentences += self.verify(draft, hits, on_sentence)
         timings["total_ms"] = ms(began)
-        return compose(
+        answer = compose(
             question,
             generator.name,
             sentences,
@@ -138,11 +143,24 @@ class AnswerService:
             draft.short,
             draft.confidence,
         )
+        if narrowed and answer.note is None:
+            answer.note = f"from {', '.join(outlets)} only (named in the question)"
+        return answer
 
-    def _unknown_names(self, question: str) -> list[str]:
+    def _outlets_named(self, question: str) -> list[str]:
+        """The outlets of indexed files that the question names, as written ("according to the
+        Daily Beacon"): what a user asking that way wants the answer to come from."""
+        if not names_asked(question):
+            return []
+        outlets = {str(m["outlet"]) for m in self.retriever.lexical().files() if m.get("outlet")}
+        return sorted(o for o in outlets if _names_outlet(question, o))
+
+    def _unknown_names(self, question: str, outlets: list[str] | None = None) -> list[str]:
         """The names the question asks about when not one of them is in the corpus (then
-        nothing retrieved can be about them); none when any is, or it names nothing."""
-        names = [n for n in names_asked(question) if content_terms(n)]
+        nothing retrieved can be about them); none when any is, or it names nothing. An
+        outlet's name is known even when only the file's metadata holds it."""
+        in_outlets = {w for o in outlets or [] for w in re.findall(r"[\w'’-]+", o)}
+        names = [n for n in names_asked(question) if content_terms(n) and n not in in_outlets]
         lexical = self.retriever.lexical()
         # a hyphenated name is known by any of its parts ("Iran-aligned" where articles say
         # "Iran-backed")
@@ -225,3 +243,10 @@ class AnswerService:
         if not re.search(r"\w", question):
             raise BadInput("the question has no words in it")
         return question
+
+
+def _names_outlet(question: str, outlet: str) -> bool:
+    """Does the question name this outlet, capitalised as the outlet writes it ("The Times",
+    not "how many times"), with or without its leading "The"?"""
+    name = re.sub(r"^the\s+", "", outlet.strip(), flags=re.IGNORECASE)
+    return bool(name) and re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", question) is not None
