@@ -152,8 +152,7 @@ class AnswerService:
         Daily Beacon"): what a user asking that way wants the answer to come from."""
         if not names_asked(question):
             return []
-        outlets = {str(m["outlet"]) for m in self.retriever.lexical().files() if m.get("outlet")}
-        return sorted(o for o in outlets if _names_outlet(question, o))
+        return sorted(o for o in self.retriever.lexical().outlets if _names_outlet(question, o))
 
     def _unknown_names(self, question: str, outlets: list[str] | None = None) -> list[str]:
         """The names the question asks about when not one of them is in the corpus (then

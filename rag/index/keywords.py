@@ -24,6 +24,7 @@ import uuid
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -231,6 +232,11 @@ class KeywordIndex:
                 if self.live_files.get(entry.file) == entry.sha256:
                     seen.setdefault(entry.file, entry.meta())
         return list(seen.values())
+
+    @cached_property
+    def outlets(self) -> frozenset[str]:
+        """The live files' outlets, read once per index version (a question may name one)."""
+        return frozenset(str(m["outlet"]) for m in self.files() if m.get("outlet"))
 
     def document_frequency(self, term: bytes) -> int:
         if term not in self._df:
