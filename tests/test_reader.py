@@ -25,11 +25,14 @@ def chunk(cid: str, file: str, sentences: list[str], start: int = 0, index: int 
     return Chunk(cid, file, text.rstrip(), start, cursor - 1, 1, spans, {"chunk_index": index})
 
 
+def zero_scores(question: str, passage: str):
+    """The encoding of (question, passage) and all-zero start and end scores for its tokens."""
+    enc = encode(tokenizer(), question, passage)
+    return enc, np.zeros(len(enc.ids)), np.zeros(len(enc.ids))
+
+
 def test_the_best_span_lies_in_the_passage_and_beats_the_no_answer_score():
-    tok = tokenizer()
-    enc = encode(tok, "How old was he?", "He was 32 when he died.")
-    n = len(enc.ids)
-    starts, ends = np.zeros(n), np.zeros(n)
+    enc, starts, ends = zero_scores("How old was he?", "He was 32 when he died.")
     at = enc.tokens.index("32")
     starts[at], ends[at] = 5.0, 5.0
     starts[1], ends[1] = 9.0, 9.0  # a question token scores highest: never an answer
@@ -39,11 +42,8 @@ def test_the_best_span_lies_in_the_passage_and_beats_the_no_answer_score():
 
 
 def test_a_span_that_cannot_answer_gives_way_to_the_best_one_that_can():
-    tok = tokenizer()
     passage = "The agency dpa said Anas, 32, had died."
-    enc = encode(tok, "How old was he?", passage)
-    n = len(enc.ids)
-    starts, ends = np.zeros(n), np.zeros(n)
+    enc, starts, ends = zero_scores("How old was he?", passage)
     starts[enc.tokens.index("d")], ends[enc.tokens.index("##pa")] = 6.0, 6.0
     starts[enc.tokens.index("32")], ends[enc.tokens.index("32")] = 4.0, 4.0
     _, a, b = best_span(starts, ends, enc)
@@ -53,11 +53,8 @@ def test_a_span_that_cannot_answer_gives_way_to_the_best_one_that_can():
 
 
 def test_a_span_longer_than_the_limit_is_never_chosen():
-    tok = tokenizer()
     passage = "one two three four five six seven eight nine ten"
-    enc = encode(tok, "q?", passage)
-    n = len(enc.ids)
-    starts, ends = np.zeros(n), np.zeros(n)
+    enc, starts, ends = zero_scores("q?", passage)
     starts[enc.tokens.index("one")] = 4.0
     ends[enc.tokens.index("ten")] = 4.0
     _, a, b = best_span(starts, ends, enc, longest=3)
