@@ -112,15 +112,30 @@ class ExtractiveGenerator:
         )
 
 
-def overview_draft(evidence: list[Evidence], floor: float, points: int, share: float) -> Draft:
-    """The relevant points for an open question: the best-scoring distinct sentences (at least
-    floor, and `share` of the best), each citing every file that carries it."""
+def overview_draft(
+    evidence: list[Evidence], floor: float, points: int, share: float, redundancy: float = 0.0
+) -> Draft:
+    """The relevant points for an open question: distinct sentences scoring at least floor and
+    `share` of the best, each citing every file that carries it. They are picked by maximal
+    marginal relevance (Carbonell and Goldstein 1998): score minus `redundancy` times the
+    similarity to the closest point already picked; then shown best first."""
     clusters = cluster_near_duplicates(evidence[:60])
     if not clusters:
         return Draft(abstained=True)
     bar = max(floor, share * clusters[0][0].score)
-    chosen = [c for c in clusters if c[0].score >= bar][:points]
+    eligible = [c for c in clusters if c[0].score >= bar]
+    chosen: list[list[Evidence]] = []
+    while eligible and len(chosen) < points:
+        pick = max(eligible, key=lambda c: _marginal(c[0], chosen, redundancy))
+        chosen.append(pick)
+        eligible.remove(pick)
+    chosen.sort(key=lambda c: -c[0].score)
     return Draft(claims=[(c[0].text, one_chunk_per_file([ev.chunk for ev in c])) for c in chosen])
+
+
+def _marginal(candidate: Evidence, chosen: list[list[Evidence]], redundancy: float) -> float:
+    closest = max((float(np.dot(candidate.vector, c[0].vector)) for c in chosen), default=0.0)
+    return candidate.score - redundancy * closest
 
 
 def cluster_near_duplicates(

@@ -113,6 +113,7 @@ class AnswerService:
                     threshold,
                     self.settings.overview_points,
                     self.settings.overview_share,
+                    self.settings.overview_redundancy,
                 )
             else:
                 draft = generator.draft(question, hits, evidence, on_token)

@@ -166,6 +166,13 @@ class Settings(BaseSettings):
         le=1,
         description="An open question's points each score at least this share of the best one.",
     )
+    overview_redundancy: float = Field(
+        0.3,
+        ge=0,
+        description="An open question's points are picked one by one for their score minus this "
+        "times their similarity to a point already picked (MMR), so that they cover more; "
+        "0: by score alone.",
+    )
     condense_prompt: str = Field(
         "condense", description="Prompt that makes a follow-up standalone (LLM modes)."
     )
