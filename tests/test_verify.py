@@ -135,3 +135,9 @@ def test_a_name_swapped_in_from_another_sentence_is_found():
 def test_names_beside_the_sentence_that_states_the_rest_are_its_own():
     claim = "Martin Haldane said talks would resume."
     assert names_elsewhere(claim, _spans(STATEMENTS)) == []
+
+
+def test_a_part_of_a_sentence_that_leaves_out_its_negation_is_flagged():
+    passage = "The minister did not say the crisis was over, officials said."
+    verdict = check_support("The crisis was over.", [passage], 0.9, 0.55, closest=passage)
+    assert not verdict.supported and "negates" in verdict.reason

@@ -215,7 +215,11 @@ class Verifier:
         order = [int(i) for i in np.argsort(-sims)]
         nearest = " ".join(spans[i].text for i in order[:2])
         passages = [c.text for c in chunks]
-        verdict: Verdict | None = cheap_checks(claim, passages, nearest)
+        verdict: Verdict | None = None
+        if _whole_sentences(claim, spans) and not claim.rstrip().endswith("?"):
+            verdict = Verdict(True)  # the passage's own sentences: nothing added or dropped
+        if verdict is None:
+            verdict = cheap_checks(claim, passages, nearest)
         if verdict is None and (strangers := names_elsewhere(claim, spans)):
             verdict = Verdict(
                 False,
@@ -337,6 +341,21 @@ def _window(spans: list[Span], i: int) -> str:
 def _share_of_words(claim: str, text: str) -> float:
     terms = set(content_terms(claim))
     return len(terms & set(content_terms(text))) / len(terms) if terms else 1.0
+
+
+def _whole_sentences(claim: str, spans: list[Span], most: int = 3) -> bool:
+    """The claim is one of the cited sentences, or a run of up to `most` of them, word for word
+    (an extractive answer): a part of a sentence may have left out its "not"."""
+    said = " ".join(claim.split())
+    for i in range(len(spans)):
+        run = ""
+        for j in range(i, min(i + most, len(spans))):
+            if spans[j].chunk is not spans[i].chunk:
+                break
+            run = f"{run} {' '.join(spans[j].text.split())}".strip()
+            if run == said:
+                return True
+    return False
 
 
 def _quoted(claim: str, passages: list[str]) -> bool:
