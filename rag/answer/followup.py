@@ -83,10 +83,10 @@ def standalone(question: str, history: list[Turn]) -> str:
     answer = _MARKER.sub("", answered[-1]) if answered else ""
     if ellipsis := _ELLIPSIS.match(question):
         return _swap_subject(previous, ellipsis.group("subject").strip(" ?."))
-    places = _places([_MARKER.sub("", t.content) for t in history])
+    texts = [_MARKER.sub("", t.content) for t in history]  # no names in citation markers
+    places = _places(texts)
     rewritten, unresolved = question, False
     if pronoun := _PERSON.search(rewritten):
-        texts = [_MARKER.sub("", t.content) for t in history]
         if person := _person(previous, answer, places | _other_gender(pronoun.group(1), texts)):
             rewritten = _PERSON.sub(lambda m: _refer(m, person), rewritten)
         elif (described := _described(previous, "who")) and not _possessive(pronoun.group(1)):
