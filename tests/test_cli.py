@@ -59,6 +59,18 @@ def test_errors_are_one_line_without_a_traceback(tmp_path):
     assert missing.returncode == 2 and "no such file or folder" in missing.stderr
 
 
+def test_eval_refuses_bad_paths_before_running(tmp_path, capsys):
+    from rag.interfaces.cli import main
+
+    assert main(["eval", "--facts", str(tmp_path / "missing.yaml")]) == 2
+    assert "--facts: no file at" in capsys.readouterr().err
+    report = tmp_path / "report.json"
+    report.write_text("{}")
+    assert main(["eval", "--out", str(report)]) == 2
+    assert f"--out: {report} is a file" in capsys.readouterr().err
+    assert report.read_text() == "{}"
+
+
 def test_a_bad_setting_is_named_in_one_line(monkeypatch, capsys):
     from rag.interfaces.cli import main
 

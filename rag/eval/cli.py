@@ -17,6 +17,7 @@ from rag.pipeline import build_pipeline
 
 def run_eval(args: argparse.Namespace, settings: Settings) -> int:
     """Exit 0 when the gate passes (or there is none), 1 when it fails."""
+    _check_paths(args)
     suite = load_facts(args.facts)
     base = _apply(settings, args.set, args.prompt, args.mode)
     variants = [("current", base)]
@@ -63,6 +64,15 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
         args.write_baseline.write_text(json.dumps(baseline_of(runs[-1]), indent=2) + "\n")
         print(f"baseline written to {args.write_baseline}")
     return 1 if problems else 0
+
+
+def _check_paths(args: argparse.Namespace) -> None:
+    """Refuse before minutes of work: the facts and baseline must exist, --out must be a folder."""
+    for flag, path in (("--facts", args.facts), ("--baseline", args.baseline)):
+        if path is not None and not path.is_file():
+            raise BadInput(f"{flag}: no file at {path}")
+    if args.out is not None and args.out.exists() and not args.out.is_dir():
+        raise BadInput(f"--out: {args.out} is a file; give a folder for the reports")
 
 
 def _parse_variant(spec: str) -> tuple[list[str], str | None, None]:
