@@ -79,7 +79,17 @@ def test_framing_is_discovered_from_sentences_reporting_the_same_thing(compariso
     assert "militants" in words[A] and "insurgents" not in words[A]
     assert "opposition fighters" in words[B] and "insurgents" not in words[B]
     assert "insurgents" in words[C] and "insurgents" in words[D]
+    assert "rebel" in words[E]  # from a clause: "while opposition forces say they captured..."
     assert quotes_match([t.citation for terms in groups[label].values() for t in terms])
+
+
+def test_an_outlet_naming_the_fighters_terrorists_in_its_own_voice_is_framing(comparison):
+    """A's lead calls them terrorists where B's otherwise identical lead says "Forces opposed
+    to Syrian President Bashar al-Assad"."""
+    label = next(label for label in comparison.framing if "terrorists" in label.split(" / "))
+    words = {f: {t.term for t in terms} for f, terms in comparison.framing[label].items()}
+    assert "terrorists" in words[A]
+    assert any(term.startswith("forces opposed to") for term in words[B])
 
 
 def test_each_outlets_distinctive_words_are_scored_against_the_rest(comparison):

@@ -1,6 +1,6 @@
 import pytest
 
-from rag.core.text import content_terms, numbers, proper_names, sentence_spans
+from rag.core.text import clause_spans, content_terms, numbers, proper_names, sentence_spans
 
 
 @pytest.mark.parametrize(
@@ -67,3 +67,29 @@ def test_content_terms_drop_stopwords_and_stem():
 
 def test_irregular_verbs_meet_their_base_form():
     assert content_terms("Who leads it?") == content_terms("It is led by them.")[:1]
+
+
+@pytest.mark.parametrize(
+    "sentence, clauses",
+    [
+        (
+            "Syria said its counteroffensive pushed back the insurgents, while the insurgency "
+            "says it captured more Syrian troops.",
+            [
+                "Syria said its counteroffensive pushed back the insurgents",
+                "the insurgency says it captured more Syrian troops",
+            ],
+        ),
+        (
+            "In contrast, rebel forces claimed to have captured more soldiers.",
+            ["rebel forces claimed to have captured more soldiers"],
+        ),
+        (
+            "Damascus views them as terrorists; Assad vowed an iron fist.",
+            ["Damascus views them as terrorists", "Assad vowed an iron fist"],
+        ),
+        ("A sentence of one clause stays whole.", []),
+    ],
+)
+def test_clauses_lose_their_conjunction_and_lead_in(sentence, clauses):
+    assert [sentence[a:b] for a, b in clause_spans(sentence)] == clauses

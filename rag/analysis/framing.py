@@ -17,11 +17,11 @@ import numpy as np
 from pydantic import BaseModel
 
 from rag.core.models import Citation, Span
-from rag.core.text import STOPWORDS, words
+from rag.core.text import CALENDAR_WORDS, STOPWORDS, clause_spans, numbers, words
 
 SHORT_SIDE = 3  # words on the shorter side of a substitution ("terrorists")
 LONG_SIDE = 8  # and on the longer one ("forces opposed to syrian president bashar al-assad")
-MIN_SIMILAR = 0.35  # token similarity two aligned sentences need for a word-level comparison
+MIN_SIMILAR = 0.25  # token similarity two aligned sentences need for a word-level comparison
 
 
 class FramingTerm(BaseModel):
@@ -32,18 +32,19 @@ class FramingTerm(BaseModel):
 
 
 def substitution_groups(
-    sentences: list[Span], sims: np.ndarray, same_claim: float
+    units: list[Span], vectors: np.ndarray, same_claim: float, block: int = 1024
 ) -> list[list[str]]:
-    """Groups of words that sentences of different files reporting the same claim (cosine at
-    least same_claim; sims holds every pair's) use in each other's place, biggest first; each
-    group's words ordered by how often they were swapped."""
+    """Groups of words that units (sentences and their clauses) of different files reporting
+    the same claim (cosine of their unit vectors at least same_claim) use in each other's
+    place, biggest first; each group's words ordered by how often they were swapped."""
     links: Counter[tuple[str, str]] = Counter()
-    for i, j in zip(*np.nonzero(sims >= same_claim)):
-        if i >= j:
-            continue
-        left, right = sentences[int(i)], sentences[int(j)]
-        if left.file != right.file:
-            links.update(_swaps(left.text, right.text))
+    files = np.array([u.file for u in units])
+    for first in range(0, len(units), block):
+        sims = vectors[first : first + block] @ vectors.T
+        for i, j in zip(*np.nonzero(sims >= same_claim)):
+            left, right = first + int(i), int(j)
+            if left < right and files[left] != files[right]:
+                links.update(_swaps(units[left].text, units[right].text))
     neighbours: dict[str, set[str]] = defaultdict(set)
     weight: Counter[str] = Counter()
     for (a, b), n in links.items():
@@ -90,8 +91,10 @@ def framing_view(
                 by_file.setdefault(file, []).append(
                     FramingTerm(term=term, count=count, citation=first[file].cite())
                 )
+        # the files choose differently: the word one file uses most, or at all, another does not
         dominant = {max(terms, key=lambda t: t.count).term for terms in by_file.values()}
-        if len(by_file) >= 2 and len(dominant) >= 2:  # the files choose different words
+        used = {frozenset(t.term for t in terms) for terms in by_file.values()}
+        if len(by_file) >= 2 and (len(dominant) >= 2 or len(used) >= 2):
             label = " / ".join(group[:4])
             view[label] = {f: sorted(t, key=lambda x: -x.count) for f, t in sorted(by_file.items())}
     return view
@@ -139,15 +142,22 @@ def distinctive_terms(sentences: list[Span], most: int = 6) -> dict[str, list[Fr
 
 
 def _swaps(left: str, right: str) -> list[tuple[str, str]]:
-    """Word substitutions between two sentences that say the same thing in other words."""
+    """Word substitutions between two sentences that say the same thing in other words: a
+    short replaced run between two unchanged ones (or the sentence's edge), one of which holds
+    a content word, so the swap sits at the same place in both."""
     a, b = _tokens(left), _tokens(right)
     matcher = difflib.SequenceMatcher(a=a, b=b, autojunk=False)
     if matcher.ratio() < MIN_SIMILAR:
         return []
+    codes = matcher.get_opcodes()
     found = []
-    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+    for k, (op, i1, i2, j1, j2) in enumerate(codes):
         short, long_ = sorted((i2 - i1, j2 - j1))
         if op != "replace" or short > SHORT_SIDE or long_ > LONG_SIDE:
+            continue
+        before = codes[k - 1] if k else None
+        after = codes[k + 1] if k + 1 < len(codes) else None
+        if not _anchored(a, before, after):
             continue
         x, y = _trim(a[i1:i2]), _trim(b[j1:j2])
         if x and y and x != y and _meaningful(x) and _meaningful(y):
@@ -155,11 +165,25 @@ def _swaps(left: str, right: str) -> list[tuple[str, str]]:
     return found  # type: ignore[return-value]
 
 
+def _anchored(tokens: list[str], before: tuple | None, after: tuple | None) -> bool:
+    """Each side of a replaced run is the sentence's edge or unchanged text with a content word."""
+    sides = [code for code in (before, after) if code is not None]
+    return all(
+        code[0] == "equal" and any(t not in STOPWORDS for t in tokens[code[1] : code[2]])
+        for code in sides
+    )
+
+
 def _tokens(text: str) -> list[str]:
     return re.findall(r"[\w’'-]+", text.lower())
 
 
 def _trim(tokens: list[str]) -> str:
+    """The phrase without stopwords at its ends, nor a number at its edge and what is beyond
+    it ("date 2024-12-05 terrorists" -> "terrorists"): numbers are conflicts, not framing."""
+    digits = [k for k, t in enumerate(tokens) if re.search(r"\d", t)]
+    if digits:
+        tokens = tokens[digits[-1] + 1 :] if digits[-1] < len(tokens) / 2 else tokens[: digits[0]]
     while tokens and tokens[0] in STOPWORDS:
         tokens = tokens[1:]
     while tokens and tokens[-1] in STOPWORDS:
@@ -168,9 +192,23 @@ def _trim(tokens: list[str]) -> str:
 
 
 def _meaningful(phrase: str) -> bool:
-    """A phrase with a content word and no digits (numbers are conflicts, not framing)."""
-    return not re.search(r"\d", phrase) and any(w not in STOPWORDS for w in phrase.split())
+    """A phrase with a content word and no number or date (those are conflicts, not framing)."""
+    return (
+        not re.search(r"\d", phrase)
+        and not numbers(phrase)
+        and any(w not in STOPWORDS and w not in CALENDAR_WORDS for w in phrase.split())
+    )
 
 
 def _content_words(text: str) -> list[str]:
     return [w for w in words(text) if w not in STOPWORDS and len(w) > 2 and not w.isdigit()]
+
+
+def clause_units(sentences: list[Span]) -> list[Span]:
+    """Each sentence's clauses as spans of their own (rag.core.text.clause_spans): a claim two
+    outlets share is often one clause of a longer sentence."""
+    return [
+        Span(s.chunk, s.start + a, s.start + b, s.text[a:b])
+        for s in sentences
+        for a, b in clause_spans(s.text)
+    ]

@@ -28,6 +28,12 @@ STOPWORDS = frozenset(_LEXICON["stopwords"]) | frozenset(_LEXICON["extra_stopwor
 NEGATIONS = frozenset(_LEXICON["negations"])
 QUANTITY_WORDS = frozenset(_LEXICON["quantity_words"])
 CALENDAR_WORDS = frozenset(_LEXICON["calendar_words"])
+# a clause ends at a semicolon, a colon, a dash, or a comma before a conjunction
+_CLAUSE_END = re.compile(
+    r"\s*(?:[;:]\s+|\s[—–]\s|\s--?\s|,\s+(?:" + "|".join(_LEXICON["clause_openers"]) + r")\s+)",
+    re.IGNORECASE,
+)
+_LEAD_IN = re.compile(r"^(?:[\w'’-]+\s+){0,2}[\w'’-]+,\s+")  # "In contrast, " "However, "
 # Units of measure: dimension and size in the dimension's base unit (metre, kilogram, ...).
 UNITS: dict[str, tuple[str, float]] = {k: (v[0], v[1]) for k, v in _LEXICON["units"].items()}
 _UNIT_NAMES = "|".join(re.escape(u) for u in sorted(UNITS, key=len, reverse=True))
@@ -167,6 +173,22 @@ def proper_names(text: str) -> set[str]:
         if word not in STOPWORDS and len(word) > 1:
             names.add(word)
     return names
+
+
+def clause_spans(text: str, shortest: int = 4) -> list[tuple[int, int]]:
+    """The clauses of a sentence as (start, end) offsets into it, each without its conjunction
+    or a short lead-in ("In contrast, rebels said..." -> "rebels said..."), of at least
+    `shortest` words; none when that is the whole sentence."""
+    pieces, begin = [], 0
+    for cut in [*_CLAUSE_END.finditer(text), None]:
+        end = cut.start() if cut else len(text.rstrip(" .!?\"'”’"))
+        lead = _LEAD_IN.match(text, begin, end)
+        start = lead.end() if lead and len(text[lead.end() : end].split()) >= shortest else begin
+        if len(text[start:end].split()) >= shortest:
+            pieces.append((start, end))
+        begin = cut.end() if cut else len(text)
+    whole = [(0, len(text.rstrip(" .!?\"'”’")))]
+    return [] if pieces == whole else pieces
 
 
 def line_of(text: str, offset: int) -> int:
