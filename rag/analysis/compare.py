@@ -14,7 +14,6 @@ from pydantic import BaseModel, Field
 from rag.analysis.details import Detail, single_source_details
 from rag.analysis.framing import (
     FramingTerm,
-    clause_units,
     distinctive_terms,
     framing_view,
     substitution_groups,
@@ -22,13 +21,12 @@ from rag.analysis.framing import (
 from rag.answer.evidence import SentenceVectors, is_full_sentence
 from rag.core.cancel import check as check_cancelled
 from rag.core.models import Chunk, Citation, Span
-from rag.core.text import measures, numbers
+from rag.core.text import clause_spans, measures, numbers
 
-SAME_CLAIM = 0.75  # cosine at which two sentences from different files report the same thing
-# ... and two sentences or clauses, when only their wording is compared (framing); tuned on the
-# sample's labelled pairs (eval/alignment_pairs.yaml) by the best of sentence or clause pairs
-SAME_CLAUSE = 0.70
-UNIQUE_BELOW = 0.6  # a sentence no other file comes this close to is single-source
+# Two sentences of different files report the same thing when a clause of each comes this
+# close (cosine); tuned on the sample's labelled pairs (eval/alignment_pairs.yaml)
+SAME_CLAIM = 0.70
+UNIQUE_BELOW = 0.6  # a clause no other file's clause or sentence comes this close to: one source
 ALIGNED = 0.8  # sentence alignment used for near-duplicate articles
 DUPLICATE_PAIR = 0.5  # share of one article's sentences found in the other
 
@@ -97,20 +95,25 @@ class Comparison(BaseModel):
 
 
 def compare_files(chunks_by_file: dict[str, list[Chunk]], vectors: SentenceVectors) -> Comparison:
-    """The cross-source view of the given files."""
+    """The cross-source view of the given files. Claims are compared clause by clause
+    (claim_units): a sentence one outlet shares may hold a clause only it reports."""
     sentences = _sentences(chunks_by_file)
     matrix = vectors.embed([s.text for s in sentences]) if sentences else np.zeros((0, 384))
-    sims = matrix @ matrix.T  # every pair of sentences, once; every step below reads it
-    groups = _align(sentences, sims)
-    corroborated = [g for g in groups if len({sentences[i].file for i in g}) >= 2]
-    corroborated.sort(key=lambda g: -len({sentences[i].file for i in g}))
+    sims = matrix @ matrix.T  # sentence by sentence: near-duplicate articles and versions
+    units = [unit for sentence in sentences for unit in claim_units(sentence)]
+    unit_matrix = vectors.embed([u.text for u in units]) if units else matrix
+    claims = unit_matrix @ unit_matrix.T  # every pair of claims, once; the steps below read it
+    groups = _align(units, claims)
+    corroborated = [g for g in groups if len({units[i].file for i in g}) >= 2]
+    corroborated.sort(key=lambda g: -len({units[i].file for i in g}))
     number = {file: n for n, file in enumerate(sorted(chunks_by_file))}
-    file_ids = np.array([number[s.file] for s in sentences])
-    singles = [g for g in groups if len(g) == 1 and _unique(g[0], sims, file_ids)]
+    file_ids = np.array([number[u.file] for u in units])
+    sentence_files = np.array([number[s.file] for s in sentences])
+    singles = _single_source(groups, claims, file_ids, (unit_matrix, matrix), sentence_files)
     duplicates = _duplicates(sorted(chunks_by_file), sentences, sims)
     versions = _versions(duplicates, sentences, sims)
     revised = [{v.older, v.newer} for v in versions]  # their different numbers are revisions
-    conflicts = [c for g in corroborated if (c := _conflict(g, sentences))]
+    conflicts = [c for g in corroborated if (c := _conflict(g, units))]
     texts = {file: " ".join(c.text for c in chunks) for file, chunks in chunks_by_file.items()}
     outlet_of = {
         file: str((chunks[0].metadata.get("outlet") if chunks else None) or file)
@@ -119,28 +122,38 @@ def compare_files(chunks_by_file: dict[str, list[Chunk]], vectors: SentenceVecto
     listed = {g[0] for g in singles}
     kept = [c for c in conflicts if set(c.values) not in revised]
     cited = {(q.file, q.start) for c in kept for q in c.citations}
-    disputed = {i for i, s in enumerate(sentences) if (s.file, s.start) in cited}
+    disputed = {i for i, u in enumerate(units) if (u.file, u.start) in cited}
     return Comparison(
         files=sorted(chunks_by_file),
-        corroborated=[_claim(g, sentences, sims) for g in corroborated],
-        single_source=[_claim(g, sentences, sims) for g in singles],
+        corroborated=[_claim(g, units, claims) for g in corroborated],
+        single_source=[_claim(g, units, claims) for g in singles],
         conflicts=kept,
-        framing=framing_view(_substitutions(sentences, matrix, vectors), sentences),
+        framing=framing_view(
+            substitution_groups(units, unit_matrix, SAME_CLAIM),
+            sentences,
+        ),
         distinctive=distinctive_terms(sentences),
         duplicates=duplicates,
         versions=versions,
-        details=single_source_details(sentences, texts, outlet_of, listed, disputed),
+        details=single_source_details(units, texts, outlet_of, listed, disputed),
     )
 
 
-def _substitutions(
-    sentences: list[Span], matrix: np.ndarray, vectors: SentenceVectors
-) -> list[list[str]]:
-    """Word swaps between sentences, or clauses, of different files that report one claim."""
-    clauses = clause_units(sentences)
-    if clauses:
-        matrix = np.vstack([matrix, vectors.embed([c.text for c in clauses])])
-    return substitution_groups(sentences + clauses, matrix, SAME_CLAUSE)
+def claim_units(sentence: Span) -> list[Span]:
+    """The claims a sentence makes: its clauses (rag.core.text.clause_spans), or the sentence
+    when it has one."""
+    return [
+        Span(sentence.chunk, sentence.start + a, sentence.start + b, sentence.text[a:b])
+        for a, b in clause_spans(sentence.text)
+    ] or [sentence]
+
+
+def claim_similarity(a: str, b: str, vectors: SentenceVectors) -> float:
+    """How close two sentences come as claims: their closest clauses (cosine)."""
+    first = [a[i:j] for i, j in clause_spans(a)] or [a]
+    second = [b[i:j] for i, j in clause_spans(b)] or [b]
+    found = vectors.embed(first + second)
+    return float((found[: len(first)] @ found[len(first) :].T).max())
 
 
 def _sentences(chunks_by_file: dict[str, list[Chunk]]) -> list[Span]:
@@ -178,9 +191,24 @@ def _align(sentences: list[Span], sims: np.ndarray) -> list[list[int]]:
     return groups
 
 
-def _unique(i: int, sims: np.ndarray, file_ids: np.ndarray) -> bool:
-    others = file_ids != file_ids[i]
-    return not others.any() or float(np.max(sims[i, others])) < UNIQUE_BELOW
+def _single_source(
+    groups: list[list[int]],
+    claims: np.ndarray,
+    file_ids: np.ndarray,
+    vectors: tuple[np.ndarray, np.ndarray],
+    sentence_files: np.ndarray,
+) -> list[list[int]]:
+    """Claims aligned with none that no other file's claim nor whole sentence (vectors: the
+    claims' and the sentences') comes close to: a clause of another file's sentence may say
+    less than the whole."""
+    lone = [g[0] for g in groups if len(g) == 1 and _unique(claims[g[0]], file_ids[g[0]], file_ids)]
+    to_sentences = vectors[0][lone] @ vectors[1].T
+    return [[i] for i, row in zip(lone, to_sentences) if _unique(row, file_ids[i], sentence_files)]
+
+
+def _unique(sims: np.ndarray, file_id: int, file_ids: np.ndarray) -> bool:
+    others = file_ids != file_id
+    return not others.any() or float(np.max(sims[others])) < UNIQUE_BELOW
 
 
 def _claim(group: list[int], sentences: list[Span], sims: np.ndarray) -> Claim:

@@ -5,6 +5,8 @@ from collections.abc import Callable
 from rag.analysis.compare import Comparison, VersionChange
 from rag.core.models import Citation
 
+FRAMING_TABLES = 12  # the most swapped groups get a table; the rest a line each
+
 
 def markers(citations: list[Citation]) -> str:
     return "".join(c.marker for c in citations)
@@ -53,12 +55,23 @@ def render_comparison(
     if not comparison.conflicts:
         out.append("- none found among aligned claims")
     out.append("\n## Framing: words the files use in each other's place")
-    for role, by_file in comparison.framing.items():
+    groups = list(comparison.framing.items())
+    for role, by_file in groups[:FRAMING_TABLES]:
         out.append(f"\n**{text(role)}**\n")
         out.append("| file | terms (count) | first use |\n|---|---|---|")
         for file, terms in by_file.items():
             words = text(", ".join(f"{t.term} ({t.count})" for t in terms))
             out.append(f"| {text(file)} | {words} | {cite([terms[0].citation])} |")
+    rarer = groups[FRAMING_TABLES:]  # swaps seen less often: one line each
+    if rarer:
+        out.append("\nLess often swapped:\n")
+    for role, by_file in rarer[:limit]:
+        uses = "; ".join(
+            f"{text(file)}: {text(', '.join(t.term for t in terms))} {cite([terms[0].citation])}"
+            for file, terms in by_file.items()
+        )
+        out.append(f"- **{text(role)}**: {uses}")
+    out += _more(len(rarer), limit)
     if comparison.distinctive:
         out.append("\n## Distinctive words of each file (against the others)")
         for file, terms in comparison.distinctive.items():

@@ -17,7 +17,7 @@ import numpy as np
 from pydantic import BaseModel
 
 from rag.core.models import Citation, Span
-from rag.core.text import CALENDAR_WORDS, STOPWORDS, clause_spans, numbers, words
+from rag.core.text import CALENDAR_WORDS, STOPWORDS, numbers, words
 
 SHORT_SIDE = 3  # words on the shorter side of a substitution ("terrorists")
 LONG_SIDE = 8  # and on the longer one ("forces opposed to syrian president bashar al-assad")
@@ -69,7 +69,7 @@ def substitution_groups(
 
 
 def framing_view(
-    groups: list[list[str]], sentences: list[Span], most: int = 12
+    groups: list[list[str]], sentences: list[Span], most: int = 40
 ) -> dict[str, dict[str, list[FramingTerm]]]:
     """For the first `most` groups whose files choose different words: per file, the group's
     words it uses, counted, with a first use cited."""
@@ -202,13 +202,3 @@ def _meaningful(phrase: str) -> bool:
 
 def _content_words(text: str) -> list[str]:
     return [w for w in words(text) if w not in STOPWORDS and len(w) > 2 and not w.isdigit()]
-
-
-def clause_units(sentences: list[Span]) -> list[Span]:
-    """Each sentence's clauses as spans of their own (rag.core.text.clause_spans): a claim two
-    outlets share is often one clause of a longer sentence."""
-    return [
-        Span(s.chunk, s.start + a, s.start + b, s.text[a:b])
-        for s in sentences
-        for a, b in clause_spans(s.text)
-    ]

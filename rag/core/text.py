@@ -33,7 +33,10 @@ _CLAUSE_END = re.compile(
     r"\s*(?:[;:]\s+|\s[—–]\s|\s--?\s|,\s+(?:" + "|".join(_LEXICON["clause_openers"]) + r")\s+)",
     re.IGNORECASE,
 )
-_LEAD_IN = re.compile(r"^(?:[\w'’-]+\s+){0,2}[\w'’-]+,\s+")  # "In contrast, " "However, "
+_ATTRIBUTION = re.compile(r"[a-z]+(?:ed|en|wn)\s+by\b")  # "as noted by", "as shown by"
+_LEAD_IN = re.compile(
+    r"(?:" + "|".join(re.escape(p) for p in _LEXICON["discourse_openers"]) + r"),\s+", re.IGNORECASE
+)
 # Units of measure: dimension and size in the dimension's base unit (metre, kilogram, ...).
 UNITS: dict[str, tuple[str, float]] = {k: (v[0], v[1]) for k, v in _LEXICON["units"].items()}
 _UNIT_NAMES = "|".join(re.escape(u) for u in sorted(UNITS, key=len, reverse=True))
@@ -175,20 +178,31 @@ def proper_names(text: str) -> set[str]:
     return names
 
 
-def clause_spans(text: str, shortest: int = 4) -> list[tuple[int, int]]:
+def clause_spans(text: str, shortest: int = 5) -> list[tuple[int, int]]:
     """The clauses of a sentence as (start, end) offsets into it, each without its conjunction
-    or a short lead-in ("In contrast, rebels said..." -> "rebels said..."), of at least
-    `shortest` words; none when that is the whole sentence."""
-    pieces, begin = [], 0
-    for cut in [*_CLAUSE_END.finditer(text), None]:
-        end = cut.start() if cut else len(text.rstrip(" .!?\"'”’"))
+    or a discourse opener ("In contrast, rebels said..." -> "rebels said..."); a piece of
+    fewer than `shortest` words stays with the clause before it (a list's last item: "...,
+    and Russia"), as does an attribution ("..., as noted by the envoy"); none when that is the
+    whole sentence."""
+    stop = len(text.rstrip(" .!?\"'”’"))
+    pieces: list[tuple[int, int]] = []
+    begin, carried = 0, None
+    for cut in [*_CLAUSE_END.finditer(text, 0, stop), None]:
+        end = cut.start() if cut else stop
         lead = _LEAD_IN.match(text, begin, end)
-        start = lead.end() if lead and len(text[lead.end() : end].split()) >= shortest else begin
-        if len(text[start:end].split()) >= shortest:
-            pieces.append((start, end))
-        begin = cut.end() if cut else len(text)
-    whole = [(0, len(text.rstrip(" .!?\"'”’")))]
-    return [] if pieces == whole else pieces
+        start = lead.end() if lead else begin
+        if len(text[start:end].split()) < shortest or _ATTRIBUTION.match(text, start, end):
+            if pieces:
+                pieces[-1] = (pieces[-1][0], end)
+            elif carried is None:
+                carried = begin
+        else:
+            pieces.append((carried if carried is not None else start, end))
+            carried = None
+        begin = cut.end() if cut else stop
+    if carried is not None and pieces:  # only short pieces after the first: one clause
+        pieces[-1] = (pieces[-1][0], stop)
+    return [] if pieces in ([], [(0, stop)]) else pieces
 
 
 def line_of(text: str, offset: int) -> int:

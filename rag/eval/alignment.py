@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from rag.analysis.compare import SAME_CLAIM
+from rag.analysis.compare import SAME_CLAIM, claim_similarity
 from rag.answer.evidence import SentenceVectors
 
 
@@ -17,11 +17,10 @@ def load_pairs(path: Path) -> list[dict[str, Any]]:
 
 
 def run_alignment(pairs: list[dict[str, Any]], vectors: SentenceVectors) -> dict[str, Any]:
-    """Precision and recall of "same claim" (compare's cosine bar) against the labels, overall
-    and per corpus; one case per pair for the gate."""
-    a = vectors.embed([p["a"]["sentence"] for p in pairs])
-    b = vectors.embed([p["b"]["sentence"] for p in pairs])
-    similarity = (a * b).sum(axis=1)
+    """Precision and recall of "same claim" (compare's measure and bar: the closest clauses of
+    the two sentences) against the labels, overall and per corpus; one case per pair
+    for the gate."""
+    similarity = [claim_similarity(p["a"]["sentence"], p["b"]["sentence"], vectors) for p in pairs]
     cases = [
         {
             "id": f"align-{p['id']}",
