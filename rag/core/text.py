@@ -28,10 +28,9 @@ STOPWORDS = frozenset(_LEXICON["stopwords"]) | frozenset(_LEXICON["extra_stopwor
 NEGATIONS = frozenset(_LEXICON["negations"])
 QUANTITY_WORDS = frozenset(_LEXICON["quantity_words"])
 CALENDAR_WORDS = frozenset(_LEXICON["calendar_words"])
-# a clause ends at a semicolon, a colon, a dash, or a comma before a conjunction
+# a clause ends at a semicolon or a comma before a conjunction (a dash often opens an aside)
 _CLAUSE_END = re.compile(
-    r"\s*(?:[;:]\s+|\s[—–]\s|\s--?\s|,\s+(?:" + "|".join(_LEXICON["clause_openers"]) + r")\s+)",
-    re.IGNORECASE,
+    r"\s*(?:;\s+|,\s+(?:" + "|".join(_LEXICON["clause_openers"]) + r")\s+)", re.IGNORECASE
 )
 _ATTRIBUTION = re.compile(r"[a-z]+(?:ed|en|wn)\s+by\b")  # "as noted by", "as shown by"
 _LEAD_IN = re.compile(
