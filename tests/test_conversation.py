@@ -306,3 +306,25 @@ def test_a_question_naming_an_outlet_is_answered_from_that_outlets_files(pipelin
     assert answer.short_answer == "86"
     assert {c.file for s in answer.sentences for c in s.citations} == {"beacon.txt"}
     assert answer.note == "from The Daily Beacon only (named in the question)"
+
+
+def test_he_is_the_description_a_who_question_gave_when_the_answer_named_nobody():
+    history = [
+        Turn("user", "Who was the 78-year-old man found dead in Nethergate?"),
+        Turn("assistant", "A 78-year-old man was found dead at his home. [g.html:L15]"),
+    ]
+    assert standalone("What did he do for a living?", history) == (
+        "What did the 78-year-old man found dead in Nethergate do for a living?"
+    )
+
+
+def test_a_follow_up_leaning_on_one_that_leaned_on_context_takes_that_context_once():
+    history = [
+        Turn("user", "How many Iran-backed fighters did the opposition capture?"),
+        Turn("assistant", "Five."),
+        Turn("user", "On which app was that announced?"),
+        Turn("assistant", "Telegram."),
+    ]
+    assert standalone("When was that?", history) == (
+        "When was that? (How many Iran-backed fighters did the opposition capture)"
+    )

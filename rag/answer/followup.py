@@ -30,6 +30,7 @@ _VAGUE = re.compile(
     re.IGNORECASE,
 )
 _THING = re.compile(r"\b(it|its)\b", re.IGNORECASE)
+_CONTEXT = re.compile(r"\s\(([^()]+)\)\s*$")  # "...? (the question it leans on)"
 # "Is it true that...", "it is said": an "it" that points at nothing before it.
 _DUMMY_IT = re.compile(
     r"\bit\s+(?:true|possible|likely|clear|known|said|reported|the case|that)\b|\bit\s+is\b",
@@ -109,7 +110,9 @@ def standalone(question: str, history: list[Turn]) -> str:
         and not _names(question)
     )
     if unresolved or vague:  # the previous question, as context for what is left
-        rewritten = f"{rewritten.rstrip()} ({previous.rstrip(' ?')})"
+        context = _CONTEXT.search(previous)  # it took one itself: that one, not nested
+        topic = context.group(1) if context else previous.rstrip(" ?")
+        rewritten = f"{rewritten.rstrip()} ({topic})"
     return rewritten
 
 
@@ -179,9 +182,18 @@ _WHICH = re.compile(
 )
 
 
+_WHO_WAS = re.compile(
+    r"^\s*who\s+(?:is|was)\s+(?:the|a|an)\s+(?P<description>[^?]+?)\s*\??\s*$", re.IGNORECASE
+)
+
+
 def _described(previous: str, relative: str) -> str | None:
-    """What an unnamed "he" or "it" is, from a which-question: "Which photographer was killed
-    near Hama?" -> "the photographer who was killed near Hama"."""
+    """What an unnamed "he" or "it" is, from a which-question ("Which photographer was killed
+    near Hama?" -> "the photographer who was killed near Hama") or a who-question about a
+    description the answer gave no name for ("Who was the man found dead in Nethergate?" ->
+    "the man found dead in Nethergate")."""
+    if who := _WHO_WAS.match(previous):
+        return f"the {who.group('description')}"
     match = _WHICH.match(previous)
     if not match or not match.group("noun").strip():
         return None
