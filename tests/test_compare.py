@@ -143,6 +143,10 @@ def test_different_numbers_for_the_same_event_are_a_conflict(pipeline, tmp_path)
         ("a warning at 10.15pm, less than two hours before", "a warning at 10.15pm", False),
         ("1,200 homes and 3,000 people", "900 homes, 4 days and 3,000 people", True),
         ("about 150 soldiers", "around 200 troops", True),
+        ("1,420 drivers, the first walkout since 2019", "after 4 a.m., the 48-hour strike", False),
+        ("the strike began at 4 a.m.", "the strike began at 5am", True),
+        ("the 48-hour strike", "a two-day strike, 2 days long", False),
+        ("the first walkout since 2019", "the first walkout since 2015", True),
     ],
 )
 def test_the_same_amount_in_other_units_is_no_conflict(one, other, conflict):

@@ -6,6 +6,7 @@ Deterministic: sentence embeddings align claims across wording, rules do the res
 import difflib
 import itertools
 import math
+import re
 from collections import Counter
 
 import numpy as np
@@ -233,11 +234,25 @@ def _conflict(group: list[int], sentences: list[Span]) -> Conflict | None:
 Quantity = tuple[str, float, float]  # dimension ("" for a bare number), base-unit value, unit size
 
 
+_CLOCK = re.compile(r"\b(\d{1,2})(?:[.:](\d{2}))?\s*([ap])\.?\s?m\b\.?", re.IGNORECASE)
+_YEAR = re.compile(r"(?<![\d,.])(1[89]\d\d|20\d\d)(?![\d,.]\d)")
+EXACT_KINDS = {"clock", "year", "duration"}  # compared only with their own kind
+
+
 def _quantities(text: str) -> list[Quantity]:
+    """The figures of a text: measures with their dimension, clock times ("4 a.m.", "10.15pm"),
+    years ("since 2019"), and bare numbers."""
     measured = measures(text)
-    with_units = {number for number, _, _ in measured}
-    bare = [("", n, 1.0) for n in numbers(text) if n not in with_units]
-    return bare + [(dim, value, value / n if n else 1.0) for n, dim, value in measured]
+    kinds: list[Quantity] = [(dim, value, value / n if n else 1.0) for n, dim, value in measured]
+    for m in _CLOCK.finditer(text):
+        hours = int(m.group(1)) % 12 + (12 if m.group(3).lower() == "p" else 0)
+        kinds.append(("clock", hours + int(m.group(2) or 0) / 60, 1.0))
+    kinds += [("year", float(m.group(1)), 1.0) for m in _YEAR.finditer(text)]
+    said = {n for n, _, _ in measured} | numbers(
+        " ".join(m.group(0) for m in _CLOCK.finditer(text))
+    )
+    said |= {float(m.group(1)) for m in _YEAR.finditer(text)}
+    return [("", n, 1.0) for n in numbers(text) if n not in said] + kinds
 
 
 def _agree(a: list[Quantity], b: list[Quantity]) -> bool:
@@ -249,7 +264,10 @@ def _agree(a: list[Quantity], b: list[Quantity]) -> bool:
 
 
 def _comparable(x: Quantity, y: Quantity) -> bool:
-    """Two figures that could measure one thing: one dimension, or a bare number either side."""
+    """Two figures that could measure one thing: one dimension, or a bare number either side
+    ("5.2m" against "5.2 metres"), but never a time, a year or a duration against a count."""
+    if x[0] in EXACT_KINDS or y[0] in EXACT_KINDS:
+        return x[0] == y[0]
     return x[0] == y[0] or not x[0] or not y[0]
 
 
