@@ -186,7 +186,12 @@ def clause_spans(text: str, shortest: int = 5) -> list[tuple[int, int]]:
     stop = len(text.rstrip(" .!?\"'”’"))
     pieces: list[tuple[int, int]] = []
     begin, carried = 0, None
-    for cut in [*_CLAUSE_END.finditer(text, 0, stop), None]:
+    cuts = [  # ", as well as": a list goes on
+        cut
+        for cut in _CLAUSE_END.finditer(text, 0, stop)
+        if not text.startswith("well as ", cut.end())
+    ]
+    for cut in [*cuts, None]:
         end = cut.start() if cut else stop
         lead = _LEAD_IN.match(text, begin, end)
         start = lead.end() if lead else begin
