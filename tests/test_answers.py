@@ -26,6 +26,9 @@ ANSWERABLE = [
     ("Which coastal cities could be isolated if Hama falls?", "Tartous"),
     ("How many Syrian refugees does Turkey want to return?", "3 million"),
     ("What was HTS formerly known as?", "al-Nusra Front"),
+    # three outlets carry "Tens of thousands have been displaced by the fighting", one says
+    # "thousands more people": the reader rates them nearly alike; the corroborated one wins
+    ("How many people have been displaced by the fighting?", "Tens of thousands"),
 ]
 UNANSWERABLE = [
     "Who won the 2022 FIFA World Cup?",

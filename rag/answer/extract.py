@@ -16,6 +16,9 @@ from rag.answer.routes import lead_fits, wants_amount
 from rag.core.models import Chunk, Hit, Span, one_chunk_per_file
 from rag.core.text import content_terms, numbers
 
+# Choosing between windows, per extra file carrying the sentence (at most two): tuned on
+# eval/facts.yaml and the tuning conversations (SQuAD's articles are one file each)
+CORROBORATION = 0.05
 # What the combiner weighs for each window (reader.json "combiner"; rag.train.reader fits it)
 FEATURES = ("reader_margin", "evidence_score", "similarity", "word_overlap", "inverse_rank")
 
@@ -126,7 +129,17 @@ def read_answer(
                 for f, w, r in zip(features, read, readings)
             ],
         )
-    best = int(np.argmax(likely))
+    # a likely enough window is never passed over for one below the bar: corroboration only
+    # chooses between windows on the same side of it
+    above = max(likely) >= bar
+    best = int(
+        np.argmax(
+            [
+                p + _corroboration(c) if (p >= bar) == above else -1.0
+                for p, c in zip(likely, candidates)
+            ]
+        )
+    )
     reading: Reading = readings[best]
     window = read[best]
     if wants_amount(question) and not lead_fits(question, window.text[reading.start : reading.end]):
@@ -143,6 +156,13 @@ def read_answer(
         sentences.append((window.center, [window.center.chunk]))
         sentences.sort(key=lambda pair: pair[0].start)
     return Reply(short, sentences, likely[best], likely[best] >= bar)
+
+
+def _corroboration(cluster: list[Evidence]) -> float:
+    """A small preference, in choosing between windows, for a sentence more files carry near
+    word for word (whether to answer is unchanged)."""
+    files = len({ev.chunk.file for ev in cluster})
+    return CORROBORATION * min(files - 1, 2)
 
 
 def _likelihoods(
