@@ -129,10 +129,7 @@ def compare_files(chunks_by_file: dict[str, list[Chunk]], vectors: SentenceVecto
         corroborated=[_claim(g, units, claims) for g in corroborated],
         single_source=[_claim(g, units, claims) for g in singles],
         conflicts=kept,
-        framing=framing_view(
-            substitution_groups(units, unit_matrix, SAME_CLAIM),
-            sentences,
-        ),
+        framing=framing_view(substitution_groups(units, claims, SAME_CLAIM), sentences),
         distinctive=distinctive_terms(sentences),
         duplicates=duplicates,
         versions=versions,

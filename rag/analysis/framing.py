@@ -31,20 +31,16 @@ class FramingTerm(BaseModel):
     score: float | None = None
 
 
-def substitution_groups(
-    units: list[Span], vectors: np.ndarray, same_claim: float, block: int = 1024
-) -> list[list[str]]:
-    """Groups of words that units (sentences and their clauses) of different files reporting
-    the same claim (cosine of their unit vectors at least same_claim) use in each other's
-    place, biggest first; each group's words ordered by how often they were swapped."""
+def substitution_groups(claims: list[Span], sims: np.ndarray, same_claim: float) -> list[list[str]]:
+    """Groups of words that claims (clauses: rag.analysis.compare.claim_units) of different
+    files reporting the same thing (cosine at least same_claim; sims holds every pair's) use in
+    each other's place, biggest first; each group's words ordered by how often they were
+    swapped."""
     links: Counter[tuple[str, str]] = Counter()
-    files = np.array([u.file for u in units])
-    for first in range(0, len(units), block):
-        sims = vectors[first : first + block] @ vectors.T
-        for i, j in zip(*np.nonzero(sims >= same_claim)):
-            left, right = first + int(i), int(j)
-            if left < right and files[left] != files[right]:
-                links.update(_swaps(units[left].text, units[right].text))
+    for i, j in zip(*np.nonzero(sims >= same_claim)):
+        left, right = claims[int(i)], claims[int(j)]
+        if i < j and left.file != right.file:
+            links.update(_swaps(left.text, right.text))
     neighbours: dict[str, set[str]] = defaultdict(set)
     weight: Counter[str] = Counter()
     for (a, b), n in links.items():
