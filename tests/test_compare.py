@@ -3,7 +3,7 @@
 import pytest
 from fastapi.testclient import TestClient
 
-from rag.analysis.compare import _agree, _quantities
+from rag.analysis.figures import disagreeing, figures_of
 from rag.interfaces.api import create_app
 from rag.pipeline import build_pipeline
 from tests.helpers import ARTICLES, ROOT, make_settings
@@ -148,10 +148,20 @@ def test_different_numbers_for_the_same_event_are_a_conflict(pipeline, tmp_path)
         ("the strike began at 4 a.m.", "the strike began at 5am", True),
         ("the 48-hour strike", "a two-day strike, 2 days long", False),
         ("the first walkout since 2019", "the first walkout since 2015", True),
+        ("more than 300 homes were evacuated", "about 340 homes were evacuated", False),
+        ("fewer than 300 homes were evacuated", "about 340 homes were evacuated", True),
+        ("only Line 2 was running", "41 bus routes were running", False),
+        ("a 38-year-old firefighter was hurt", "60 firefighters were hurt", False),
+        ("police closed roads within one mile", "police closed roads within 1.6km", False),
+        ("police closed roads within one mile", "police closed roads within 3km", True),
+        ("twelve people were treated in hospital", "nine people were treated in hospital", True),
+        ("shares fell 12 per cent", "shares fell 12 points", False),
+        ("the strike ended on 12 March", "the strike ended on 14 March", True),
+        ("the strike ended on 12 March", "12 drivers walked out", False),
     ],
 )
-def test_the_same_amount_in_other_units_is_no_conflict(one, other, conflict):
-    assert _agree(_quantities(one), _quantities(other)) is not conflict
+def test_figures_disagree_only_when_they_state_one_kind_differently(one, other, conflict):
+    assert bool(disagreeing(figures_of(one), figures_of(other))) is conflict
 
 
 def test_compare_route(sample_pipeline):
@@ -188,6 +198,51 @@ def test_a_story_on_another_topic_shows_what_outlets_share_and_where_numbers_dif
     assert reservoir, [c.claim for c in flood_comparison.conflicts]
     # 11 miles, 18 km and "18 kilometres (11 miles)" are one distance; only 25 miles differs
     assert all(25.0 in {n for v in c.values.values() for n in v} for c in reservoir), reservoir
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "one, other",
+    [
+        ({"101_national_news_wire.html": ["150"]}, {"103_daily_beacon.txt": ["200"]}),
+        ({"100_kersbridge_echo.md": ["2am"]}, {"104_national_standard.html": ["4am"]}),
+        ({"101_national_news_wire.html": ["90mm"]}, {"104_national_standard.html": ["110mm"]}),
+        ({"102_midlands_chronicle.txt": ["1,200"]}, {"104_national_standard.html": ["900"]}),
+    ],
+)
+def test_figures_for_one_thing_conflict_though_their_sentences_are_worded_apart(
+    flood_comparison, one, other
+):
+    """tests/corpus2_truth.md section 3: "about 150 soldiers" / "around 200 troops", a major
+    incident "shortly after 2am" / "at 4am", rain "90mm" / "110mm" in 36 hours, each stated as
+    written and cited on both sides."""
+    wanted = one | other
+    found = [
+        c
+        for c in flood_comparison.conflicts
+        if all(c.stated.get(f) == v for f, v in wanted.items())
+    ]
+    assert found, [c.stated for c in flood_comparison.conflicts]
+    assert set(wanted) <= {q.file for q in found[0].citations}
+
+
+CORPUS4 = ROOT / "tests" / "corpus4"
+
+
+@pytest.mark.slow
+def test_a_story_written_after_the_rules_shows_its_conflicts_and_no_false_ones(tmp_path):
+    """tests/corpus4_truth.md, written before the figure rules ran on it: of its five number
+    differences three are found (the start time, "shortly before 11pm" / "about 1am", and the
+    firefighters, 60 / 80, are missed), and figures a bound keeps ("more than 300" homes /
+    "about 340"), ages, years and percentages of other things are no conflict."""
+    pipeline = build_pipeline(make_settings(tmp_path / "rag"))
+    pipeline.ingest(CORPUS4)
+    stated = [c.stated for c in pipeline.compare().conflicts]
+    assert sorted(sorted(v for vs in s.values() for v in vs) for s in stated) == [
+        ["20 tonnes", "5 tonnes"],
+        ["3km", "one mile"],
+        ["Fourteen", "Nine", "Twelve"],
+    ]
 
 
 @pytest.mark.slow

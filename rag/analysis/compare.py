@@ -5,14 +5,13 @@ Deterministic: sentence embeddings align claims across wording, rules do the res
 
 import difflib
 import itertools
-import math
-import re
 from collections import Counter
 
 import numpy as np
 from pydantic import BaseModel, Field
 
 from rag.analysis.details import Detail, single_source_details
+from rag.analysis.figures import Figure, disagreeing, figure_conflicts, figures_of
 from rag.analysis.framing import (
     FramingTerm,
     distinctive_terms,
@@ -22,7 +21,7 @@ from rag.analysis.framing import (
 from rag.answer.evidence import SentenceVectors, is_full_sentence
 from rag.core.cancel import check as check_cancelled
 from rag.core.models import Chunk, Citation, Span
-from rag.core.text import clause_spans, measures, numbers
+from rag.core.text import clause_spans, numbers
 
 # Two sentences of different files report the same thing when a clause of each comes this
 # close (cosine); tuned on the sample's labelled pairs (eval/alignment_pairs.yaml)
@@ -43,6 +42,9 @@ class Conflict(BaseModel):
     claim: str
     values: dict[str, list[float]]
     citations: list[Citation]
+    stated: dict[str, list[str]] = Field(
+        {}, description='Each file\'s figure as written ("18km", "4am"), where it is known.'
+    )
 
 
 class DuplicatePair(BaseModel):
@@ -121,7 +123,16 @@ def compare_files(chunks_by_file: dict[str, list[Chunk]], vectors: SentenceVecto
         for file, chunks in chunks_by_file.items()
     }
     listed = {g[0] for g in singles}
-    kept = [c for c in conflicts if set(c.values) not in revised]
+    figured = [
+        c for g in figure_conflicts(units, claims, vectors) if (c := _figure_conflict(g, units))
+    ]
+    kept = [c for c in figured if set(c.values) not in revised]
+    cited = {(q.file, q.start) for c in kept for q in c.citations}
+    kept += [  # the sentence-level check, for what the figures above did not tell apart
+        c
+        for c in conflicts
+        if set(c.values) not in revised and not {(q.file, q.start) for q in c.citations} & cited
+    ]
     cited = {(q.file, q.start) for c in kept for q in c.citations}
     disputed = {i for i, u in enumerate(units) if (u.file, u.start) in cited}
     return Comparison(
@@ -216,74 +227,36 @@ def _claim(group: list[int], sentences: list[Span], sims: np.ndarray) -> Claim:
     return Claim(text=sentences[centre].text, files=files, count=len(files), citations=citations)
 
 
-def _conflict(group: list[int], sentences: list[Span]) -> Conflict | None:
-    """Files reporting the same thing with different numbers (a distance in miles and the same
-    distance in kilometres are one number)."""
-    values = {sentences[i].file: sorted(numbers(sentences[i].text)) for i in group}
-    stated = {f: v for f, v in values.items() if v}
-    said = [_quantities(sentences[i].text) for i in group if sentences[i].file in stated]
-    if len(stated) < 2 or all(_agree(a, b) for a, b in itertools.combinations(said, 2)):
-        return None
-    cited = [sentences[i].cite() for i in group if sentences[i].file in stated]
-    return Conflict(claim=sentences[group[0]].text, values=stated, citations=cited)
+def _conflict(group: list[int], units: list[Span]) -> Conflict | None:
+    """Files reporting the same claim with figures that disagree (rag.analysis.figures: a
+    distance in miles and the same in kilometres, or a bound and a value it keeps, agree)."""
+    found = {i: figures_of(units[i].text, i) for i in group}
+    pairs = [
+        pair
+        for i, j in itertools.combinations(group, 2)
+        for pair in disagreeing(found[i], found[j])
+    ]
+    return _figure_conflict([f for pair in pairs for f in pair], units) if pairs else None
 
 
-Quantity = tuple[str, float, float]  # dimension ("" for a bare number), base-unit value, unit size
-
-
-_CLOCK = re.compile(r"\b(\d{1,2})(?:[.:](\d{2}))?\s*([ap])\.?\s?m\b\.?", re.IGNORECASE)
-_YEAR = re.compile(r"(?<![\d,.])(1[89]\d\d|20\d\d)(?![\d,.]\d)")
-EXACT_KINDS = {"clock", "year", "duration"}  # compared only with their own kind
-
-
-def _quantities(text: str) -> list[Quantity]:
-    """The figures of a text: measures with their dimension, clock times ("4 a.m.", "10.15pm"),
-    years ("since 2019"), and bare numbers."""
-    measured = measures(text)
-    kinds: list[Quantity] = [(dim, value, value / n if n else 1.0) for n, dim, value in measured]
-    for m in _CLOCK.finditer(text):
-        hours = int(m.group(1)) % 12 + (12 if m.group(3).lower() == "p" else 0)
-        kinds.append(("clock", hours + int(m.group(2) or 0) / 60, 1.0))
-    kinds += [("year", float(m.group(1)), 1.0) for m in _YEAR.finditer(text)]
-    said = {n for n, _, _ in measured} | numbers(
-        " ".join(m.group(0) for m in _CLOCK.finditer(text))
+def _figure_conflict(group: list[Figure], units: list[Span]) -> Conflict:
+    """Figures for one thing that files state differently (rag.analysis.figures), each file's
+    as stated ("18km", "shortly after 2am") and as a number."""
+    spans = list({f.unit: units[f.unit] for f in group}.values())
+    values: dict[str, set[float]] = {}
+    stated: dict[str, list[str]] = {}
+    for f in group:
+        file = units[f.unit].file
+        values.setdefault(file, set()).add(f.stated)
+        written = units[f.unit].text[f.start : f.end].rstrip(".")
+        if written not in stated.setdefault(file, []):
+            stated[file].append(written)
+    return Conflict(
+        claim=spans[0].text,
+        values={file: sorted(v) for file, v in sorted(values.items())},
+        stated=dict(sorted(stated.items())),
+        citations=[s.cite() for s in spans],
     )
-    said |= {float(m.group(1)) for m in _YEAR.finditer(text)}
-    return [("", n, 1.0) for n in numbers(text) if n not in said] + kinds
-
-
-def _agree(a: list[Quantity], b: list[Quantity]) -> bool:
-    """No figure of one stands against a different figure of the same kind in the other: a
-    number only one of them states (a time, a count the other leaves out) is no conflict."""
-    only_a = [x for x in a if not any(_same(x, y) for y in b)]
-    only_b = [y for y in b if not any(_same(y, x) for x in a)]
-    return not any(_comparable(x, y) for x in only_a for y in only_b)
-
-
-def _comparable(x: Quantity, y: Quantity) -> bool:
-    """Two figures that could measure one thing: one dimension, or a bare number either side
-    ("5.2m" against "5.2 metres"), but never a time, a year or a duration against a count."""
-    if x[0] in EXACT_KINDS or y[0] in EXACT_KINDS:
-        return x[0] == y[0]
-    return x[0] == y[0] or not x[0] or not y[0]
-
-
-def _same(x: Quantity, y: Quantity) -> bool:
-    stated_x, stated_y = x[1] / x[2], y[1] / y[2]
-    if not x[0] or not y[0]:  # a bare number: "5.2m" against "5.2 metres"
-        return math.isclose(stated_x, stated_y)
-    if x[0] != y[0]:
-        return False
-    if math.isclose(x[2], y[2]):  # one unit: the numbers as stated
-        return math.isclose(stated_x, stated_y)
-    return abs(x[1] - y[1]) <= _half_step(stated_x) * x[2] + _half_step(stated_y) * y[2]
-
-
-def _half_step(number: float) -> float:
-    """Half the last stated digit: a figure given as 18 stands for 17.5 to 18.5."""
-    shown = f"{number:.6g}"
-    decimals = len(shown.split(".")[1]) if "." in shown else 0
-    return 0.5 * 10.0**-decimals
 
 
 def _duplicates(

@@ -28,6 +28,11 @@ STOPWORDS = frozenset(_LEXICON["stopwords"]) | frozenset(_LEXICON["extra_stopwor
 NEGATIONS = frozenset(_LEXICON["negations"])
 QUANTITY_WORDS = frozenset(_LEXICON["quantity_words"])
 CALENDAR_WORDS = frozenset(_LEXICON["calendar_words"])
+BOUNDS: dict[str, list[str]] = _LEXICON["bounds"]
+PERCENT_WORDS: list[str] = _LEXICON["percent_words"]
+AGE_MARKERS: list[str] = _LEXICON["age_markers"]
+IRREGULAR_PAST = frozenset(_LEXICON["irregular_past"])
+APPROXIMATORS = frozenset(_LEXICON["approximators"])
 # a clause ends at a semicolon or a comma before a conjunction (a dash often opens an aside)
 _CLAUSE_END = re.compile(
     r"\s*(?:;\s+|,\s+(?:" + "|".join(_LEXICON["clause_openers"]) + r")\s+)", re.IGNORECASE
@@ -42,6 +47,10 @@ _UNIT_NAMES = "|".join(re.escape(u) for u in sorted(UNITS, key=len, reverse=True
 _MEASURE = re.compile(
     rf"(\d+(?:[.,]\d+)*)\s*(?:-\s*)?(square\s+|sq\.?\s+)?({_UNIT_NAMES})(?![A-Za-z])",
     re.IGNORECASE,
+)
+_UNIT_AFTER = re.compile(rf"\s*(?:-\s*)?({_UNIT_NAMES})(?![A-Za-z])", re.IGNORECASE)
+_NUMBER_WORD = re.compile(
+    r"\b(?:" + "|".join(w for w, n in NUMBER_WORDS.items() if n < 100) + r")\b", re.IGNORECASE
 )
 
 _stemmer = Stemmer.Stemmer("english")
@@ -142,6 +151,11 @@ def numbers(text: str) -> set[float]:
 def measures(text: str) -> list[tuple[float, str, float]]:
     """Numbers stated with a unit of measure: (number, dimension, size in the base unit), so
     that "11 miles" and "18km" compare as (nearly) one distance."""
+    return [(number, dimension, value) for _, _, number, dimension, value in measure_spans(text)]
+
+
+def measure_spans(text: str) -> list[tuple[int, int, float, str, float]]:
+    """measures() with where each stands: (start, end, number, dimension, base-unit value)."""
     found = []
     for m in _MEASURE.finditer(text):
         if not _is_number(m.group(1)):
@@ -152,8 +166,35 @@ def measures(text: str) -> list[tuple[float, str, float]]:
                 continue
             dimension, size = "area", size * size
         number = float(m.group(1).replace(",", ""))
-        found.append((number, dimension, number * size))
+        found.append((m.start(), m.end(), number, dimension, number * size))
     return found
+
+
+def unit_at(text: str) -> tuple[int, str, float] | None:
+    """The unit of measure text starts with (after spaces or a hyphen): (its length,
+    dimension, size in the base unit), for a number written as a word ("one mile")."""
+    m = _UNIT_AFTER.match(text)
+    if not m:
+        return None
+    dimension, size = UNITS[m.group(1).lower()]
+    return m.end(), dimension, size
+
+
+def number_spans(text: str) -> list[tuple[int, int, float]]:
+    """Numbers in digits ("1,240", "2.3 million") or a single word ("twelve"), with where
+    each stands."""
+    found = [
+        (m.start(), m.end(), float(m.group(1).replace(",", "")) * _SCALES[m.group(2).lower()])
+        for m in _SCALED.finditer(text)
+        if _is_number(m.group(1))
+    ]
+    taken = [(a, b) for a, b, _ in found]
+    for m in re.finditer(r"(?<![\w.,])\d+(?:[.,]\d+)*", text):
+        if _is_number(m.group(0)) and all(m.end() <= a or m.start() >= b for a, b in taken):
+            found.append((m.start(), m.end(), float(m.group(0).replace(",", ""))))
+    for m in _NUMBER_WORD.finditer(text):
+        found.append((m.start(), m.end(), float(NUMBER_WORDS[m.group(0).lower()])))
+    return sorted(found)
 
 
 def _is_number(token: str) -> bool:
