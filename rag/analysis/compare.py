@@ -116,30 +116,21 @@ def compare_files(chunks_by_file: dict[str, list[Chunk]], vectors: SentenceVecto
     duplicates = _duplicates(sorted(chunks_by_file), sentences, sims)
     versions = _versions(duplicates, sentences, sims)
     revised = [{v.older, v.newer} for v in versions]  # their different numbers are revisions
-    conflicts = [c for g in corroborated if (c := _conflict(g, units))]
+    conflicts = _conflicts(corroborated, units, claims, vectors, revised)
+    cited = {(q.file, q.start) for c in conflicts for q in c.citations}
+    disputed = {i for i, u in enumerate(units) if (u.file, u.start) in cited}
+    singles = [g for g in singles if g[0] not in disputed]  # another file states it otherwise
     texts = {file: " ".join(c.text for c in chunks) for file, chunks in chunks_by_file.items()}
     outlet_of = {
         file: str((chunks[0].metadata.get("outlet") if chunks else None) or file)
         for file, chunks in chunks_by_file.items()
     }
     listed = {g[0] for g in singles}
-    figured = [
-        c for g in figure_conflicts(units, claims, vectors) if (c := _figure_conflict(g, units))
-    ]
-    kept = [c for c in figured if set(c.values) not in revised]
-    cited = {(q.file, q.start) for c in kept for q in c.citations}
-    kept += [  # the sentence-level check, for what the figures above did not tell apart
-        c
-        for c in conflicts
-        if set(c.values) not in revised and not {(q.file, q.start) for q in c.citations} & cited
-    ]
-    cited = {(q.file, q.start) for c in kept for q in c.citations}
-    disputed = {i for i, u in enumerate(units) if (u.file, u.start) in cited}
     return Comparison(
         files=sorted(chunks_by_file),
         corroborated=[_claim(g, units, claims) for g in corroborated],
         single_source=[_claim(g, units, claims) for g in singles],
-        conflicts=kept,
+        conflicts=conflicts,
         framing=framing_view(substitution_groups(units, claims, SAME_CLAIM), sentences),
         distinctive=distinctive_terms(sentences),
         duplicates=duplicates,
@@ -225,6 +216,26 @@ def _claim(group: list[int], sentences: list[Span], sims: np.ndarray) -> Claim:
     files = sorted({sentences[i].file for i in group})
     citations = [sentences[i].cite(float(sims[i, centre])) for i in group]
     return Claim(text=sentences[centre].text, files=files, count=len(files), citations=citations)
+
+
+def _conflicts(
+    corroborated: list[list[int]],
+    units: list[Span],
+    claims: np.ndarray,
+    vectors: SentenceVectors,
+    revised: list[set[str]],
+) -> list[Conflict]:
+    """Figures for one thing that files state differently, then aligned claims whose figures
+    disagree in a way those did not catch; one story's revisions are no conflict."""
+    figured = [_figure_conflict(g, units) for g in figure_conflicts(units, claims, vectors)]
+    kept = [c for c in figured if set(c.values) not in revised]
+    cited = {(q.file, q.start) for c in kept for q in c.citations}
+    aligned = [found for g in corroborated if (found := _conflict(g, units))]
+    return kept + [
+        c
+        for c in aligned
+        if set(c.values) not in revised and not {(q.file, q.start) for q in c.citations} & cited
+    ]
 
 
 def _conflict(group: list[int], units: list[Span]) -> Conflict | None:
