@@ -5,6 +5,7 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 
+from rag.answer.acronyms import with_acronyms
 from rag.answer.compose import abstain, compose, ms, sources_of
 from rag.answer.evidence import SIMILARITY_WEIGHT, SentenceVectors, score_evidence
 from rag.answer.generate import Draft, Generator, OnToken, build_generator, overview_draft
@@ -89,9 +90,10 @@ class AnswerService:
             answer = abstain(question, generator.name, timings, began)
             answer.note = note
             return answer
-        hits = self.retrieve(question, depth if factoid else max(depth, 10), filters)
+        asked = with_acronyms(question, self.retriever.lexical())
+        hits = self.retrieve(asked, depth if factoid else max(depth, 10), filters)
         evidence = score_evidence(
-            question,
+            asked,
             hits,
             self.vectors,
             self.retriever.lexical().idf,
@@ -116,7 +118,7 @@ class AnswerService:
                     self.settings.overview_redundancy,
                 )
             else:
-                draft = generator.draft(question, hits, evidence, on_token)
+                draft = generator.draft(asked, hits, evidence, on_token)
         except LLMUnavailable as err:
             err.sources = sources_of(hits)
             raise
@@ -131,7 +133,7 @@ class AnswerService:
             )
             if self.settings.llm_fallback == "abstain":
                 return abstain(question, generator.name, timings, began, fallback, sentences)
-            draft = self.generator("extractive").draft(question, hits, evidence)
+            draft = self.generator("extractive").draft(asked, hits, evidence)
             sentences += self.verify(draft, hits, on_sentence)
         timings["total_ms"] = ms(began)
         answer = compose(

@@ -252,6 +252,23 @@ class KeywordIndex:
         terms = content_terms(word)
         return bool(terms) and all(self.document_frequency(_term_bytes(t)) > 0 for t in terms)
 
+    def together(self, words: list[str]) -> bool:
+        """Does one live chunk hold every content term of all these words (a name and its
+        acronym: "Hayat Tahrir al-Sham" and "HTS")?"""
+        terms = [_term_bytes(t) for word in words for t in content_terms(word)]
+        for segment, alive in zip(self.segments, self.alive):
+            rows = segment.postings_of(terms[0])[0] if terms else np.zeros(0, np.int32)
+            for term in terms[1:]:
+                rows = np.intersect1d(rows, segment.postings_of(term)[0])
+            if len(rows) and alive[rows].any():
+                return True
+        return False
+
+    def frequency(self, word: str) -> int:
+        """In how many live chunks a word or name may stand (its rarest content term's count)."""
+        terms = content_terms(word)
+        return min((self.document_frequency(_term_bytes(t)) for t in terms), default=0)
+
     def idf(self, term: str) -> float:
         """How rare a term is across chunks; a term no chunk has is rarest of all."""
         return self._idf(_term_bytes(term))
