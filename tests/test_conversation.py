@@ -279,6 +279,16 @@ def test_it_is_the_name_a_short_answer_gave_to_a_which_question():
     assert standalone("Who runs it?", history) == "Who runs Hollins Water?"
 
 
+def test_it_is_never_the_person_a_who_question_was_answered_with():
+    history = [
+        Turn("user", "Who is Hayat Tahrir al-Sham's leader?"),
+        Turn("assistant", "Abu Mohammed al-Golani. A video showed HTS leader al-Golani."),
+    ]
+    assert standalone("What was it formerly known as?", history) == (
+        "What was Hayat Tahrir al-Sham formerly known as?"
+    )
+
+
 def test_an_unnamed_he_is_described_by_the_which_question_that_introduced_him():
     history = [
         Turn("user", "Which photographer was killed in an air strike near Hama?"),

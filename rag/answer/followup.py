@@ -57,6 +57,8 @@ _FRAGMENT = re.compile(
 _MARKER = re.compile(r"\[[^\]\n]*:L\d+\]")  # an answer's citation markers: no names in them
 # A question whose answer is a name: the name the answer gives is who "he" or "she" is next.
 _ASKS_FOR_NAME = re.compile(r"^\s*(?:who|whom|whose|which)\b|\bname\b", re.IGNORECASE)
+# ... and one whose answer "it" may be: not a person, whom a "who" question asks for.
+_ASKS_FOR_THING = re.compile(r"^\s*which\b|\bname\b", re.IGNORECASE)
 # A name after one of these is where something happened ("near Hama"), not who did it.
 _LOCATIVE = re.compile(
     r"\b(?:in|near|from|at|to|into|across|outside|inside|around|of|over|toward|towards)\s+"
@@ -211,11 +213,11 @@ def _place(previous: str) -> str | None:
 
 def _thing(previous: str, answer: str) -> str | None:
     """What "it" is: the name a short answer gave to a question asking for one ("Which
-    reservoir ...?" "Hollins Water. ..."), else the previous question's first name, else the
-    answer's."""
+    reservoir ...?" "Hollins Water. ..."; a "who" question's answer is a person, no "it"), else
+    the previous question's first name, else the answer's."""
     lead = re.split(r"(?<=[.!?])\s", answer.strip(), maxsplit=1)[0]
     added = [p for p in name_phrases(lead) if p not in previous]
-    if added and len(lead.split()) <= 6 and _ASKS_FOR_NAME.search(previous):
+    if added and len(lead.split()) <= 6 and _ASKS_FOR_THING.search(previous):
         return added[0]
     names = _names(previous) or _names(answer)
     return names[0] if names else None
