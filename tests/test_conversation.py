@@ -338,3 +338,23 @@ def test_a_follow_up_leaning_on_one_that_leaned_on_context_takes_that_context_on
     assert standalone("When was that?", history) == (
         "When was that? (How many Iran-backed fighters did the opposition capture)"
     )
+
+
+def test_it_after_a_which_question_answered_without_a_name_is_what_the_question_described():
+    history = [
+        Turn("user", "Which rail line will stay closed until at least Saturday?"),
+        Turn("assistant", "Kersbridge and Halford. Network Rail said the line would stay shut."),
+    ]
+    assert standalone("Why is it shut?", history) == (
+        "Why is the rail line that will stay closed until at least Saturday shut?"
+    )
+
+
+def test_a_question_that_leans_on_an_earlier_one_describes_nothing_itself():
+    history = [
+        Turn("user", "Which news agency did the photographer killed near Hama work for?"),
+        Turn("assistant", "dpa. A photographer for the agency dpa was killed."),
+        Turn("user", "Which country is that agency from?"),
+        Turn("assistant", "Germany. The German agency said so."),
+    ]
+    assert "that agency from" not in standalone("On which day did it announce his death?", history)

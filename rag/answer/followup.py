@@ -179,11 +179,12 @@ def _person(previous: str, answer: str, places: set[str] = frozenset()) -> str |
 
 _WHICH = re.compile(
     r"^\s*(?:which|what)\s+(?P<noun>(?:[\w'’-]+\s+){0,3}?)(?P<verb>(?:is|was|were|are|has|have|"
-    r"had)\s.*?)\s*\??\s*$",
+    r"had|will|would|can|could)\s.*?)\s*\??\s*$",
     re.IGNORECASE,
 )
 
 
+_LEANS = re.compile(r"\b(?:it|its|that|this|these|those|he|him|his|she|her|they|them)\b", re.I)
 _WHO_WAS = re.compile(
     r"^\s*who\s+(?:is|was)\s+(?:the|a|an)\s+(?P<description>[^?]+?)\s*\??\s*$", re.IGNORECASE
 )
@@ -194,6 +195,8 @@ def _described(previous: str, relative: str) -> str | None:
     near Hama?" -> "the photographer who was killed near Hama") or a who-question about a
     description the answer gave no name for ("Who was the man found dead in Nethergate?" ->
     "the man found dead in Nethergate")."""
+    if "(" in previous or _LEANS.search(previous):
+        return None  # itself a follow-up: no description of its own
     if who := _WHO_WAS.match(previous):
         return f"the {who.group('description')}"
     match = _WHICH.match(previous)
@@ -213,12 +216,16 @@ def _place(previous: str) -> str | None:
 
 def _thing(previous: str, answer: str) -> str | None:
     """What "it" is: the name a short answer gave to a question asking for one ("Which
-    reservoir ...?" "Hollins Water. ..."; a "who" question's answer is a person, no "it"), else
-    the previous question's first name, else the answer's."""
+    reservoir ...?" "Hollins Water. ..."; a "who" question's answer is a person, no "it"), or
+    what that question described when the answer gave no name, else the previous question's
+    first name, else the answer's."""
     lead = re.split(r"(?<=[.!?])\s", answer.strip(), maxsplit=1)[0]
     added = [p for p in name_phrases(lead) if p not in previous]
-    if added and len(lead.split()) <= 6 and _ASKS_FOR_THING.search(previous):
-        return added[0]
+    if len(lead.split()) <= 6 and _ASKS_FOR_THING.search(previous):
+        if added:
+            return added[0]
+        if described := _described(previous, "that"):  # "the rail line that will stay closed"
+            return described
     names = _names(previous) or _names(answer)
     return names[0] if names else None
 
