@@ -158,6 +158,9 @@ def test_different_numbers_for_the_same_event_are_a_conflict(pipeline, tmp_path)
         ("shares fell 12 per cent", "shares fell 12 points", False),
         ("the strike ended on 12 March", "the strike ended on 14 March", True),
         ("the strike ended on 12 March", "12 drivers walked out", False),
+        ("a 78-year-old man died", "a 48-hour strike", False),  # an age is no duration
+        ("a 78-year-old man died", "a 64-year-old man died", True),
+        ("the 25th division advanced", "the 30th division advanced", False),  # ranks
     ],
 )
 def test_figures_disagree_only_when_they_state_one_kind_differently(one, other, conflict):

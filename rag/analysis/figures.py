@@ -55,6 +55,10 @@ _PERCENT = re.compile(
     r"\s*(?:" + "|".join(re.escape(w) for w in PERCENT_WORDS) + r")(?![A-Za-z])", re.IGNORECASE
 )
 _AGE = re.compile(r"(?:" + "|".join(re.escape(w) for w in AGE_MARKERS) + r")", re.IGNORECASE)
+_AGE_MEASURE = re.compile(
+    r"\d+(?:" + "|".join(re.escape(w) for w in AGE_MARKERS) + r")", re.IGNORECASE
+)
+_ORDINAL = re.compile(r"(?:st|nd|rd|th)\b", re.IGNORECASE)
 _BOUND = re.compile(
     r"\b(?P<phrase>" + "|".join(re.escape(p) for side in BOUNDS.values() for p in side) + r")\s+$",
     re.IGNORECASE,
@@ -91,7 +95,7 @@ def figures_of(text: str, unit: int = 0) -> list[Figure]:
         hours = int(m.group(1)) % 12 + (12 if m.group(3).lower() == "p" else 0)
         found.append((m.start(), m.end(), ("clock", hours + int(m.group(2) or 0) / 60, 1.0)))
     for a, b, number, dimension, value in measure_spans(text):
-        if free(a, b):
+        if free(a, b) and not _AGE_MEASURE.match(text, a):  # "a 78-year-old": an age
             found.append((a, b, (dimension, value, value / number if number else 1.0)))
     for m in _YEAR.finditer(text):
         if free(m.start(), m.end()):
@@ -106,13 +110,15 @@ def _kind_of_number(
     text: str, start: int, end: int, value: float
 ) -> tuple[int, int, Quantity] | None:
     after, before = text[end:], text[:start]
+    if _ORDINAL.match(after):
+        return None  # "the 25th division": a rank, not an amount
+    if _AGE.match(after):
+        return start, end, ("age", value, 1.0)
     if unit := unit_at(after):  # "one mile"
         length, dimension, size = unit
         return start, end + length, (dimension, value * size, size)
     if m := _PERCENT.match(after):
         return start, end + m.end(), ("percent", value, 1.0)
-    if _AGE.match(after):
-        return start, end, ("age", value, 1.0)
     next_word = re.match(r"\s*([A-Za-z]+)", after)
     previous = re.search(r"([A-Za-z]+)\W{0,3}$", before)
     if any(w and w.group(1).lower() in CALENDAR_WORDS for w in (next_word, previous)):
