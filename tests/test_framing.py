@@ -39,3 +39,13 @@ def test_a_swap_between_function_words_only_is_not_anchored():
         )
         == []
     )
+
+
+def test_a_weekday_and_a_reporting_verb_at_the_edge_of_a_swap_are_cut_off():
+    swaps = _swaps(
+        "Syrian state media SANA on Wednesday said militants retreated some 20km from Hama.",
+        "According to Syrian state media SANA, insurgent forces have retreated 20 kilometers "
+        "from Hama.",
+    )
+    assert ("insurgent forces", "militants") in swaps
+    assert not any("wednesday" in word for pair in swaps for word in pair)

@@ -155,10 +155,24 @@ def _swaps(left: str, right: str) -> list[tuple[str, str]]:
         after = codes[k + 1] if k + 1 < len(codes) else None
         if not _anchored(a, before, after):
             continue
-        x, y = _trim(a[i1:i2]), _trim(b[j1:j2])
+        x = _trim(_unmoved(_trim(a[i1:i2]).split(), b))
+        y = _trim(_unmoved(_trim(b[j1:j2]).split(), a))
         if x and y and x != y and _meaningful(x) and _meaningful(y):
             found.append(tuple(sorted((x, y))))
     return found  # type: ignore[return-value]
+
+
+def _unmoved(run: list[str], other: list[str]) -> list[str]:
+    """A replaced run without the words at its edges the other sentence also has elsewhere:
+    moved, not replaced ("wednesday said militants" against "... on wednesday said
+    opposition fighters" -> "militants")."""
+    elsewhere = set(other)
+    start, end = 0, len(run)
+    while start < end and run[start] in elsewhere:
+        start += 1
+    while end > start and run[end - 1] in elsewhere:
+        end -= 1
+    return run[start:end]
 
 
 def _anchored(tokens: list[str], before: tuple | None, after: tuple | None) -> bool:
@@ -175,14 +189,16 @@ def _tokens(text: str) -> list[str]:
 
 
 def _trim(tokens: list[str]) -> str:
-    """The phrase without stopwords at its ends, nor a number at its edge and what is beyond
-    it ("date 2024-12-05 terrorists" -> "terrorists"): numbers are conflicts, not framing."""
+    """The phrase without stopwords or weekdays and months at its ends, nor a number at its edge
+    and what is beyond it ("date 2024-12-05 terrorists" -> "terrorists"): numbers are
+    conflicts, not framing."""
     digits = [k for k, t in enumerate(tokens) if re.search(r"\d", t)]
     if digits:
         tokens = tokens[digits[-1] + 1 :] if digits[-1] < len(tokens) / 2 else tokens[: digits[0]]
-    while tokens and tokens[0] in STOPWORDS:
+    edge = STOPWORDS | CALENDAR_WORDS  # "wednesday said militants" -> "militants"
+    while tokens and tokens[0] in edge:
         tokens = tokens[1:]
-    while tokens and tokens[-1] in STOPWORDS:
+    while tokens and tokens[-1] in edge:
         tokens = tokens[:-1]
     return " ".join(tokens)
 
