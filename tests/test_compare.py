@@ -96,6 +96,9 @@ def test_an_outlet_naming_the_fighters_terrorists_in_its_own_voice_is_framing(co
     words = {f: {t.term for t in terms} for f, terms in comparison.framing[label].items()}
     assert "terrorists" in words[A]
     assert any(term.startswith("forces opposed to") for term in words[B])
+    # the label Damascus puts on the fighters ("views the insurgents as terrorists") joins the
+    # group of the words the outlets use for them
+    assert {"insurgents", "militants"} <= set(label.split(" / ")) | set().union(*words.values())
 
 
 def test_each_outlets_distinctive_words_are_scored_against_the_rest(comparison):

@@ -1,6 +1,8 @@
 """Word swaps between two sentences that report one claim (rag.analysis.framing), no model."""
 
-from rag.analysis.framing import _swaps
+import pytest
+
+from rag.analysis.framing import _swaps, labels
 
 
 def test_a_swap_at_the_start_of_parallel_clauses_is_found():
@@ -49,3 +51,22 @@ def test_a_weekday_and_a_reporting_verb_at_the_edge_of_a_swap_are_cut_off():
     )
     assert ("insurgent forces", "militants") in swaps
     assert not any("wednesday" in word for pair in swaps for word in pair)
+
+
+@pytest.mark.parametrize(
+    "sentence, found",
+    [
+        (
+            "Damascus refers to the opposition as “terrorists”, and Assad vowed",
+            [("opposition", "terrorists")],
+        ),
+        (
+            "Damascus views the insurgents as terrorists, and Assad has vowed",
+            [("insurgents", "terrorists")],
+        ),
+        ("She described the flood as the worst in a generation.", []),
+        ("Residents called the council as soon as the water rose.", []),
+    ],
+)
+def test_a_label_put_on_someone_links_the_label_to_the_name(sentence, found):
+    assert labels(sentence) == found

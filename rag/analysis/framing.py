@@ -17,11 +17,19 @@ import numpy as np
 from pydantic import BaseModel
 
 from rag.core.models import Citation, Span
-from rag.core.text import CALENDAR_WORDS, STOPWORDS, numbers, words
+from rag.core.text import CALENDAR_WORDS, LABELLING_VERBS, STOPWORDS, numbers, words
 
 SHORT_SIDE = 3  # words on the shorter side of a substitution ("terrorists")
 LONG_SIDE = 8  # and on the longer one ("forces opposed to syrian president bashar al-assad")
 MIN_SIMILAR = 0.25  # token similarity two aligned sentences need for a word-level comparison
+# "Damascus refers to the opposition as 'terrorists'": a label put in the place of a name
+_LABEL = re.compile(
+    r"\b(?:"
+    + "|".join(re.escape(v) for v in sorted(LABELLING_VERBS, key=len, reverse=True))
+    + r")\s+(?P<named>(?:[\w’'-]+\s+){1,3}?)as\s+[\"“‘']?(?P<label>[\w’'-]+(?:\s+[\w’'-]+)?)"
+    r"[\"”’']?(?=\s*(?:[,.;:]|and\b|$))",
+    re.IGNORECASE,
+)
 
 
 class FramingTerm(BaseModel):
@@ -41,6 +49,7 @@ def substitution_groups(claims: list[Span], sims: np.ndarray, same_claim: float)
         left, right = claims[int(i)], claims[int(j)]
         if i < j and left.file != right.file:
             links.update(_swaps(left.text, right.text))
+    links.update(label for claim in claims for label in labels(claim.text))
     neighbours: dict[str, set[str]] = defaultdict(set)
     weight: Counter[str] = Counter()
     for (a, b), n in links.items():
@@ -135,6 +144,18 @@ def distinctive_terms(sentences: list[Span], most: int = 6) -> dict[str, list[Fr
             if z > 1.96
         ]
     return {f: terms for f, terms in view.items() if terms}
+
+
+def labels(text: str) -> list[tuple[str, str]]:
+    """Labels a sentence puts on someone ("views the insurgents as terrorists" ->
+    insurgents, terrorists): words used in the place of a name, though not in its place in
+    another file's sentence."""
+    found = []
+    for m in _LABEL.finditer(text):
+        named, label = _trim(_tokens(m.group("named"))), _trim(_tokens(m.group("label")))
+        if named and label and named != label and _meaningful(named) and _meaningful(label):
+            found.append(tuple(sorted((named, label))))
+    return found  # type: ignore[return-value]
 
 
 def _swaps(left: str, right: str) -> list[tuple[str, str]]:
