@@ -49,7 +49,7 @@ def render_comparison(
     out.append(f"\n## Conflicting numbers ({len(comparison.conflicts)})")
     for conflict in comparison.conflicts:
         sides = "; ".join(
-            f"{text(f)}: {', '.join(conflict.stated.get(f) or [f'{v:g}' for v in vals])}"
+            f"{text(f)}: {text(', '.join(conflict.stated.get(f) or [f'{v:g}' for v in vals]))}"
             for f, vals in conflict.values.items()
         )
         out.append(f"- {text(conflict.claim)} — {sides} {cite(conflict.citations)}")
