@@ -240,6 +240,18 @@ def test_a_claim_another_outlet_states_with_another_figure_is_not_single_source(
     assert not [text for text in singles if "major incident" in text], singles
 
 
+@pytest.mark.slow
+def test_a_claim_made_in_a_relative_clause_is_aligned_with_the_same_claim_elsewhere(
+    flood_comparison,
+):
+    """The Beacon's "Furious residents blamed Marle Valley Water, which opened the floodgates
+    at Hollins Water reservoir" reports the releases the four other outlets report."""
+    releases = [c for c in flood_comparison.corroborated if "103_daily_beacon.txt" in c.files]
+    assert any(c.count == 5 and "Hollins Water" in c.text for c in releases), [
+        (c.count, c.text) for c in releases
+    ]
+
+
 CORPUS4 = ROOT / "tests" / "corpus4"
 
 

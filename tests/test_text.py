@@ -1,6 +1,13 @@
 import pytest
 
-from rag.core.text import clause_spans, content_terms, numbers, proper_names, sentence_spans
+from rag.core.text import (
+    clause_spans,
+    content_terms,
+    numbers,
+    proper_names,
+    relative_pieces,
+    sentence_spans,
+)
 
 
 @pytest.mark.parametrize(
@@ -93,3 +100,25 @@ def test_irregular_verbs_meet_their_base_form():
 )
 def test_clauses_lose_their_conjunction_and_lead_in(sentence, clauses):
     assert [sentence[a:b] for a, b in clause_spans(sentence)] == clauses
+
+
+@pytest.mark.parametrize(
+    "clause, pieces",
+    [
+        (
+            "The authority, which runs six tram lines and 41 bus routes, said only Line 2 ran",
+            ["runs six tram lines and 41 bus routes", "The authority said only Line 2 ran"],
+        ),
+        (
+            "Kersbridge was last hit by major flooding in July 2007, when around 1,000 homes "
+            "were damaged.",
+            [
+                "around 1,000 homes were damaged",
+                "Kersbridge was last hit by major flooding in July 2007",
+            ],
+        ),
+        ("The man was found dead at his home in Nethergate.", []),
+    ],
+)
+def test_a_relative_clause_and_the_clause_without_it_are_parts_of_a_claim(clause, pieces):
+    assert relative_pieces(clause) == pieces

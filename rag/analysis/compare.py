@@ -5,7 +5,7 @@ Deterministic: sentence embeddings align claims across wording, rules do the res
 
 import difflib
 import itertools
-from collections import Counter
+from collections import Counter, defaultdict
 
 import numpy as np
 from pydantic import BaseModel, Field
@@ -21,7 +21,7 @@ from rag.analysis.framing import (
 from rag.answer.evidence import SentenceVectors, is_full_sentence
 from rag.core.cancel import check as check_cancelled
 from rag.core.models import Chunk, Citation, Span
-from rag.core.text import clause_spans, numbers
+from rag.core.text import clause_spans, numbers, relative_pieces
 
 # Two sentences of different files report the same thing when a clause of each comes this
 # close (cosine); tuned on the sample's labelled pairs (eval/alignment_pairs.yaml)
@@ -106,7 +106,7 @@ def compare_files(chunks_by_file: dict[str, list[Chunk]], vectors: SentenceVecto
     units = [unit for sentence in sentences for unit in claim_units(sentence)]
     unit_matrix = vectors.embed([u.text for u in units]) if units else matrix
     claims = unit_matrix @ unit_matrix.T  # every pair of claims, once; the steps below read it
-    groups = _align(units, claims)
+    groups = _align(units, claims, _part_links(units, unit_matrix, vectors))
     corroborated = [g for g in groups if len({units[i].file for i in g}) >= 2]
     corroborated.sort(key=lambda g: -len({units[i].file for i in g}))
     number = {file: n for n, file in enumerate(sorted(chunks_by_file))}
@@ -149,11 +149,42 @@ def claim_units(sentence: Span) -> list[Span]:
 
 
 def claim_similarity(a: str, b: str, vectors: SentenceVectors) -> float:
-    """How close two sentences come as claims: their closest clauses (cosine)."""
-    first = [a[i:j] for i, j in clause_spans(a)] or [a]
-    second = [b[i:j] for i, j in clause_spans(b)] or [b]
+    """How close two sentences come as claims: their closest clauses, or parts of a clause
+    either side of a relative clause's opener (cosine)."""
+    first, second = _parts(a), _parts(b)
     found = vectors.embed(first + second)
     return float((found[: len(first)] @ found[len(first) :].T).max())
+
+
+def _parts(sentence: str) -> list[str]:
+    clauses = [sentence[i:j] for i, j in clause_spans(sentence)] or [sentence]
+    return clauses + [p for clause in clauses for p in relative_pieces(clause)]
+
+
+def _part_links(
+    units: list[Span], unit_matrix: np.ndarray, vectors: SentenceVectors
+) -> dict[int, dict[int, float]]:
+    """Claims that report the same thing in a part either side of a relative clause's opener
+    ("..., according to the city council, which declared a major incident at 4am"), though
+    not as wholes: {claim: {other claim: cosine}}. Parts align claims; they are never listed,
+    nor do they make a claim less one outlet's own."""
+    extra = [(i, part) for i, unit in enumerate(units) for part in relative_pieces(unit.text)]
+    links: dict[int, dict[int, float]] = defaultdict(dict)
+    if not extra:
+        return links
+    owner = np.array([i for i, _ in extra])
+    parts = vectors.embed([part for _, part in extra])
+    pairs = [(owner[k], j, v) for j, k, v in _above(unit_matrix @ parts.T)]
+    pairs += [(owner[k], owner[m], v) for k, m, v in _above(parts @ parts.T)]
+    for i, j, value in pairs:
+        if i != j and value > links[i].get(j, 0.0):
+            links[i][j] = links[j][i] = value
+    return links
+
+
+def _above(sims: np.ndarray) -> list[tuple[int, int, float]]:
+    rows, columns = np.nonzero(sims >= SAME_CLAIM)
+    return [(int(r), int(c), float(sims[r, c])) for r, c in zip(rows, columns)]
 
 
 def _sentences(chunks_by_file: dict[str, list[Chunk]]) -> list[Span]:
@@ -166,19 +197,30 @@ def _sentences(chunks_by_file: dict[str, list[Chunk]]) -> list[Span]:
     return list(found.values())
 
 
-def _align(sentences: list[Span], sims: np.ndarray) -> list[list[int]]:
-    """Greedy grouping: a sentence joins the group of its most similar earlier sentence (at
-    least SAME_CLAIM) whose group has no sentence from its file yet, else starts a group."""
+def _align(
+    sentences: list[Span], sims: np.ndarray, links: dict[int, dict[int, float]]
+) -> list[list[int]]:
+    """Greedy grouping: a claim joins the group of its most similar earlier claim (at least
+    SAME_CLAIM, as wholes or by a part: links) whose group has no claim from its file yet,
+    and, joining by a part, comes within UNIQUE_BELOW of all of it; else it starts a group."""
     groups: list[list[int]] = []
     group_of: list[int] = []
     files_in: list[set[str]] = []
     for i, sentence in enumerate(sentences):
         if i % 64 == 0:
             check_cancelled()
-        close = np.flatnonzero(sims[i, :i] >= SAME_CLAIM)
+        row = sims[i, :i].copy()
+        for j, value in links.get(i, {}).items():
+            if j < i:
+                row[j] = max(row[j], value)
+        close = np.flatnonzero(row >= SAME_CLAIM)
         joined = None
-        for j in close[np.argsort(-sims[i, close], kind="stable")]:
-            if sentence.file not in files_in[group_of[j]]:
+        for j in close[np.argsort(-row[close], kind="stable")]:
+            group = groups[group_of[j]]
+            by_part = sims[i, j] < SAME_CLAIM  # a claim of two claims may bridge two groups
+            if sentence.file not in files_in[group_of[j]] and (
+                not by_part or float(sims[i, group].min()) >= UNIQUE_BELOW
+            ):
                 joined = group_of[j]
                 break
         if joined is None:

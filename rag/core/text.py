@@ -38,6 +38,7 @@ LABELLING_VERBS: list[str] = _LEXICON["labelling_verbs"]
 _CLAUSE_END = re.compile(
     r"\s*(?:;\s+|,\s+(?:" + "|".join(_LEXICON["clause_openers"]) + r")\s+)", re.IGNORECASE
 )
+_RELATIVE = re.compile(r",\s+(?:" + "|".join(_LEXICON["relative_openers"]) + r")\s+", re.IGNORECASE)
 _ATTRIBUTION = re.compile(r"[a-z]+(?:ed|en|wn)\s+by\b")  # "as noted by", "as shown by"
 _LEAD_IN = re.compile(
     r"(?:" + "|".join(re.escape(p) for p in _LEXICON["discourse_openers"]) + r"),\s+", re.IGNORECASE
@@ -249,6 +250,26 @@ def clause_spans(text: str, shortest: int = 5) -> list[tuple[int, int]]:
     if carried is not None and pieces:  # only short pieces after the first: one clause
         pieces[-1] = (pieces[-1][0], stop)
     return [] if pieces in ([], [(0, stop)]) else pieces
+
+
+def relative_pieces(text: str, shortest: int = 5) -> list[str]:
+    """A clause's relative clauses and what it says without them ("The authority, which runs
+    six tram lines, said only Line 2 was running" -> "runs six tram lines", "The authority said
+    only Line 2 was running"), each of at least `shortest` words; none when it has no
+    relative clause after a comma."""
+    cuts = list(_RELATIVE.finditer(text))
+    if not cuts:
+        return []
+    pieces, main, kept = [], [], 0
+    for cut in cuts:
+        close = re.compile(r",\s").search(text, cut.end())  # not "1,000"
+        end = close.start() if close else len(text)
+        pieces.append(text[cut.end() : end])
+        main.append(text[kept : cut.start()])
+        kept = close.end() - 1 if close else end  # " said only...": the clause goes on
+    main.append(text[kept:])
+    pieces.append("".join(main))
+    return [p.strip(" ,.") for p in pieces if len(p.split()) >= shortest]
 
 
 def line_of(text: str, offset: int) -> int:
