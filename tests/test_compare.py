@@ -233,6 +233,16 @@ def test_figures_for_one_thing_conflict_though_their_sentences_are_worded_apart(
 
 
 @pytest.mark.slow
+def test_a_conflict_lists_every_outlet_that_states_one_of_its_figures(flood_comparison):
+    """The Echo's "Around 1,800 residents were evacuated" sides with the wire's "about 1,800
+    people had been evacuated" against the later 3,000."""
+    evacuated = [c for c in flood_comparison.conflicts if "1,800" in sum(c.stated.values(), [])]
+    assert evacuated, [c.stated for c in flood_comparison.conflicts]
+    assert evacuated[0].stated["100_kersbridge_echo.md"] == ["1,800"]
+    assert "100_kersbridge_echo.md" in {q.file for q in evacuated[0].citations}
+
+
+@pytest.mark.slow
 def test_a_claim_another_outlet_states_with_another_figure_is_not_single_source(flood_comparison):
     """The Echo's "shortly after 2am" is the Standard's "at 4am": the declaration is reported
     twice, in words too far apart to align, and disputed, not one outlet's alone."""

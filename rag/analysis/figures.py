@@ -202,7 +202,35 @@ def figure_conflicts(
         for x, y in _candidates(found, units, claims)
         if _disagree(x, y) and _one_thing(x, y, float(claims[x.unit, y.unit]), vector_of, common)
     ]
-    return _joined(edges)
+    by_value: dict[float, list[Figure]] = defaultdict(list)
+    for f in found:
+        by_value[round(f.stated, 6)].append(f)
+    return [_with_agreeing(g, by_value, units, claims) for g in _joined(edges)]
+
+
+def _with_agreeing(
+    group: list[Figure],
+    by_value: dict[float, list[Figure]],
+    units: list[Span],
+    claims: np.ndarray,
+) -> list[Figure]:
+    """A group with the figures of files not in it that state one of its figures in a clause
+    that close to that figure's ("1,800 residents were evacuated" beside "about 1,800 people
+    had been evacuated"): every side of the disagreement, not only its first voices."""
+    files = {units[f.unit].file for f in group}
+    added = []
+    for member in group:
+        for f in by_value[round(member.stated, 6)]:
+            file = units[f.unit].file
+            if (
+                file not in files
+                and comparable(f.quantity, member.quantity)
+                and same(f.quantity, member.quantity)
+                and claims[f.unit, member.unit] >= CLOSE_CLAIMS
+            ):
+                added.append(f)
+                files.add(file)
+    return group + added
 
 
 def _common_words(units: list[Span]) -> frozenset[str]:
