@@ -209,10 +209,12 @@ def _align(
     for i, sentence in enumerate(sentences):
         if i % 64 == 0:
             check_cancelled()
-        row = sims[i, :i].copy()
-        for j, value in links.get(i, {}).items():
-            if j < i:
-                row[j] = max(row[j], value)
+        row = sims[i, :i]
+        if i in links:  # a part of it, or of an earlier claim, comes closer than the whole
+            row = row.copy()
+            for j, value in links[i].items():
+                if j < i:
+                    row[j] = max(row[j], value)
         close = np.flatnonzero(row >= SAME_CLAIM)
         joined = None
         for j in close[np.argsort(-row[close], kind="stable")]:

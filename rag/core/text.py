@@ -39,6 +39,7 @@ _CLAUSE_END = re.compile(
     r"\s*(?:;\s+|,\s+(?:" + "|".join(_LEXICON["clause_openers"]) + r")\s+)", re.IGNORECASE
 )
 _RELATIVE = re.compile(r",\s+(?:" + "|".join(_LEXICON["relative_openers"]) + r")\s+", re.IGNORECASE)
+_COMMA_BREAK = re.compile(r",\s")  # a comma that ends a clause, not the one in "1,000"
 _ATTRIBUTION = re.compile(r"[a-z]+(?:ed|en|wn)\s+by\b")  # "as noted by", "as shown by"
 _LEAD_IN = re.compile(
     r"(?:" + "|".join(re.escape(p) for p in _LEXICON["discourse_openers"]) + r"),\s+", re.IGNORECASE
@@ -262,7 +263,7 @@ def relative_pieces(text: str, shortest: int = 5) -> list[str]:
         return []
     pieces, main, kept = [], [], 0
     for cut in cuts:
-        close = re.compile(r",\s").search(text, cut.end())  # not "1,000"
+        close = _COMMA_BREAK.search(text, cut.end())
         end = close.start() if close else len(text)
         pieces.append(text[cut.end() : end])
         main.append(text[kept : cut.start()])
