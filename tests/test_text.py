@@ -7,6 +7,7 @@ from rag.core.text import (
     proper_names,
     relative_pieces,
     sentence_spans,
+    statement_pieces,
 )
 
 
@@ -122,3 +123,24 @@ def test_clauses_lose_their_conjunction_and_lead_in(sentence, clauses):
 )
 def test_a_relative_clause_and_the_clause_without_it_are_parts_of_a_claim(clause, pieces):
     assert relative_pieces(clause) == pieces
+
+
+@pytest.mark.parametrize(
+    "sentence, pieces",
+    [
+        (
+            "Managers laid on 14 minibuses for staff and postponed non-urgent operations.",
+            ["Managers laid on 14 minibuses for staff", "postponed non-urgent operations."],
+        ),
+        (
+            "She said she had served only a handful of customers and had sent her staff home.",
+            ["She said she had served only a handful of customers", "had sent her staff home."],
+        ),
+        (
+            "Trams and buses sat unused when drivers launched a stoppage over wages and shifts.",
+            ["Trams and buses sat unused when drivers launched a stoppage over wages and shifts."],
+        ),
+    ],
+)
+def test_statement_pieces_cut_at_and_before_a_verb_not_in_a_list(sentence, pieces):
+    assert statement_pieces(sentence) == pieces

@@ -141,3 +141,31 @@ def test_a_part_of_a_sentence_that_leaves_out_its_negation_is_flagged():
     passage = "The minister did not say the crisis was over, officials said."
     verdict = check_support("The crisis was over.", [passage], 0.9, 0.55, closest=passage)
     assert not verdict.supported and "negates" in verdict.reason
+
+
+HOSPITAL = (
+    "At Elsby General Hospital, managers laid on 14 minibuses to bring night-shift staff in. "
+    "Day-shift nurses said the journey took twice as long as usual."
+)
+
+
+def test_an_event_joined_to_a_reported_one_is_flagged(sample_pipeline):
+    claim = (
+        "At Elsby General Hospital, managers laid on 14 minibuses for staff and postponed "
+        "non-urgent operations."
+    )
+    sentence = sample_pipeline.answers.verifier.verify(claim, [_chunk(HOSPITAL)])
+    assert not sentence.supported
+    assert "postponed non-urgent operations" in sentence.reason
+
+
+def test_two_reported_statements_joined_are_kept(sample_pipeline):
+    claim = (
+        "Managers at Elsby General Hospital laid on 14 minibuses for night-shift staff, and "
+        "day-shift nurses said the journey took twice as long."
+    )
+    assert sample_pipeline.answers.verifier.verify(claim, [_chunk(HOSPITAL)]).supported
+
+
+def _chunk(text: str) -> Chunk:
+    return Chunk("h1", "hospital.txt", text, 0, len(text), 1, sentence_spans(text))

@@ -23,9 +23,9 @@ from rag.core.text import (
     APPROXIMATORS,
     BOUNDS,
     CALENDAR_WORDS,
-    IRREGULAR_PAST,
     PERCENT_WORDS,
     STOPWORDS,
+    is_past_tense,
     measure_spans,
     number_spans,
     numbers,
@@ -168,7 +168,7 @@ def _counted(after: str) -> tuple[str, ...]:
             continue
         if word == "and" and taken:
             continue
-        if not _is_content(word) or _past(word):
+        if not _is_content(word) or is_past_tense(word):
             break
         taken.append(word)
         if len(taken) == HEAD_WORDS:
@@ -182,10 +182,6 @@ def _is_content(word: str) -> bool:
 
 def _surrounds(word: str) -> bool:
     return len(word) > 1 and word not in STOPWORDS and word not in APPROXIMATORS
-
-
-def _past(word: str) -> bool:
-    return word in IRREGULAR_PAST or (len(word) > 4 and word.endswith("ed"))
 
 
 def figure_conflicts(

@@ -221,6 +221,33 @@ def proper_names(text: str) -> set[str]:
     return names
 
 
+def is_past_tense(word: str) -> bool:
+    """A past-tense verb, by its form ("fell", "reported"): no part-of-speech tagger needed."""
+    return word in IRREGULAR_PAST or (len(word) > 4 and word.endswith("ed"))
+
+
+# Where a sentence joins two statements: a clause's end (_CLAUSE_END), or "and"/"but" before a
+# verb ("managers laid on minibuses and postponed operations", "and had sent her staff home")
+_STATEMENT_JOIN = re.compile(r"\s+(?:and|but)\s+(?:then\s+)?(?=([a-z]+)\b)")
+_AUXILIARIES = frozenset({"had", "has", "have", "was", "were", "is", "are", "would", "will"})
+
+
+def statement_pieces(text: str) -> list[str]:
+    """The statements a sentence joins: its clauses, each cut again at "and" or "but" before a
+    verb in the past tense or an auxiliary. A list of nouns ("trams and buses") stays whole."""
+    clauses = [text[a:b] for a, b in clause_spans(text, shortest=3)] or [text]
+    pieces = []
+    for clause in clauses:
+        begin = 0
+        for join in _STATEMENT_JOIN.finditer(clause):
+            verb = join.group(1)
+            if is_past_tense(verb) or verb in _AUXILIARIES:
+                pieces.append(clause[begin : join.start()])
+                begin = join.end()
+        pieces.append(clause[begin:])
+    return [p.strip() for p in pieces if p.strip()]
+
+
 def clause_spans(text: str, shortest: int = 5) -> list[tuple[int, int]]:
     """The clauses of a sentence as (start, end) offsets into it, each without its conjunction
     or a discourse opener ("In contrast, rebels said..." -> "rebels said..."); a piece of
