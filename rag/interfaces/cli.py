@@ -166,6 +166,11 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--out", type=Path, default=Path("eval/out/reader"), help="model directory")
     train.add_argument("--seed", type=int, default=13)
     train.add_argument("--epochs", type=int, default=2)
+    train.add_argument(
+        "--combiner-only",
+        action="store_true",
+        help="keep the model in --out; refit only its combiner and threshold (minutes, no torch)",
+    )
     train.set_defaults(run=_train_reader)
 
     entail = commands.add_parser(
@@ -292,7 +297,8 @@ def _eval_squad(args: argparse.Namespace, settings: Settings) -> int:
 def _train_reader(args: argparse.Namespace, settings: Settings) -> int:
     from rag.train.reader import Recipe, fit_combiner, run
 
-    card = run(args.dataset, args.out, Recipe(seed=args.seed, epochs=args.epochs))
+    if not args.combiner_only:
+        run(args.dataset, args.out, Recipe(seed=args.seed, epochs=args.epochs))
     card = fit_combiner(args.dataset, args.out, settings)
     print(json.dumps(card["window_scores"], indent=2))
     print(f"threshold (tuning articles): {card['threshold']}; model: {args.out}")
