@@ -1,6 +1,12 @@
 import pytest
 
-from rag.answer.verify import cheap_checks, check_support, names_elsewhere
+from rag.answer.verify import (
+    cheap_checks,
+    check_support,
+    misattributed,
+    names_elsewhere,
+    speaker,
+)
 from rag.core.models import Chunk
 from rag.core.text import sentence_spans
 
@@ -169,3 +175,47 @@ def test_two_reported_statements_joined_are_kept(sample_pipeline):
 
 def _chunk(text: str) -> Chunk:
     return Chunk("h1", "hospital.txt", text, 0, len(text), 1, sentence_spans(text))
+
+
+@pytest.mark.parametrize(
+    "sentence, said_by",
+    [
+        (
+            "Martin Haldane, the chief executive, told the Herald that talks would resume.",
+            "Martin Haldane",
+        ),
+        ("The mayor, Ruth Bellamy, said on Tuesday that both sides had agreed.", "Ruth Bellamy"),
+        ("Footfall fell by half, said Lionel Fairweather.", "Lionel Fairweather"),
+        ("According to chamber president Lionel Fairweather, footfall fell.", "Lionel Fairweather"),
+        ("He said talks would resume.", None),
+        ("The authority said it would hire agency drivers.", None),
+    ],
+)
+def test_the_speaker_of_a_statement_is_the_name_at_its_speech_verb(sentence, said_by):
+    assert speaker(sentence) == said_by
+
+
+def test_a_statement_put_in_another_speakers_mouth_is_flagged():
+    claim = "Nadia Okafor told the Herald that a settlement would cost around 11 million."
+    spans = _spans(QUOTES)
+    assert misattributed(claim, spans) == ("Nadia Okafor", "Martin Haldane")
+
+
+def test_a_statement_its_own_speaker_made_is_not_misattributed():
+    claim = "Haldane told the Herald that a settlement would cost around 11 million."
+    assert misattributed(claim, _spans(QUOTES)) is None
+
+
+def test_an_attribution_covers_only_its_own_statement():
+    claim = (
+        "Boats rescued 40 people from upper floors overnight, and Nadia Okafor said the union "
+        "would attend the talks."
+    )
+    assert misattributed(claim, _spans(QUOTES)) is None
+
+
+QUOTES = (
+    "Martin Haldane, the chief executive, told the Herald that a settlement would cost around "
+    "11 million. Boats rescued 40 people from upper floors overnight, Tom Reddy said. "
+    "Nadia Okafor said the union would attend the talks."
+)

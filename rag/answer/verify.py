@@ -10,8 +10,10 @@ from rag.answer.entailment import Entailment, load_lexicon
 from rag.answer.evidence import SentenceVectors
 from rag.core.models import AnswerSentence, Chunk, Citation, Span
 from rag.core.text import (
+    CALENDAR_WORDS,
     NEGATIONS,
     QUANTITY_WORDS,
+    SPEECH_VERBS,
     STOPWORDS,
     content_terms,
     numbers,
@@ -232,6 +234,10 @@ class Verifier:
                 False,
                 f"names not in the sentences that state the rest: {', '.join(strangers)}",
             )
+        if verdict is None and (swap := misattributed(claim, spans)):
+            verdict = Verdict(
+                False, f"says {swap[0]} said it where the cited passage says {swap[1]} did"
+            )
         if verdict is None and _quoted(claim, passages):
             verdict = Verdict(True)
         if verdict is None and (added := self._added_statement(claim, passages, matrix[1:])):
@@ -329,6 +335,77 @@ def names_elsewhere(claim: str, spans: list[Span], holders: int = 2) -> list[str
             if spans[j].chunk is spans[i].chunk:
                 near |= set(words(spans[j].text)) | set(content_terms(spans[j].text))
     return sorted(n for n in names if n not in near and stem(n) not in near)
+
+
+_NAME = re.compile(r"[A-Z][\w'’-]+(?:\s+(?:al-|bin\s+|de\s+|van\s+)?[A-Z][\w'’-]+)*")
+_SPEECH = "|".join(sorted(SPEECH_VERBS, key=len, reverse=True))
+# after a name: the verb, perhaps past an appositive (", the authority's chief executive,")
+_VERB_AFTER_NAME = re.compile(rf"(?:,[^,]{{1,80}},|,)?\s+(?:{_SPEECH})\b")
+_NAME_AFTER_VERB = re.compile(
+    rf"\b(?:(?:{_SPEECH})\s+|[Aa]ccording to\s+(?:(?:the\s+)?[a-z][\w'’-]*\s+){{0,3}})"
+    rf"(?={_NAME.pattern})"
+)
+
+
+def speaker(sentence: str) -> str | None:
+    """Who the sentence says made its statement: the name before a speech verb ("Martin
+    Haldane, the chief executive, told the Herald..."), else right after one ("said Ruth
+    Bellamy", "according to chamber president Lionel Fairweather"); None for "he said", "the
+    authority said" or no speech verb."""
+    found = attribution(sentence)
+    return found[0] if found else None
+
+
+def attribution(sentence: str) -> tuple[str, int, int] | None:
+    """The speaker (as speaker() reads it) and where the attribution ("Martin Haldane, the
+    chief executive, told", "according to ... Lionel Fairweather") starts and ends."""
+    for match in _NAME.finditer(sentence):
+        name = _as_name(match.group(0))
+        if name and (verb := _VERB_AFTER_NAME.match(sentence, match.end())):
+            return name, match.start(), verb.end()
+    for verb in _NAME_AFTER_VERB.finditer(sentence):
+        match = _NAME.match(sentence, verb.end())
+        if match and (name := _as_name(match.group(0))):
+            return name, verb.start(), match.end()
+    return None
+
+
+def _as_name(run: str) -> str | None:
+    parts = run.split()
+    while parts and (parts[0].lower() in STOPWORDS or parts[0].lower() in CALENDAR_WORDS):
+        parts = parts[1:]
+    return " ".join(parts) or None
+
+
+def misattributed(claim: str, spans: list[Span]) -> tuple[str, str] | None:
+    """(the claim's speaker, the cited one's) when the claim puts a statement in the mouth of
+    someone other than the person the cited sentences that state it name ("Nadia Okafor told
+    the Herald..." where Martin Haldane did); None when they agree, or either is unnamed."""
+    # an attribution governs its own statement: "Boats rescued 86 people, and the company
+    # said it would review its decisions" attributes only the review
+    attributed = [
+        (piece, found) for piece in statement_pieces(claim) if (found := attribution(piece))
+    ]
+    if len(attributed) != 1 or not spans:
+        return None
+    statement, (said_by, start, end) = attributed[0]
+    who = set(content_terms(said_by))
+    rest = set(content_terms(statement[:start] + " " + statement[end:])) - who  # what was said
+    if len(rest) < 3:
+        return None
+    held = [len(rest & set(content_terms(span.text))) for span in spans]
+    most = max(held)
+    if most < SAME_CONTEXT * len(rest):
+        return None
+    others = set()
+    for count, span in zip(held, spans):
+        if count < most:
+            continue
+        other = speaker(span.text)
+        if other is None or who & set(content_terms(span.text)):
+            return None
+        others.add(other)
+    return said_by, sorted(others)[0]
 
 
 def _best_span(chunk: Chunk, spans: list[Span], sims: np.ndarray) -> Citation:

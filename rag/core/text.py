@@ -34,6 +34,7 @@ AGE_MARKERS: list[str] = _LEXICON["age_markers"]
 IRREGULAR_PAST = frozenset(_LEXICON["irregular_past"])
 APPROXIMATORS = frozenset(_LEXICON["approximators"])
 LABELLING_VERBS: list[str] = _LEXICON["labelling_verbs"]
+SPEECH_VERBS = frozenset(_LEXICON["speech_verbs"])
 # a clause ends at a semicolon or a comma before a conjunction (a dash often opens an aside)
 _CLAUSE_END = re.compile(
     r"\s*(?:;\s+|,\s+(?:" + "|".join(_LEXICON["clause_openers"]) + r")\s+)", re.IGNORECASE
