@@ -363,10 +363,10 @@ def attribution(sentence: str) -> tuple[str, int, int] | None:
         name = _as_name(match.group(0))
         if name and (verb := _VERB_AFTER_NAME.match(sentence, match.end())):
             return name, match.start(), verb.end()
-    for verb in _NAME_AFTER_VERB.finditer(sentence):
-        match = _NAME.match(sentence, verb.end())
-        if match and (name := _as_name(match.group(0))):
-            return name, verb.start(), match.end()
+    for opener in _NAME_AFTER_VERB.finditer(sentence):
+        after = _NAME.match(sentence, opener.end())
+        if after and (name := _as_name(after.group(0))):
+            return name, opener.start(), after.end()
     return None
 
 
