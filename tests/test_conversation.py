@@ -299,6 +299,18 @@ def test_an_unnamed_he_is_described_by_the_which_question_that_introduced_him():
     )
 
 
+def test_his_goes_on_meaning_the_unnamed_man_an_earlier_turn_described():
+    history = [
+        Turn("user", "Who was the 78-year-old man found dead in Nethergate?"),
+        Turn("assistant", "The sources do not say."),
+        Turn("user", "What did he do for a living?"),
+        Turn("assistant", "The sources do not say."),
+    ]
+    assert standalone("Which street was his flat on?", history) == (
+        "Which street was the flat of the 78-year-old man found dead in Nethergate on?"
+    )
+
+
 def test_a_question_naming_an_outlet_is_answered_from_that_outlets_files(pipeline, tmp_path):
     folder = tmp_path / "docs"
     folder.mkdir()

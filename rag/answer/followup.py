@@ -77,23 +77,30 @@ class Turn:
 
 def standalone(question: str, history: list[Turn]) -> str:
     """The question rewritten to stand alone; unchanged when it does or there is no history."""
+    return _standalone(question, history)[0]
+
+
+def _standalone(question: str, history: list[Turn]) -> tuple[str, str | None]:
+    """The standalone question and who its "he" or "she" turned out to be (a name or a
+    description), which a later "his" may go on meaning."""
     users = [i for i, t in enumerate(history) if t.role == "user" and t.content.strip()]
     if not users:
-        return question
+        return question, None
     last = users[-1]
-    previous = standalone(history[last].content, history[:last])  # itself a follow-up, maybe
+    previous, meant = _standalone(history[last].content, history[:last])  # a follow-up too?
     answered = [t.content for t in history[last:] if t.role == "assistant"]
     answer = _MARKER.sub("", answered[-1]) if answered else ""
     if ellipsis := _ELLIPSIS.match(question):
-        return _swap_subject(previous, ellipsis.group("subject").strip(" ?."))
+        return _swap_subject(previous, ellipsis.group("subject").strip(" ?.")), None
     texts = [_MARKER.sub("", t.content) for t in history]  # no names in citation markers
     places = _places(texts)
-    rewritten, unresolved = question, False
+    rewritten, unresolved, person = question, False, None
     if pronoun := _PERSON.search(rewritten):
-        if person := _person(previous, answer, places | _other_gender(pronoun.group(1), texts)):
-            rewritten = _PERSON.sub(lambda m: _refer(m, person), rewritten)
-        elif (described := _described(previous, "who")) and not _possessive(pronoun.group(1)):
-            rewritten = _PERSON.sub(described, rewritten, count=1)
+        if named := _person(previous, answer, places | _other_gender(pronoun.group(1), texts)):
+            rewritten = _PERSON.sub(lambda m: _refer(m, named), rewritten)
+            person = named
+        elif person := _described(previous, "who") or meant:
+            rewritten = _describe(rewritten, person)
         else:
             unresolved = True
     if _THERE.search(rewritten) and not _EXISTENTIAL.search(rewritten):
@@ -115,7 +122,7 @@ def standalone(question: str, history: list[Turn]) -> str:
         context = _CONTEXT.search(previous)  # it took one itself: that one, not nested
         topic = context.group(1) if context else previous.rstrip(" ?")
         rewritten = f"{rewritten.rstrip()} ({topic})"
-    return rewritten
+    return rewritten, person
 
 
 def _refer(match: re.Match, name: str) -> str:
@@ -123,6 +130,19 @@ def _refer(match: re.Match, name: str) -> str:
     if pronoun == "her" and _HER_OBJECT.match(match.string, match.start()):
         return name
     return f"{name}'s" if pronoun in _POSSESSIVE else name
+
+
+_OWNED = re.compile(r"\b(?:his|her|hers)\s+(?P<thing>[a-z][\w'’-]*)", re.IGNORECASE)
+
+
+def _describe(question: str, described: str) -> str:
+    """The person pronouns of the question replaced by a description of someone unnamed ("the
+    man found dead in Nethergate"): "his flat" becomes "the flat of the man found dead...", a
+    name would have taken "'s"."""
+    owned = _OWNED.search(question)
+    if owned and not _HER_OBJECT.match(question, owned.start()):
+        return _OWNED.sub(lambda m: f"the {m.group('thing')} of {described}", question, count=1)
+    return _PERSON.sub(described, question, count=1)
 
 
 def _names(text: str) -> list[str]:
@@ -203,10 +223,6 @@ def _described(previous: str, relative: str) -> str | None:
     if not match or not match.group("noun").strip():
         return None
     return f"the {match.group('noun').strip()} {relative} {match.group('verb')}"
-
-
-def _possessive(pronoun: str) -> bool:
-    return pronoun.lower() in _POSSESSIVE
 
 
 def _place(previous: str) -> str | None:
