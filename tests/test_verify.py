@@ -107,6 +107,11 @@ def test_an_opposite_in_a_sentence_about_something_else_is_not_flagged():
             "Police said there had been serious accidents on the bridge.",
             "Police said there had been no serious accidents on the bridge.",
         ),
+        (
+            "Police said there had been serious accidents as traffic built up on the bridge.",
+            "Traffic built up quickly on the Harbour Road bridge, where queues stretched for six "
+            "kilometres. Police said there had been no serious accidents.",
+        ),
     ],
 )
 def test_a_claim_that_drops_the_cited_sentences_negation_is_flagged(claim, passage):

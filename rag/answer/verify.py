@@ -26,6 +26,7 @@ from rag.core.text import (
 
 MIN_COVERAGE = 0.6
 SAME_CONTEXT = 0.5  # share of the claim's content words around an opposite word
+NEGATED_SHARE = 0.3  # ... in the negated sentence itself, when its neighbours hold the rest
 WINDOWS = 2  # nearest sentences whose windows the entailment model reads
 # A statement the claim joins to the rest ("... and postponed operations") that holds at most
 # this share of its content words in the cited passages, and comes no closer in meaning than
@@ -109,9 +110,15 @@ def dropped_negation(claim: str, closest: str) -> str | None:
     much the same. A contrast ("in weeks, not months") negates nothing the claim states."""
     said = {_base_stem(w) for w in words(claim) if w not in STOPWORDS}
     terms = set(content_terms(claim))
-    for a, b in sentence_spans(closest):
+    bounds = sentence_spans(closest)
+    for k, (a, b) in enumerate(bounds):
         sentence = _CONTRAST.sub(" ", closest[a:b])
-        if len(terms & set(content_terms(sentence))) < SAME_CONTEXT * len(terms):
+        # a claim may join this sentence with the one before or after it ("Police said there
+        # had been serious accidents as traffic built up...")
+        around = closest[bounds[max(0, k - 1)][0] : bounds[min(len(bounds) - 1, k + 1)][1]]
+        if len(terms & set(content_terms(sentence))) < NEGATED_SHARE * len(terms) or len(
+            terms & set(content_terms(around))
+        ) < SAME_CONTEXT * len(terms):
             continue
         near = words(sentence)
         for i, w in enumerate(near):
