@@ -108,7 +108,8 @@ def test_an_opposite_in_a_sentence_about_something_else_is_not_flagged():
             "Police said there had been no serious accidents on the bridge.",
         ),
         (
-            "Police said there had been serious accidents as traffic built up on the bridge.",
+            "Police said there had been serious accidents as traffic built up quickly on the "
+            "Harbour Road bridge.",
             "Traffic built up quickly on the Harbour Road bridge, where queues stretched for six "
             "kilometres. Police said there had been no serious accidents.",
         ),
