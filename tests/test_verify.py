@@ -76,6 +76,11 @@ HAPPY = "The mayor said she was very happy with the deal the unions signed on Fr
             "It was the best morning the cafe had had in a year.",
             "'worst'",
         ),
+        (  # a stopword with an opposite (rag/core/lexicon.json "opposite_function_words")
+            "The first trams left the depot shortly before 4 a.m. as the strike ended.",
+            "The first trams left the depot shortly after 4 a.m. as the strike ended.",
+            "'before' where the cited passage says 'after'",
+        ),
     ],
 )
 def test_an_opposite_word_in_an_otherwise_matching_sentence_is_flagged(claim, passage, reason):

@@ -12,6 +12,7 @@ from rag.core.models import AnswerSentence, Chunk, Citation, Span
 from rag.core.text import (
     CALENDAR_WORDS,
     NEGATIONS,
+    OPPOSITE_FUNCTION_WORDS,
     QUANTITY_WORDS,
     SPEECH_VERBS,
     STOPWORDS,
@@ -52,6 +53,8 @@ def _opposites() -> tuple[dict[str, frozenset[str]], dict[str, str], dict[str, s
         if word not in STOPWORDS:
             opposites.setdefault(stem(word), set()).update(stem(a) for a in antonyms)
     proper = {p.lower(): p for p in lexicon["proper_adjectives"]}
+    for word, others in OPPOSITE_FUNCTION_WORDS.items():
+        opposites.setdefault(stem(word), set()).update(stem(o) for o in others)
     frozen = {k: frozenset(v) for k, v in opposites.items()}
     return frozen, proper, lexicon.get("inflections", {})
 
@@ -62,6 +65,8 @@ def _base_stem(word: str) -> str:
     opposites, _, inflections = _opposites()
     if word in inflections:
         return stem(inflections[word])
+    if word in OPPOSITE_FUNCTION_WORDS:  # "after" is no comparative of "aft"
+        return stem(word)
     for ending, replacement in (("iest", "y"), ("ier", "y"), ("est", ""), ("er", "")):
         if word.endswith(ending) and len(word) > len(ending) + 2:
             base = word[: -len(ending)] + replacement
@@ -91,7 +96,7 @@ def opposite_word(claim: str, closest: str) -> tuple[str, str] | None:
         }
         for word in said:
             base = _base_stem(word)
-            if word in STOPWORDS or base in near_stems:
+            if (word in STOPWORDS and word not in OPPOSITE_FUNCTION_WORDS) or base in near_stems:
                 continue
             for other in opposites.get(base, ()):
                 if other in near_stems:

@@ -35,6 +35,7 @@ IRREGULAR_PAST = frozenset(_LEXICON["irregular_past"])
 APPROXIMATORS = frozenset(_LEXICON["approximators"])
 LABELLING_VERBS: list[str] = _LEXICON["labelling_verbs"]
 SPEECH_VERBS = frozenset(_LEXICON["speech_verbs"])
+OPPOSITE_FUNCTION_WORDS: dict[str, list[str]] = _LEXICON["opposite_function_words"]
 # a clause ends at a semicolon or a comma before a conjunction (a dash often opens an aside)
 _CLAUSE_END = re.compile(
     r"\s*(?:;\s+|,\s+(?:" + "|".join(_LEXICON["clause_openers"]) + r")\s+)", re.IGNORECASE
