@@ -6,10 +6,6 @@ from tests.helpers import ARTICLES
 
 # Known misses of the answer reader (README, "How an extractive answer is chosen"): strict, so
 # the day a better reader gets them right the marker has to go.
-READER_PICKS_THE_AGENCY = pytest.mark.xfail(
-    strict=True,
-    reason="the reader's span is 'dpa', not the photographer's name in the next sentence",
-)
 READER_ANSWERS_IT = pytest.mark.xfail(
     strict=True, reason="the reader is confident about a sentence on Assad (issue 13 note)"
 )
@@ -39,7 +35,6 @@ UNANSWERABLE = [
 
 
 KNOWN_MISSES = {
-    "Which photographer was killed near Hama?": READER_PICKS_THE_AGENCY,
     "Who is the Prime Minister of Syria?": READER_ANSWERS_IT,
 }
 

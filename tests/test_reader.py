@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from rag.answer.compose import compose
-from rag.answer.extract import carries, neighbourhood, window_around
+from rag.answer.extract import carries, is_full_name, neighbourhood, window_around
 from rag.answer.reader import MODEL_DIR, Reader, best_span, encode, tokenizer
 from rag.answer.routes import lead_fits, wants_amount
 from rag.core.models import AnswerSentence, Chunk, Hit
@@ -193,3 +193,17 @@ def test_answering_never_imports_torch(tmp_path):
 )
 def test_only_a_question_for_a_number_or_a_time_rejects_a_span_without_one(question, amount):
     assert wants_amount(question) is amount
+
+
+@pytest.mark.parametrize(
+    "span, full_name",
+    [
+        ("Anas Alkharboutli", True),
+        ("the Syrian National Army", True),
+        ("German news agency dpa", False),  # what a "which photographer" re-read must pass over
+        ("Syrian photographer", False),
+        ("air strike near Hama. Anas Alkharboutli", False),
+    ],
+)
+def test_a_which_question_reread_takes_only_a_whole_name(span, full_name):
+    assert is_full_name(span) is full_name

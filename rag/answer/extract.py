@@ -5,14 +5,15 @@ A sentence another outlet carries almost word for word cites that outlet too, bu
 its copy holds the answer itself: a near-duplicate that lacks the detail is no support for it.
 """
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
-from rag.answer.evidence import Evidence
+from rag.answer.evidence import Evidence, name_phrases
 from rag.answer.reader import Reader, Reading
-from rag.answer.routes import lead_fits, wants_amount
+from rag.answer.routes import asks_which, lead_fits, wants_amount
 from rag.core.models import Chunk, Hit, Span, one_chunk_per_file
 from rag.core.text import content_terms, numbers
 
@@ -142,9 +143,13 @@ def read_answer(
     )
     reading: Reading = readings[best]
     window = read[best]
-    if wants_amount(question) and not lead_fits(question, window.text[reading.start : reading.end]):
-        # "How old...?" answered "dpa": the best span of this window that is a number
-        reading = reader.read(question, [window.text], lambda s: lead_fits(question, s))[0]
+    if not lead_fits(question, window.text[reading.start : reading.end]):
+        if wants_amount(question):
+            # "How old...?" answered "dpa": the best span of this window that is a number
+            reading = reader.read(question, [window.text], lambda s: lead_fits(question, s))[0]
+        elif asks_which(question):
+            # "Which photographer...?" answered "dpa": its best span that is a full name
+            reading = reader.read(question, [window.text], is_full_name)[0]
     short = window.text[reading.start : reading.end].strip()
     holder = window.sentence_at(reading.start)
     copies = [
@@ -156,6 +161,13 @@ def read_answer(
         sentences.append((window.center, [window.center.chunk]))
         sentences.sort(key=lambda pair: pair[0].start)
     return Reply(short, sentences, likely[best], likely[best] >= bar)
+
+
+def is_full_name(span: str) -> bool:
+    """The span is one name of two or more capitalised words ("Anas Alkharboutli", "the Syrian
+    National Army")."""
+    bare = re.sub(r"^the\s+", "", span.strip(" .,;:'\"“”‘’"), flags=re.IGNORECASE)
+    return name_phrases(bare) == [bare]
 
 
 def _corroboration(cluster: list[Evidence]) -> float:

@@ -52,6 +52,14 @@ def wants_amount(question: str) -> bool:
     )
 
 
+_WHICH_NOUN = re.compile(_LEAD_IN + r"which\s+[a-z]", re.IGNORECASE)
+
+
+def asks_which(question: str) -> bool:
+    """Does the question ask "which <noun>" ("Which photographer was killed...?")?"""
+    return bool(_WHICH_NOUN.search(question))
+
+
 _ORDINAL = re.compile(
     r"\b(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth|"
     r"\w+teenth|\w+tieth|hundredth|thousandth|millionth)\b",
