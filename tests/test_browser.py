@@ -198,13 +198,7 @@ def answer_to(page, question: str) -> str:
     "opening",
     [
         "Who was Anas Alkharboutli?",
-        pytest.param(
-            "Which photographer was killed in an air strike near Hama?",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="the reader answers 'dpa' to the first question (README, issue 13 note)",
-            ),
-        ),
+        "Which photographer was killed in an air strike near Hama?",
     ],
 )
 def test_a_three_turn_conversation_follows_the_person_it_is_about(page, opening):
