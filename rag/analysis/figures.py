@@ -37,6 +37,8 @@ from rag.core.text import (
 # Tuned on tests/corpus2 and tests/corpus3 (their number differences are written down in
 # tests/corpus2_truth.md); reported on tests/corpus4 (tests/corpus4_truth.md).
 CLOSE_CLAIMS = 0.6  # clause cosine at which two figures counting one thing measure one thing
+# ...or this close, when each is the other's closest figure counting that thing in its file
+MUTUAL_CLAIMS = 0.45
 SAME_COUNTED = 0.6  # cosine of the counted words ("soldiers", "troops") that makes them one
 SHARED_LEAD_IN = 2  # content words two figures' lead-ins share to stand for one thing
 SHARED_CONTEXT = 2  # words two figures' surroundings share, besides what they count
@@ -193,15 +195,22 @@ def figure_conflicts(
     counted = sorted({f.counted[-1] for f in found if f.counted})
     vector_of = dict(zip(counted, vectors.embed(counted))) if counted else {}
     common = _common_words(units)
+    candidates = _candidates(found, units, claims)
     edges = [
         (x, y)
-        for x, y in _candidates(found, units, claims)
+        for x, y in candidates
         if _disagree(x, y) and _one_thing(x, y, float(claims[x.unit, y.unit]), vector_of, common)
+    ]
+    edges += [
+        (x, y)
+        for x, y in _mutually_closest(candidates, units, claims, vector_of)
+        if _disagree(x, y) and (x, y) not in edges
     ]
     by_value: dict[float, list[Figure]] = defaultdict(list)
     for f in found:
         by_value[round(f.stated, 6)].append(f)
-    return [_with_agreeing(g, by_value, units, claims) for g in _joined(edges)]
+    groups = [_with_agreeing(g, by_value, units, claims) for g in _joined(edges)]
+    return _joined([(g[0], f) for g in groups for f in g[1:]])  # groups sharing a figure are one
 
 
 def _with_agreeing(
@@ -259,6 +268,36 @@ def _candidates(
         for x, y in pairs
         if units[x.unit].file != units[y.unit].file and x.unit != y.unit
     }
+
+
+def _mutually_closest(
+    candidates: set[tuple[Figure, Figure]],
+    units: list[Span],
+    claims: np.ndarray,
+    vector_of: dict[str, np.ndarray],
+) -> list[tuple[Figure, Figure]]:
+    """Pairs of figures counting one thing whose clauses come MUTUAL_CLAIMS close, each the
+    other's closest such figure in its file ("Some 3,500 residents were driven out of their
+    houses" against "Around 1,800 residents were evacuated"): one outlet's figure for a thing
+    another outlet words apart."""
+    closest: dict[tuple[Figure, str], tuple[float, Figure]] = {}
+    counting = [
+        (x, y, float(claims[x.unit, y.unit]))
+        for x, y in candidates
+        if comparable(x.quantity, y.quantity) and _same_counted(x, y, vector_of)
+    ]
+    for x, y, cosine in counting:
+        for one, other in ((x, y), (y, x)):
+            key = (one, units[other.unit].file)
+            if cosine > closest.get(key, (-1.0, one))[0]:
+                closest[key] = (cosine, other)
+    return [
+        (x, y)
+        for x, y, cosine in counting
+        if cosine >= MUTUAL_CLAIMS
+        and closest[(x, units[y.unit].file)][1] == y
+        and closest[(y, units[x.unit].file)][1] == x
+    ]
 
 
 def _disagree(x: Figure, y: Figure) -> bool:
