@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 import yaml
 
-from rag.analysis.compare import SAME_CLAIM
+from rag.core.models import Chunk
+from rag.core.text import sentence_spans
 from rag.eval.alignment import run_alignment
 from rag.eval.cli import run_eval
 from rag.eval.harness import FactCase, aggregate, contains, load_facts, normalise, score_case
@@ -221,36 +222,51 @@ def test_every_labelled_alignment_sentence_is_quoted_from_its_file():
             assert " ".join(side["sentence"].split()) in text, pair["id"]
 
 
-class _Vectors:
-    """Unit vectors at chosen angles: cosine(a, b) is whatever the pair says."""
+def _file(name: str, *sentences: str) -> list[Chunk]:
+    text = " ".join(sentences)
+    return [Chunk(f"{name}-0", name, text, 0, len(text), 1, sentence_spans(text))]
 
-    def __init__(self, cosine: dict[str, float]):
-        self.cosine = cosine
+
+class _Vectors:
+    """Every text the same vector: cosines are no part of these tests."""
 
     def embed(self, texts):
-        return np.array(
-            [
-                [1.0, 0.0]
-                if t.startswith("a")
-                else [self.cosine[t], (1 - self.cosine[t] ** 2) ** 0.5]
-                for t in texts
-            ]
-        )
+        return np.ones((len(texts), 2)) / 2**0.5
 
 
-def test_alignment_precision_and_recall_count_pairs_against_their_labels():
+def test_alignment_is_scored_on_the_groups_compare_makes_of_the_whole_corpus(monkeypatch):
+    """A labelled pair counts as aligned when compare, run on the pair's corpus, puts a clause
+    of each sentence in one group; precision and recall count pairs against their labels."""
+    corpus = {
+        "a.txt": _file("a.txt", "The river burst its banks.", "Ten homes flooded."),
+        "b.txt": _file("b.txt", "The Marle overtopped.", "A man died in his flat."),
+    }
+
+    def grouped(chunks, vectors):
+        spans = {s.text: s for c in sum(chunks.values(), []) for s in c.spans()}
+        return [
+            [spans["The river burst its banks."], spans["The Marle overtopped."]],
+            [spans["Ten homes flooded."], spans["A man died in his flat."]],
+        ]
+
+    monkeypatch.setattr("rag.eval.alignment.aligned_claims", grouped)
     pairs = [
         {
             "id": n,
             "corpus": "x",
             "aligned": aligned,
-            "a": {"sentence": f"a{n}"},
-            "b": {"sentence": n},
+            "a": {"file": "a.txt", "sentence": a},
+            "b": {"file": "b.txt", "sentence": b},
         }
-        for n, aligned in [("1", True), ("2", True), ("3", False), ("4", False)]
+        for n, aligned, a, b in [
+            ("1", True, "The river burst its banks.", "The Marle overtopped."),
+            ("2", True, "Ten homes flooded.", "The Marle overtopped."),
+            ("3", False, "Ten homes flooded.", "A man died in his flat."),
+            ("4", False, "The river burst its banks.", "A man died in his flat."),
+        ]
     ]
-    found = {"1": SAME_CLAIM + 0.1, "2": SAME_CLAIM - 0.2, "3": SAME_CLAIM + 0.05, "4": 0.1}
-    scored = run_alignment(pairs, _Vectors(found))  # type: ignore[arg-type]
+    scored = run_alignment(pairs, {"x": corpus}, _Vectors())  # type: ignore[arg-type]
+    assert [c["found"] for c in scored["cases"]] == [True, False, True, False]
     assert scored["aggregates"]["alignment_precision"] == 0.5  # 1 of the 2 it aligned
     assert scored["aggregates"]["alignment_recall"] == 0.5  # 1 of the 2 labelled aligned
     assert [c["passed"] for c in scored["cases"]] == [True, False, False, True]

@@ -26,6 +26,8 @@ from rag.core.text import clause_spans, numbers, relative_pieces
 # Two sentences of different files report the same thing when a clause of each comes this
 # close (cosine); tuned on the sample's labelled pairs (eval/alignment_pairs.yaml)
 SAME_CLAIM = 0.70
+# ...or this close, when each is the other's closest claim in its file (tuned on the same pairs)
+MUTUAL_CLAIM = 0.55
 UNIQUE_BELOW = 0.6  # a clause no other file's clause or sentence comes this close to: one source
 ALIGNED = 0.8  # sentence alignment used for near-duplicate articles
 DUPLICATE_PAIR = 0.5  # share of one article's sentences found in the other
@@ -100,13 +102,8 @@ class Comparison(BaseModel):
 def compare_files(chunks_by_file: dict[str, list[Chunk]], vectors: SentenceVectors) -> Comparison:
     """The cross-source view of the given files. Claims are compared clause by clause
     (claim_units): a sentence one outlet shares may hold a clause only it reports."""
-    sentences = _sentences(chunks_by_file)
-    matrix = vectors.embed([s.text for s in sentences]) if sentences else np.zeros((0, 384))
+    sentences, matrix, units, unit_matrix, claims, groups = _grouped(chunks_by_file, vectors)
     sims = matrix @ matrix.T  # sentence by sentence: near-duplicate articles and versions
-    units = [unit for sentence in sentences for unit in claim_units(sentence)]
-    unit_matrix = vectors.embed([u.text for u in units]) if units else matrix
-    claims = unit_matrix @ unit_matrix.T  # every pair of claims, once; the steps below read it
-    groups = _align(units, claims, _part_links(units, unit_matrix, vectors))
     corroborated = [g for g in groups if len({units[i].file for i in g}) >= 2]
     corroborated.sort(key=lambda g: -len({units[i].file for i in g}))
     number = {file: n for n, file in enumerate(sorted(chunks_by_file))}
@@ -137,6 +134,29 @@ def compare_files(chunks_by_file: dict[str, list[Chunk]], vectors: SentenceVecto
         versions=versions,
         details=single_source_details(units, texts, outlet_of, listed, disputed),
     )
+
+
+def aligned_claims(
+    chunks_by_file: dict[str, list[Chunk]], vectors: SentenceVectors
+) -> list[list[Span]]:
+    """The files' claims in the groups compare_files aligns them in (a group of one: a claim
+    no other file was found to report)."""
+    _, _, units, _, _, groups = _grouped(chunks_by_file, vectors)
+    return [[units[i] for i in group] for group in groups]
+
+
+def _grouped(
+    chunks_by_file: dict[str, list[Chunk]], vectors: SentenceVectors
+) -> tuple[list[Span], np.ndarray, list[Span], np.ndarray, np.ndarray, list[list[int]]]:
+    """The files' sentences and their vectors, their claims (claim_units), the claims' vectors
+    and cosines, and the claims grouped by what they report."""
+    sentences = _sentences(chunks_by_file)
+    matrix = vectors.embed([s.text for s in sentences]) if sentences else np.zeros((0, 384))
+    units = [unit for sentence in sentences for unit in claim_units(sentence)]
+    unit_matrix = vectors.embed([u.text for u in units]) if units else matrix
+    claims = unit_matrix @ unit_matrix.T  # every pair of claims, once; the steps below read it
+    groups = claim_groups(units, claims, _part_links(units, unit_matrix, vectors))
+    return sentences, matrix, units, unit_matrix, claims, groups
 
 
 def claim_units(sentence: Span) -> list[Span]:
@@ -197,16 +217,19 @@ def _sentences(chunks_by_file: dict[str, list[Chunk]]) -> list[Span]:
     return list(found.values())
 
 
-def _align(
-    sentences: list[Span], sims: np.ndarray, links: dict[int, dict[int, float]]
+def claim_groups(
+    claims: list[Span], sims: np.ndarray, links: dict[int, dict[int, float]]
 ) -> list[list[int]]:
     """Greedy grouping: a claim joins the group of its most similar earlier claim (at least
-    SAME_CLAIM, as wholes or by a part: links) whose group has no claim from its file yet,
-    and, joining by a part, comes within UNIQUE_BELOW of all of it; else it starts a group."""
+    SAME_CLAIM as wholes or by a part: links; or at least MUTUAL_CLAIM when each is the
+    other's closest in its file) whose group has no claim from its file yet, and, joining by
+    a part, comes within UNIQUE_BELOW of all of it, or by mutual closeness within
+    MUTUAL_CLAIM of all of it; else it starts a group."""
+    mutual = mutually_closest(sims, np.array([c.file for c in claims]), MUTUAL_CLAIM)
     groups: list[list[int]] = []
     group_of: list[int] = []
     files_in: list[set[str]] = []
-    for i, sentence in enumerate(sentences):
+    for i, claim in enumerate(claims):
         if i % 64 == 0:
             check_cancelled()
         row = sims[i, :i]
@@ -216,12 +239,18 @@ def _align(
                 if j < i:
                     row[j] = max(row[j], value)
         close = np.flatnonzero(row >= SAME_CLAIM)
+        extra = [j for j in sorted(mutual.get(i, ())) if j < i and row[j] < SAME_CLAIM]
+        close = np.concatenate([close, np.array(extra, dtype=int)])
         joined = None
         for j in close[np.argsort(-row[close], kind="stable")]:
             group = groups[group_of[j]]
-            by_part = sims[i, j] < SAME_CLAIM  # a claim of two claims may bridge two groups
-            if sentence.file not in files_in[group_of[j]] and (
-                not by_part or float(sims[i, group].min()) >= UNIQUE_BELOW
+            by_part = row[j] >= SAME_CLAIM > sims[i, j]  # a claim of two may bridge two groups
+            loose = row[j] < SAME_CLAIM
+            nearest = float(sims[i, group].min())
+            if (
+                claim.file not in files_in[group_of[j]]
+                and (not by_part or nearest >= UNIQUE_BELOW)
+                and (not loose or nearest >= MUTUAL_CLAIM)
             ):
                 joined = group_of[j]
                 break
@@ -230,9 +259,33 @@ def _align(
             groups.append([])
             files_in.append(set())
         groups[joined].append(i)
-        files_in[joined].add(sentence.file)
+        files_in[joined].add(claim.file)
         group_of.append(joined)
     return groups
+
+
+def mutually_closest(sims: np.ndarray, files: np.ndarray, bar: float) -> dict[int, set[int]]:
+    """Claims of different files that are each other's closest claim in the other's file, at
+    least bar close: {claim: {its mutual closest, one per other file}}. Two outlets' accounts
+    of one thing in other words meet here where a fixed bar misses them (the closest
+    sentence of a hard negative is usually another sentence)."""
+    found: dict[int, set[int]] = defaultdict(set)
+    if not len(files):
+        return found
+    names, file_of = np.unique(files, return_inverse=True)
+    best = np.zeros((len(files), len(names)), dtype=int)  # each claim's closest in each file
+    for n in range(len(names)):
+        columns = np.flatnonzero(file_of == n)
+        best[:, n] = columns[np.argmax(sims[:, columns], axis=1)]
+    back = best[best, file_of[:, None]]  # the closest, in i's file, of i's closest in each
+    mutual = (
+        (np.take_along_axis(sims, best, axis=1) >= bar)
+        & (np.arange(len(names))[None, :] != file_of[:, None])
+        & (back == np.arange(len(files))[:, None])
+    )
+    for i, n in zip(*np.nonzero(mutual)):
+        found[int(i)].add(int(best[i, n]))
+    return found
 
 
 def _single_source(
@@ -274,7 +327,7 @@ def _conflicts(
     figured = [_figure_conflict(g, units) for g in figure_conflicts(units, claims, vectors)]
     kept = [c for c in figured if set(c.values) not in revised]
     cited = {(q.file, q.start) for c in kept for q in c.citations}
-    aligned = [found for g in corroborated if (found := _conflict(g, units))]
+    aligned = [found for g in corroborated if (found := _conflict(g, units, claims))]
     return kept + [
         c
         for c in aligned
@@ -282,13 +335,16 @@ def _conflicts(
     ]
 
 
-def _conflict(group: list[int], units: list[Span]) -> Conflict | None:
+def _conflict(group: list[int], units: list[Span], claims: np.ndarray) -> Conflict | None:
     """Files reporting the same claim with figures that disagree (rag.analysis.figures: a
-    distance in miles and the same in kilometres, or a bound and a value it keeps, agree)."""
+    distance in miles and the same in kilometres, or a bound and a value it keeps, agree).
+    Claims aligned by mutual closeness alone are too loosely one to set figures against
+    each other ("24 hours" / "two hours")."""
     found = {i: figures_of(units[i].text, i) for i in group}
     pairs = [
         pair
         for i, j in itertools.combinations(group, 2)
+        if claims[i, j] >= SAME_CLAIM
         for pair in disagreeing(found[i], found[j])
     ]
     return _figure_conflict([f for pair in pairs for f in pair], units) if pairs else None

@@ -6,12 +6,14 @@ import tempfile
 from pathlib import Path
 
 from rag.core.errors import BadInput
+from rag.core.models import Chunk
 from rag.core.settings import Settings
 from rag.eval.alignment import load_pairs, run_alignment
 from rag.eval.claims import run_claims
 from rag.eval.conversations import load_conversations, run_conversations
 from rag.eval.harness import load_facts, run_suite
 from rag.eval.report import baseline_of, flipped, gate, table, write_reports
+from rag.index.embedding import Embedder
 from rag.pipeline import build_pipeline
 
 
@@ -45,7 +47,9 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
                 run["aggregates"].update(checked["aggregates"])
                 run["claims"] = checked["cases"]
             if getattr(args, "alignment", None) and args.alignment.exists():
-                aligned = run_alignment(load_pairs(args.alignment), pipeline.answers.vectors)
+                pairs, folders = load_pairs(args.alignment)
+                corpora = _indexed(folders, variant, Path(scratch), shared.embedder)
+                aligned = run_alignment(pairs, corpora, pipeline.answers.vectors)
                 run["aggregates"].update(aligned["aggregates"])
                 run["alignment"] = aligned["cases"]
             runs.append(run)
@@ -64,6 +68,23 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
         args.write_baseline.write_text(json.dumps(baseline_of(runs[-1]), indent=2) + "\n")
         print(f"baseline written to {args.write_baseline}")
     return 1 if problems else 0
+
+
+def _indexed(
+    folders: dict[str, Path], settings: Settings, scratch: Path, embedder: Embedder
+) -> dict[str, dict[str, list[Chunk]]]:
+    """Each labelled corpus indexed in a scratch store of its own: its chunks, by file."""
+    corpora = {}
+    for name, folder in folders.items():
+        if not folder.is_dir():
+            raise BadInput(f"--alignment: no corpus folder {folder} (for {name!r})")
+        pipeline = build_pipeline(
+            settings.scratch(scratch / f"align-{name}", "align"), None, embedder
+        )
+        pipeline.ingest(folder)
+        store = pipeline.store
+        corpora[name] = {d.file: store.finished(store.chunks_of(d.file)) for d in store.documents()}
+    return corpora
 
 
 def _check_paths(args: argparse.Namespace) -> None:
