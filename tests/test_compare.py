@@ -255,6 +255,17 @@ def test_a_figure_worded_apart_joins_the_conflict_over_the_same_count(flood_comp
 
 
 @pytest.mark.slow
+def test_framing_is_read_from_claims_aligned_in_other_words_too(flood_comparison):
+    """The Echo's "burst its banks" and the wire's "overtopped its banks" report one thing in
+    clauses too far apart for the fixed bar (each the other's closest, within 0.55): their
+    words are framing; so are the wire's "left the road" and the Echo's "swept off a flooded
+    lane" for the woman's car."""
+    labels = [set(label.split(" / ")) for label in flood_comparison.framing]
+    assert any({"burst", "overtopped"} <= label for label in labels), labels
+    assert any({"left the road", "swept off a flooded lane"} <= label for label in labels), labels
+
+
+@pytest.mark.slow
 def test_a_claim_another_outlet_states_with_another_figure_is_not_single_source(flood_comparison):
     """The Echo's "shortly after 2am" is the Standard's "at 4am": the declaration is reported
     twice, in words too far apart to align, and disputed, not one outlet's alone."""

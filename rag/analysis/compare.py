@@ -113,7 +113,8 @@ def compare_files(chunks_by_file: dict[str, list[Chunk]], vectors: SentenceVecto
     duplicates = _duplicates(sorted(chunks_by_file), sentences, sims)
     versions = _versions(duplicates, sentences, sims)
     revised = [{v.older, v.newer} for v in versions]  # their different numbers are revisions
-    conflicts = _conflicts(corroborated, units, claims, vectors, revised)
+    figured = figure_conflicts(units, claims, vectors)
+    conflicts = _conflicts(corroborated, units, claims, figured, revised)
     cited = {(q.file, q.start) for c in conflicts for q in c.citations}
     disputed = {i for i, u in enumerate(units) if (u.file, u.start) in cited}
     singles = [g for g in singles if g[0] not in disputed]  # another file states it otherwise
@@ -128,12 +129,24 @@ def compare_files(chunks_by_file: dict[str, list[Chunk]], vectors: SentenceVecto
         corroborated=[_claim(g, units, claims) for g in corroborated],
         single_source=[_claim(g, units, claims) for g in singles],
         conflicts=conflicts,
-        framing=framing_view(substitution_groups(units, claims, SAME_CLAIM), sentences),
+        framing=framing_view(
+            substitution_groups(units, claims, SAME_CLAIM, _same_things(groups, figured)),
+            sentences,
+        ),
         distinctive=distinctive_terms(sentences),
         duplicates=duplicates,
         versions=versions,
         details=single_source_details(units, texts, outlet_of, listed, disputed),
     )
+
+
+def _same_things(groups: list[list[int]], figured: list[list[Figure]]) -> set[tuple[int, int]]:
+    """Pairs of claims that report one thing: aligned as one, or stating figures for one thing
+    ("Some 3,500 residents were driven out of their houses" / "Around 1,800 residents were
+    evacuated")."""
+    in_groups = [sorted(group) for group in groups]
+    in_groups += [sorted({f.unit for f in figures}) for figures in figured]
+    return {(i, j) for group in in_groups for i, j in itertools.combinations(group, 2)}
 
 
 def aligned_claims(
@@ -319,13 +332,12 @@ def _conflicts(
     corroborated: list[list[int]],
     units: list[Span],
     claims: np.ndarray,
-    vectors: SentenceVectors,
+    figured: list[list[Figure]],
     revised: list[set[str]],
 ) -> list[Conflict]:
-    """Figures for one thing that files state differently, then aligned claims whose figures
-    disagree in a way those did not catch; one story's revisions are no conflict."""
-    figured = [_figure_conflict(g, units) for g in figure_conflicts(units, claims, vectors)]
-    kept = [c for c in figured if set(c.values) not in revised]
+    """Figures for one thing that files state differently (figured), then aligned claims whose
+    figures disagree in a way those did not catch; one story's revisions are no conflict."""
+    kept = [c for g in figured if set((c := _figure_conflict(g, units)).values) not in revised]
     cited = {(q.file, q.start) for c in kept for q in c.citations}
     aligned = [found for g in corroborated if (found := _conflict(g, units, claims))]
     return kept + [

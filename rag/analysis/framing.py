@@ -39,15 +39,21 @@ class FramingTerm(BaseModel):
     score: float | None = None
 
 
-def substitution_groups(claims: list[Span], sims: np.ndarray, same_claim: float) -> list[list[str]]:
+def substitution_groups(
+    claims: list[Span],
+    sims: np.ndarray,
+    same_claim: float,
+    also: set[tuple[int, int]] = frozenset(),  # type: ignore[assignment]
+) -> list[list[str]]:
     """Groups of words that claims (clauses: rag.analysis.compare.claim_units) of different
-    files reporting the same thing (cosine at least same_claim; sims holds every pair's) use in
-    each other's place, biggest first; each group's words ordered by how often they were
-    swapped."""
+    files reporting the same thing (cosine at least same_claim, sims holding every pair's, or
+    a pair in `also`) use in each other's place, biggest first; each group's words ordered by
+    how often they were swapped."""
     links: Counter[tuple[str, str]] = Counter()
-    for i, j in zip(*np.nonzero(sims >= same_claim)):
-        left, right = claims[int(i)], claims[int(j)]
-        if i < j and left.file != right.file:
+    close = {(int(i), int(j)) for i, j in zip(*np.nonzero(sims >= same_claim)) if i < j}
+    for i, j in sorted(close | {(min(p), max(p)) for p in also}):
+        left, right = claims[i], claims[j]
+        if left.file != right.file:
             links.update(_swaps(left.text, right.text))
     links.update(label for claim in claims for label in labels(claim.text))
     neighbours: dict[str, set[str]] = defaultdict(set)
