@@ -3,6 +3,7 @@
 sentences (a clause of each) in one group of claims exactly when a person says they report
 the same thing?"""
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -61,17 +62,21 @@ def _groups_by_place(chunks: Corpus, vectors: SentenceVectors) -> list[tuple[Spa
 
 
 def _groups(places: list[tuple[Span, int]], side: dict[str, str]) -> set[int]:
-    """The groups of the claims (clauses) that make up the labelled sentence."""
-    sentence = _normal(side["sentence"])
+    """The groups of the claims (clauses) that make up the labelled sentence (or, for a
+    labelled part of a sentence, of the claim holding it)."""
+    sentence = _words(side["sentence"])
     return {
         n
         for claim, n in places
-        if claim.file == side["file"] and _normal(claim.text).strip(" .,;:") in sentence
+        if claim.file == side["file"]
+        and ((words := _words(claim.text)) in sentence or sentence in words)
     }
 
 
-def _normal(text: str) -> str:
-    return " ".join(text.replace("’", "'").split())
+def _words(text: str) -> str:
+    """The text's words alone: quotes, punctuation and spacing differ between a labelled
+    sentence and the claim cut from the file."""
+    return " " + " ".join(re.findall(r"\w+", text.lower())) + " "
 
 
 def _scores(cases: list[dict[str, Any]], prefix: str) -> dict[str, float]:
