@@ -1,8 +1,10 @@
 """The cross-source view on the sample articles (real model, real Chroma)."""
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
+from rag.analysis.compare import mutually_closest
 from rag.analysis.figures import disagreeing, figures_of
 from rag.interfaces.api import create_app
 from rag.pipeline import build_pipeline
@@ -369,3 +371,19 @@ def _text(file: str) -> str:
     from rag.ingest.loaders import load_document
 
     return load_document(CORPUS2 / file, file, 10**7).text
+
+
+def test_claims_each_the_others_closest_in_its_file_are_mutually_closest():
+    """a0 and b0 are each other's closest across the two files and close enough; a1's closest
+    in b is b0 too, but b0 prefers a0; b1 is closest to nothing that prefers it back."""
+    files = np.array(["a", "a", "b", "b"])
+    sims = np.array(
+        [
+            [1.0, 0.2, 0.60, 0.30],
+            [0.2, 1.0, 0.58, 0.10],
+            [0.60, 0.58, 1.0, 0.2],
+            [0.30, 0.10, 0.2, 1.0],
+        ]
+    )
+    assert mutually_closest(sims, files, 0.55) == {0: {2}, 2: {0}}
+    assert mutually_closest(sims, files, 0.65) == {}  # the pair is not close enough
