@@ -268,6 +268,15 @@ def test_framing_is_read_from_claims_aligned_in_other_words_too(flood_comparison
 
 
 @pytest.mark.slow
+def test_a_note_about_the_story_is_a_change_of_version_and_no_claim(flood_comparison):
+    note = "This story was updated on Thursday"
+    (story,) = flood_comparison.versions
+    assert any(c.after and note in c.after.quote for c in story.changes if c.kind == "added")
+    claims = flood_comparison.single_source + flood_comparison.corroborated
+    assert not [c.text for c in claims if note in c.text]
+
+
+@pytest.mark.slow
 def test_a_claim_another_outlet_states_with_another_figure_is_not_single_source(flood_comparison):
     """The Echo's "shortly after 2am" is the Standard's "at 4am": the declaration is reported
     twice, in words too far apart to align, and disputed, not one outlet's alone."""

@@ -3,6 +3,7 @@ import pytest
 from rag.core.text import (
     clause_spans,
     content_terms,
+    is_editorial_note,
     numbers,
     proper_names,
     relative_pieces,
@@ -144,3 +145,18 @@ def test_a_relative_clause_and_the_clause_without_it_are_parts_of_a_claim(clause
 )
 def test_statement_pieces_cut_at_and_before_a_verb_not_in_a_list(sentence, pieces):
     assert statement_pieces(sentence) == pieces
+
+
+@pytest.mark.parametrize(
+    "sentence, note",
+    [
+        ("This story was updated on Thursday with the second death and new figures.", True),
+        ("Correction: an earlier version of this article misstated the toll.", True),
+        ("An earlier version of this story said 12.", True),
+        ("The report was updated by the council on Monday.", False),  # news about a report
+        ("The council updated its report.", False),
+        ("This story was written by Jane Doe.", False),
+    ],
+)
+def test_a_note_about_the_article_itself_is_told_from_the_news(sentence, note):
+    assert is_editorial_note(sentence) is note

@@ -18,7 +18,7 @@ from rag.analysis.framing import (
     framing_view,
     substitution_groups,
 )
-from rag.answer.evidence import SentenceVectors, is_full_sentence
+from rag.answer.evidence import SentenceVectors, is_full_sentence, is_news_sentence
 from rag.core.cancel import check as check_cancelled
 from rag.core.models import Chunk, Citation, Span
 from rag.core.text import clause_spans, numbers, relative_pieces
@@ -165,7 +165,8 @@ def _grouped(
     and cosines, and the claims grouped by what they report."""
     sentences = _sentences(chunks_by_file)
     matrix = vectors.embed([s.text for s in sentences]) if sentences else np.zeros((0, 384))
-    units = [unit for sentence in sentences for unit in claim_units(sentence)]
+    reports = [s for s in sentences if is_news_sentence(s.text)]  # versions keep the rest
+    units = [unit for sentence in reports for unit in claim_units(sentence)]
     unit_matrix = vectors.embed([u.text for u in units]) if units else matrix
     claims = unit_matrix @ unit_matrix.T  # every pair of claims, once; the steps below read it
     groups = claim_groups(units, claims, _part_links(units, unit_matrix, vectors))

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from rag.answer.evidence import SentenceVectors, is_full_sentence
+from rag.answer.evidence import SentenceVectors, is_news_sentence
 from rag.core.models import AnswerSentence, Chunk, Span
 
 REDUNDANT = 0.75  # cosine above which two sentences say the same thing
@@ -46,7 +46,7 @@ def _unique_sentences(chunks: list[Chunk]) -> list[Span]:
     seen: dict[tuple[str, int], Span] = {}
     for chunk in chunks:
         for span in chunk.spans():
-            if is_full_sentence(span.text):
+            if is_news_sentence(span.text):
                 seen.setdefault((span.file, span.start), span)
     return list(seen.values())
 

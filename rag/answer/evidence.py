@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rag.core.models import Hit, Span
-from rag.core.text import STOPWORDS, content_terms, numbers, proper_names
+from rag.core.text import STOPWORDS, content_terms, is_editorial_note, numbers, proper_names
 from rag.index.embedding import Embedder
 from rag.ingest.injection import addressed_to_reader
 
@@ -69,6 +69,12 @@ def is_full_sentence(text: str) -> bool:
     return len(text.split()) >= 4 and text.rstrip("\"'”’)]").endswith((".", "!", "?", "…"))
 
 
+def is_news_sentence(text: str) -> bool:
+    """A full sentence that reports something: not a note about the article itself ("This
+    story was updated on Thursday with..."), which is no evidence, claim or summary point."""
+    return is_full_sentence(text) and not is_editorial_note(text)
+
+
 def term_overlap(
     question: str, sentence: str, idf: Callable[[str], float] = lambda t: 1.0
 ) -> float:
@@ -110,7 +116,7 @@ def score_evidence(
         (span, term_overlap(question, span.text, idf))
         for hit in hits
         for span in hit.chunk.spans()
-        if is_full_sentence(span.text)
+        if is_news_sentence(span.text)
     ]
     if limit and len(spans) > limit:
         ranked = sorted(range(len(spans)), key=lambda i: (-spans[i][1], i))

@@ -36,6 +36,15 @@ APPROXIMATORS = frozenset(_LEXICON["approximators"])
 LABELLING_VERBS: list[str] = _LEXICON["labelling_verbs"]
 SPEECH_VERBS = frozenset(_LEXICON["speech_verbs"])
 OPPOSITE_FUNCTION_WORDS: dict[str, list[str]] = _LEXICON["opposite_function_words"]
+_NOTES = _LEXICON["editorial_notes"]
+_NOTE_NOUN = "(?:" + "|".join(_NOTES["nouns"]) + ")"
+_EDITORIAL_NOTE = re.compile(
+    rf"^\W*(?:(?:this|our)\s+{_NOTE_NOUN}\s+(?:was|has\s+been|had\s+been|is\s+being|have\s+been|"
+    r"were)\s+(?:" + "|".join(_NOTES["verbs"]) + r")\b"
+    rf"|(?:an\s+earlier|a\s+previous|the\s+original)\s+version\s+of\s+(?:this|our)\s+{_NOTE_NOUN}\b"
+    r"|(?:" + "|".join(re.escape(label) for label in _NOTES["labels"]) + r")\s*:)",
+    re.IGNORECASE,
+)
 # a clause ends at a semicolon or a comma before a conjunction (a dash often opens an aside)
 _CLAUSE_END = re.compile(
     r"\s*(?:;\s+|,\s+(?:" + "|".join(_LEXICON["clause_openers"]) + r")\s+)", re.IGNORECASE
@@ -103,6 +112,12 @@ def _append_trimmed(text: str, start: int, end: int, spans: list[tuple[int, int]
 
 
 _INNER_MARKS = str.maketrans("", "", ".'’")
+
+
+def is_editorial_note(sentence: str) -> bool:
+    """A sentence about the article itself, not the news: "This story was updated on Thursday
+    with the second death...", "Correction: an earlier version of this article..."."""
+    return bool(_EDITORIAL_NOTE.match(sentence))
 
 
 def words(text: str) -> list[str]:
