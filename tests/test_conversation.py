@@ -9,6 +9,7 @@ from rag.interfaces.api import create_app
 from rag.interfaces.cli import render_answer
 from rag.interfaces.page_render import render_markdown
 from rag.pipeline import build_pipeline
+from tests.helpers import ROOT, make_settings
 
 PHOTOGRAPHER = [
     Turn("user", "Which photographer was killed near Hama?"),
@@ -166,6 +167,9 @@ def test_a_question_about_names_no_article_mentions_abstains_and_says_why(sample
         ("Were people warned in time?", "open"),
         ("How old was the photographer?", "factoid"),
         ("How far did the insurgents retreat?", "factoid"),
+        ("How did the reported death toll change as the story developed?", "compare"),
+        ("Was the story updated?", "compare"),
+        ("How has the situation in Hama changed?", "open"),  # news, not the reporting
     ],
 )
 def test_questions_are_routed_by_their_form(question, route):
@@ -188,6 +192,23 @@ def test_a_comparison_request_answers_with_the_cross_source_view(sample_pipeline
     answer = sample_pipeline.ask("Compare how the outlets describe the fighters")
     assert answer.route == "compare" and not answer.abstained
     assert any(len({c.file for c in s.citations}) >= 2 for s in answer.sentences)
+
+
+@pytest.mark.slow
+def test_how_the_reporting_changed_is_answered_with_the_revision_quoted_in_both_versions(
+    tmp_path,
+):
+    """The wire's update revised its toll ("leaving one man dead and a woman missing" ->
+    "leaving two people dead"): asked how the reported toll changed, the answer quotes both
+    versions, the older first, each cited to its own file."""
+    pipeline = build_pipeline(make_settings(tmp_path / "rag"))
+    pipeline.ingest(ROOT / "tests" / "corpus2")
+    answer = pipeline.ask("How did the reported death toll change as the story developed?")
+    assert answer.route == "compare" and not answer.abstained
+    first, second = answer.sentences[:2]
+    assert "one man dead" in first.text and first.citations[0].file == "101_national_news_wire.html"
+    assert "two people dead" in second.text
+    assert second.citations[0].file == "105_national_news_wire_update.html"
 
 
 def test_nothing_relevant_still_abstains(sample_pipeline):

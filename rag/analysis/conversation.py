@@ -2,23 +2,26 @@
 a short cited answer, the relevant points across files, or the relevant part of the
 cross-source view."""
 
+import difflib
 import time
+from dataclasses import dataclass
 
 import numpy as np
 
-from rag.analysis.compare import Claim
+from rag.analysis.compare import Claim, Comparison, Conflict
 from rag.analysis.service import AnalysisService
 from rag.answer.compose import compose, ms
 from rag.answer.followup import Turn, standalone
 from rag.answer.generate import ChatGenerator, OnToken
-from rag.answer.routes import route_of
+from rag.answer.routes import asks_what_changed, route_of
 from rag.answer.service import AnswerService, OnSentence
 from rag.core.errors import LLMUnavailable
-from rag.core.models import Answer, AnswerSentence
+from rag.core.models import Answer, AnswerSentence, Citation
 from rag.index.filters import Filters
 
 COMPARE_CLAIMS = 3  # corroborated claims shown for a comparison request
 COMPARE_SINGLES = 2  # and claims only one file reports
+COMPARE_FIGURES = 3  # sentences quoted for a revision or a figure the files state differently
 
 
 class Conversation:
@@ -88,12 +91,87 @@ class Conversation:
         comparison = self.analysis.compare(files[:limit])
         shown = _relevant(question, comparison.corroborated, COMPARE_CLAIMS, self.answers)
         shown += _relevant(question, comparison.single_source, COMPARE_SINGLES, self.answers)
-        sentences = [AnswerSentence(text=c.text, citations=c.citations) for c in shown]
+        sentences = _changes(question, comparison, self.answers, shown)
+        sentences += [AnswerSentence(text=c.text, citations=c.citations) for c in shown]
         if on_sentence is not None:  # quotes: supported as they stand
             for sentence in sentences:
                 on_sentence(sentence)
         timings = {"total_ms": ms(began)}
         return compose(question, "extractive", sentences, hits, None, timings)
+
+
+def _changes(
+    question: str, comparison: Comparison, answers: AnswerService, shown: list[Claim]
+) -> list[AnswerSentence]:
+    """What changed that the question is about, first: for a question about how the reporting
+    changed, the revision between story versions and the differing figures closest to it; for
+    any comparison, the differing figures when they are closer to the question than the first
+    claim shown. Closeness is read on what changed ("leaving one man dead" -> "leaving two
+    people dead"), not the whole sentences; each is quoted as it stands, a revision older
+    first."""
+    revised = [
+        _Change([change.before, change.after], _revised_words(change.before, change.after))
+        for story in comparison.versions
+        for change in story.changes
+        if change.kind == "changed" and change.before and change.after
+    ]
+    figures = [
+        _Change(sorted(c.citations, key=lambda q: q.file), _figure_words(c))
+        for c in comparison.conflicts
+    ]
+    if not asks_what_changed(question):
+        revised = []
+        bar = _similarities(question, [shown[0].text], answers)[0] if shown else 0.0
+        near = _similarities(question, [f.focus for f in figures], answers)
+        figures = [f for f, similarity in zip(figures, near) if similarity > bar]
+    found = [_closest(question, revised, answers), _closest(question, figures, answers)]
+    quoted = [c for change in found if change for c in change.citations[:COMPARE_FIGURES]]
+    unique = {(c.file, c.start): c for c in quoted}.values()
+    return [AnswerSentence(text=c.quote, citations=[c]) for c in unique]
+
+
+@dataclass
+class _Change:
+    citations: list[Citation]
+    focus: str  # the words that changed, with a little of their context
+
+
+def _revised_words(older: Citation, newer: Citation, around: int = 2) -> str:
+    """The words a revision replaced and what replaced them, with `around` words either side."""
+    before, after = older.quote.split(), newer.quote.split()
+    kept: list[str] = []
+    matcher = difflib.SequenceMatcher(a=before, b=after, autojunk=False)
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        if op != "equal":
+            kept += (
+                before[max(0, i1 - around) : i2 + around] + after[max(0, j1 - around) : j2 + around]
+            )
+    return " ".join(kept) or newer.quote
+
+
+def _figure_words(conflict: Conflict, around: int = 4) -> str:
+    """Each file's figure as written with `around` words either side, from the cited clauses."""
+    parts = []
+    for citation in conflict.citations:
+        words = citation.quote.split()
+        for figure in conflict.stated.get(citation.file, []):
+            at = next((k for k, w in enumerate(words) if figure.split()[0] in w), None)
+            if at is not None:
+                parts.append(" ".join(words[max(0, at - around) : at + around + 1]))
+    return " ".join(parts) or conflict.claim
+
+
+def _closest(question: str, changes: list[_Change], answers: AnswerService) -> _Change | None:
+    if not changes:
+        return None
+    return changes[int(np.argmax(_similarities(question, [c.focus for c in changes], answers)))]
+
+
+def _similarities(question: str, texts: list[str], answers: AnswerService) -> np.ndarray:
+    if not texts:
+        return np.zeros(0)
+    matrix = answers.vectors.embed([question] + texts)
+    return matrix[1:] @ matrix[0]
 
 
 def _relevant(question: str, claims: list[Claim], most: int, answers: AnswerService) -> list[Claim]:

@@ -20,6 +20,26 @@ _COMPARE = re.compile(
     r"(?:outlets|sources|articles|reports|media)\b",
     re.IGNORECASE,
 )
+# "How did the reported death toll change as the story developed?": what changed between
+# versions of a story, or between reports; a change verb and a word for the reporting itself.
+_CHANGE_VERB = re.compile(
+    r"\b(?:chang(?:e|ed|es|ing)|evolv(?:e|ed|es|ing)|develop(?:ed|s|ing)?|revis(?:e|ed|ion|ions)|"
+    r"updat(?:e|ed|es|ing)|correct(?:ed|ion|ions))\b",
+    re.IGNORECASE,
+)
+_REPORTING = re.compile(
+    r"\b(?:report|reports|reported|story|stories|version|versions|coverage|account|accounts|"
+    r"article|articles|outlet|outlets)\b",
+    re.IGNORECASE,
+)
+
+
+def asks_what_changed(question: str) -> bool:
+    """Does the question ask how the reporting changed ("How did the reported death toll change
+    as the story developed?"), which story versions and differing figures answer?"""
+    return bool(_CHANGE_VERB.search(question) and _REPORTING.search(question))
+
+
 _OPEN = re.compile(
     r"^\s*(?:why\b"
     r"|what (?:is|was|are|were) (?:the |their |its |his |her |(?:[\w-]+\s+){0,3}[\w-]+['’]s\s+)?"
@@ -109,7 +129,7 @@ def route_of(question: str) -> Route:
     question = _CONTRACTION.sub(r"\1 is", question)  # "What's the outlook?"
     if _SUMMARY.search(question):
         return "summary"
-    if _COMPARE.search(question):
+    if _COMPARE.search(question) or asks_what_changed(question):
         return "compare"
     if _OPEN.search(question) or _PROCESS.search(question):
         return "open"
