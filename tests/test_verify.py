@@ -230,3 +230,27 @@ QUOTES = (
     "11 million. Boats rescued 40 people from upper floors overnight, Tom Reddy said. "
     "Nadia Okafor said the union would attend the talks."
 )
+
+
+BRIDGE = (
+    "Traffic built up quickly on the Harbour Road bridge, where queues stretched for about six "
+    "kilometres during the morning rush."
+)
+NO_ACCIDENTS = "Police said there had been no serious accidents."
+
+
+def test_a_negation_another_cited_sentence_states_is_no_contradiction():
+    """A claim joining the traffic sentence with the next one keeps its "no serious
+    accidents": nearest in meaning is the traffic sentence, but a cited sentence negates the
+    same word."""
+    claim = (
+        "Traffic on the Harbour Road bridge built up quickly, with queues of about six "
+        "kilometres, though police said there had been no serious accidents."
+    )
+    assert cheap_checks(claim, [f"{BRIDGE} {NO_ACCIDENTS}"], BRIDGE) is None
+
+
+def test_a_negation_no_cited_sentence_states_is_a_contradiction():
+    claim = "Traffic on the Harbour Road bridge did not build up during the morning rush."
+    verdict = cheap_checks(claim, [f"{BRIDGE} {NO_ACCIDENTS}"], BRIDGE)
+    assert verdict is not None and verdict.reason == "negates what the cited passage states"

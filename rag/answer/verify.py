@@ -134,6 +134,28 @@ def dropped_negation(claim: str, closest: str) -> str | None:
     return None
 
 
+def negated_phrases(text: str) -> list[tuple[str, str]]:
+    """Each negation of the text with the first content word after it ("no serious accidents":
+    ("no", "serious")); a negation with none within three words is ("not", "")."""
+    found = []
+    said = words(text)
+    for i, w in enumerate(said):
+        if w in NEGATIONS:
+            after = [x for x in said[i + 1 : i + 4] if x not in STOPWORDS]
+            found.append((w, _base_stem(after[0]) if after else ""))
+    return found
+
+
+def _negated_alike(phrase: tuple[str, str], passages: list[str]) -> bool:
+    """A cited sentence negates the same word ("Police said there had been no serious
+    accidents." for a claim joining it to the sentence before)."""
+    negation, word = phrase
+    return bool(word) and any(
+        (negation_of := negated_phrases(passage)) and any(w == word for _, w in negation_of)
+        for passage in passages
+    )
+
+
 def check_support(
     claim: str, passages: list[str], similarity: float, threshold: float, closest: str = ""
 ) -> Verdict:
@@ -168,7 +190,12 @@ def cheap_checks(claim: str, passages: list[str], closest: str = "") -> Verdict 
     added = sorted((said & QUANTITY_WORDS) - set(words(source)))
     if added:
         return Verdict(False, f"quantity words not in the cited passages: {', '.join(added)}")
-    if closest and said & NEGATIONS and not set(words(closest)) & NEGATIONS:
+    if (
+        closest
+        and said & NEGATIONS
+        and not set(words(closest)) & NEGATIONS
+        and not all(_negated_alike(phrase, passages) for phrase in negated_phrases(claim))
+    ):
         return Verdict(False, "negates what the cited passage states")
     if closest and not said & NEGATIONS and (negated := dropped_negation(claim, closest)):
         return Verdict(False, f"states what the cited passage negates ('{negated}')")
