@@ -277,6 +277,17 @@ def test_a_note_about_the_story_is_a_change_of_version_and_no_claim(flood_compar
 
 
 @pytest.mark.slow
+def test_claims_close_only_by_the_storys_topic_are_not_one_claim(flood_comparison):
+    """ "The Marle overtopped its banks" and "the River Marle began to recede" are each
+    other's closest across two files, but share no word the story does not use everywhere:
+    the flood is not its receding."""
+    burst = [c for c in flood_comparison.corroborated if "overtopped its banks" in c.text]
+    assert burst, [c.text for c in flood_comparison.corroborated]
+    quotes = " ".join(q.quote for c in burst for q in c.citations)
+    assert "recede" not in quotes and "fell back" not in quotes
+
+
+@pytest.mark.slow
 def test_a_claim_another_outlet_states_with_another_figure_is_not_single_source(flood_comparison):
     """The Echo's "shortly after 2am" is the Standard's "at 4am": the declaration is reported
     twice, in words too far apart to align, and disputed, not one outlet's alone."""

@@ -11,7 +11,13 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from rag.analysis.details import Detail, single_source_details
-from rag.analysis.figures import Figure, disagreeing, figure_conflicts, figures_of
+from rag.analysis.figures import (
+    COMMON_WORD,
+    Figure,
+    disagreeing,
+    figure_conflicts,
+    figures_of,
+)
 from rag.analysis.framing import (
     FramingTerm,
     distinctive_terms,
@@ -21,7 +27,7 @@ from rag.analysis.framing import (
 from rag.answer.evidence import SentenceVectors, is_full_sentence, is_news_sentence
 from rag.core.cancel import check as check_cancelled
 from rag.core.models import Chunk, Citation, Span
-from rag.core.text import clause_spans, numbers, relative_pieces
+from rag.core.text import clause_spans, content_terms, numbers, relative_pieces
 
 # Two sentences of different files report the same thing when a clause of each comes this
 # close (cosine); tuned on the sample's labelled pairs (eval/alignment_pairs.yaml)
@@ -240,6 +246,7 @@ def claim_groups(
     a part, comes within UNIQUE_BELOW of all of it, or by mutual closeness within
     MUTUAL_CLAIM of all of it; else it starts a group."""
     mutual = mutually_closest(sims, np.array([c.file for c in claims]), MUTUAL_CLAIM)
+    mutual = _sharing_a_telling_word(mutual, claims)
     groups: list[list[int]] = []
     group_of: list[int] = []
     files_in: list[set[str]] = []
@@ -276,6 +283,17 @@ def claim_groups(
         files_in[joined].add(claim.file)
         group_of.append(joined)
     return groups
+
+
+def _sharing_a_telling_word(mutual: dict[int, set[int]], claims: list[Span]) -> dict[int, set[int]]:
+    """The mutually closest claims that share a content word few claims of the corpus use
+    ("Bridge Street", "iron fist"; not "Marle" in a story of the Marle's flood): without one,
+    closeness alone is the story's topic ("the River Marle began to recede" beside "the
+    Marle overtopped its banks")."""
+    terms = [set(content_terms(c.text)) for c in claims]
+    seen = Counter(t for ts in terms for t in ts)
+    common = {t for t, n in seen.items() if n > COMMON_WORD * len(claims)}
+    return {i: {j for j in js if (terms[i] & terms[j]) - common} for i, js in mutual.items()}
 
 
 def mutually_closest(sims: np.ndarray, files: np.ndarray, bar: float) -> dict[int, set[int]]:
