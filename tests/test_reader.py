@@ -105,6 +105,9 @@ def test_a_span_the_sentences_do_not_hold_is_not_shown():
         ("How many days into the assault was the push?", "fifth", True),  # an ordinal
         ("How many people were displaced?", "the fighting", False),
         ("On which day did they enter Aleppo?", "Friday", True),
+        ("On which days did they release water from it?", "Hollins Water", False),  # no date
+        ("What year did the war begin?", "2011", True),
+        ("When did the Renaissance begin?", "the Middle Ages", True),  # "when": an era may do
         ("Which bound is harder to prove?", "lower bounds", True),  # the "which" noun itself
         ("When prices rise, what happens to demand?", "it falls", True),  # "when" opens a clause
         ("What does Damascus call the insurgents?", "terrorists", True),  # any span

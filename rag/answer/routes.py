@@ -5,7 +5,7 @@ of what is relevant; a comparison request the relevant part of the cross-source 
 import re
 from typing import Literal
 
-from rag.core.text import QUANTITY_WORDS, numbers
+from rag.core.text import CALENDAR_WORDS, QUANTITY_WORDS, numbers
 
 Route = Literal["factoid", "open", "summary", "compare"]
 
@@ -59,7 +59,13 @@ _WANTS_NUMBER = re.compile(
     r"proportion|share|number|amount))\b",
     re.IGNORECASE,
 )
-_WANTS_TIME = re.compile(_LEAD_IN + r"(?:when|what (?:year|date|time|day|month))\b", re.IGNORECASE)
+_WANTS_TIME = re.compile(
+    _LEAD_IN + r"(?:when|(?:what|which) (?:years?|dates?|times?|days?|months?))\b", re.IGNORECASE
+)
+# "On which days...?", "What year...?": a number or a day or month's name, not just any name
+_WANTS_DATE = re.compile(
+    _LEAD_IN + r"(?:what|which) (?:years?|dates?|days?|months?)\b", re.IGNORECASE
+)
 _WANTS_NAME = re.compile(_LEAD_IN + r"(?:who|whom|whose|which)\b", re.IGNORECASE)
 
 
@@ -105,6 +111,8 @@ def lead_fits(question: str, span: str) -> bool:
         return True
     if _WANTS_NUMBER.search(question):
         return has_number
+    if _WANTS_DATE.search(question):
+        return has_number or any(w in CALENDAR_WORDS for w in re.findall(r"[a-z]+", span.lower()))
     clause = "," in question  # "When prices rise, what happens?": "when" opens a clause
     if (_WANTS_TIME.search(question) and not clause) or _WANTS_NAME.search(question):
         return has_number or has_name
