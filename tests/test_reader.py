@@ -9,7 +9,13 @@ import numpy as np
 import pytest
 
 from rag.answer.compose import compose
-from rag.answer.extract import carries, is_full_name, neighbourhood, window_around
+from rag.answer.extract import (
+    carries,
+    described_as,
+    is_full_name,
+    neighbourhood,
+    window_around,
+)
 from rag.answer.reader import MODEL_DIR, Reader, best_span, encode, tokenizer
 from rag.answer.routes import lead_fits, wants_amount
 from rag.core.models import AnswerSentence, Chunk, Hit
@@ -210,3 +216,17 @@ def test_only_a_question_for_a_number_or_a_time_rejects_a_span_without_one(quest
 )
 def test_a_which_question_reread_takes_only_a_whole_name(span, full_name):
     assert is_full_name(span) is full_name
+
+
+def test_the_names_a_text_calls_by_the_which_noun_are_read_from_its_syntax():
+    """ "Which reservoir...?": the text calls Hollins Water a reservoir, not Marle Valley Water
+    (the utility that runs it); a nationality before the noun is no name."""
+    text = (
+        "Questions have been raised about the role of Hollins Water, a reservoir about 11 miles "
+        "upstream, where the utility Marle Valley Water carried out controlled releases. "
+        "Residents blamed Marle Valley Water, which opened the floodgates at Hollins Water "
+        "reservoir. A Syrian photographer working for dpa was killed."
+    )
+    assert described_as("reservoir", text) == ["Hollins Water"]
+    assert described_as("utility", text) == ["Marle Valley Water"]
+    assert described_as("photographer", text) == []

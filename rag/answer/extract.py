@@ -8,14 +8,16 @@ its copy holds the answer itself: a near-duplicate that lacks the detail is no s
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
+from rag.answer.entailment import load_lexicon
 from rag.answer.evidence import Evidence, name_phrases
 from rag.answer.reader import Reader, Reading
-from rag.answer.routes import asks_which, lead_fits, wants_amount
+from rag.answer.routes import asks_which, lead_fits, wants_amount, which_noun
 from rag.core.models import Chunk, Hit, Span, one_chunk_per_file
-from rag.core.text import content_terms, numbers
+from rag.core.text import STOPWORDS, content_terms, numbers
 
 # Choosing between windows, per extra file carrying the sentence (at most two): tuned on
 # eval/facts.yaml and the tuning conversations (SQuAD's articles are one file each)
@@ -150,6 +152,13 @@ def read_answer(
         elif asks_which(question):
             # "Which photographer...?" answered "dpa": its best span that is a full name
             reading = reader.read(question, [window.text], is_full_name)[0]
+    if asks_which(question) and (noun := which_noun(question)):
+        named = described_as(noun, window.text)
+        span = window.text[reading.start : reading.end]
+        if named and not any(n in span or span.strip() in n for n in named):
+            # "Which reservoir...?" answered "Marle Valley Water" where the window says
+            # "Hollins Water reservoir": the best span that is a name the text calls one
+            reading = reader.read(question, [window.text], lambda s: any(n in s for n in named))[0]
     short = window.text[reading.start : reading.end].strip()
     holder = window.sentence_at(reading.start)
     copies = [
@@ -161,6 +170,36 @@ def read_answer(
         sentences.append((window.center, [window.center.chunk]))
         sentences.sort(key=lambda pair: pair[0].start)
     return Reply(short, sentences, likely[best], likely[best] >= bar)
+
+
+_NAME = r"[A-Z][\w'’.-]*(?:\s+(?:of\s+|al-)?[A-Z][\w'’.-]*)*"
+
+
+def described_as(noun: str, text: str) -> list[str]:
+    """The names the text calls a <noun>: "Hollins Water reservoir", "Hollins Water, a
+    reservoir", "the reservoir Hollins Water", "Hollins Water is a reservoir" (the noun or its
+    plural)."""
+    word = rf"{re.escape(noun.rstrip('s'))}s?"
+    patterns = [
+        rf"(?P<name>{_NAME})\s+{word}\b",
+        rf"(?P<name>{_NAME}),\s+(?:a|an|the)\s+(?:[\w-]+\s+){{0,3}}?{word}\b",
+        rf"\b(?:the|a|an)\s+(?:[\w-]+\s+){{0,2}}?{word},?\s+(?P<name>{_NAME})",
+        rf"(?P<name>{_NAME})\s+(?:is|was|are|were)\s+(?:a|an|the)\s+(?:[\w-]+\s+){{0,3}}?{word}\b",
+    ]
+    adjectives = _proper_adjectives()  # "a Syrian photographer": no name
+    found = []
+    for pattern in patterns:
+        for match in re.finditer(pattern, text):
+            name = re.sub(r"^(?:The|A|An)\s+", "", match.group("name")).strip()
+            bare = name.lower()
+            if name and bare not in STOPWORDS and bare not in adjectives and name not in found:
+                found.append(name)
+    return found
+
+
+@lru_cache(maxsize=1)
+def _proper_adjectives() -> frozenset[str]:
+    return frozenset(p.lower() for p in load_lexicon()["proper_adjectives"])
 
 
 def is_full_name(span: str) -> bool:

@@ -86,6 +86,15 @@ def asks_which(question: str) -> bool:
     return bool(_WHICH_NOUN.search(question))
 
 
+_WHICH_WORD = re.compile(_LEAD_IN + r"which\s+([a-z][\w-]*)", re.IGNORECASE)
+
+
+def which_noun(question: str) -> str | None:
+    """The noun a "which" question asks about ("Which reservoir ...?": reservoir)."""
+    found = _WHICH_WORD.search(question)
+    return found.group(1).lower() if found else None
+
+
 _ORDINAL = re.compile(
     r"\b(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth|"
     r"\w+teenth|\w+tieth|hundredth|thousandth|millionth)\b",
