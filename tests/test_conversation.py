@@ -168,6 +168,9 @@ def test_a_question_about_names_no_article_mentions_abstains_and_says_why(sample
         ("How old was the photographer?", "factoid"),
         ("How far did the insurgents retreat?", "factoid"),
         ("How did the reported death toll change as the story developed?", "compare"),
+        ("Where do the outlets disagree about how many people were evacuated?", "compare"),
+        ("Do the sources agree on the death toll?", "compare"),
+        ("Which outlets report 3,500?", "factoid"),
         ("Was the story updated?", "compare"),
         ("How has the situation in Hama changed?", "open"),  # news, not the reporting
     ],
@@ -209,6 +212,18 @@ def test_how_the_reporting_changed_is_answered_with_the_revision_quoted_in_both_
     assert "one man dead" in first.text and first.citations[0].file == "101_national_news_wire.html"
     assert "two people dead" in second.text
     assert second.citations[0].file == "105_national_news_wire_update.html"
+
+
+@pytest.mark.slow
+def test_where_outlets_disagree_on_a_figure_every_figure_is_quoted(tmp_path):
+    """1,800 (the Echo, the wire), 3,000 (three outlets) and 3,500 (the Beacon): one quoted
+    clause for each figure, smallest first, before the claims."""
+    pipeline = build_pipeline(make_settings(tmp_path / "rag"))
+    pipeline.ingest(ROOT / "tests" / "corpus2")
+    answer = pipeline.ask("Where do the outlets disagree about how many people were evacuated?")
+    assert answer.route == "compare"
+    leading = " ".join(s.text for s in answer.sentences[:3])
+    assert leading.index("1,800") < leading.index("3,000") < leading.index("3,500"), leading
 
 
 def test_nothing_relevant_still_abstains(sample_pipeline):

@@ -92,6 +92,8 @@ class Conversation:
         shown = _relevant(question, comparison.corroborated, COMPARE_CLAIMS, self.answers)
         shown += _relevant(question, comparison.single_source, COMPARE_SINGLES, self.answers)
         sentences = _changes(question, comparison, self.answers, shown)
+        quoted = {s.text for s in sentences}
+        shown = [c for c in shown if c.text not in quoted]
         sentences += [AnswerSentence(text=c.text, citations=c.citations) for c in shown]
         if on_sentence is not None:  # quotes: supported as they stand
             for sentence in sentences:
@@ -115,10 +117,7 @@ def _changes(
         for change in story.changes
         if change.kind == "changed" and change.before and change.after
     ]
-    figures = [
-        _Change(sorted(c.citations, key=lambda q: q.file), _figure_words(c))
-        for c in comparison.conflicts
-    ]
+    figures = [_Change(_one_per_figure(c), _figure_words(c)) for c in comparison.conflicts]
     if not asks_what_changed(question):
         revised = []
         bar = _similarities(question, [shown[0].text], answers)[0] if shown else 0.0
@@ -147,6 +146,16 @@ def _revised_words(older: Citation, newer: Citation, around: int = 2) -> str:
                 before[max(0, i1 - around) : i2 + around] + after[max(0, j1 - around) : j2 + around]
             )
     return " ".join(kept) or newer.quote
+
+
+def _one_per_figure(conflict: Conflict) -> list[Citation]:
+    """A cited clause for each figure the files state (the first file's, by name), smallest
+    figure first: every side of the disagreement, not three files of one side."""
+    by_value: dict[tuple[float, ...], Citation] = {}
+    for citation in sorted(conflict.citations, key=lambda q: q.file):
+        value = tuple(conflict.values.get(citation.file, []))
+        by_value.setdefault(value, citation)
+    return [by_value[v] for v in sorted(by_value)]
 
 
 def _figure_words(conflict: Conflict, around: int = 4) -> str:

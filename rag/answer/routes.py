@@ -14,10 +14,14 @@ _SUMMARY = re.compile(
     r"(?:summary|overview|rundown)|overview of|what is the summary)\b",
     re.IGNORECASE,
 )
+_SOURCES = r"(?:outlets|sources|articles|reports|media|papers|agencies|newspapers|accounts)"
+_DIFFER = (
+    r"(?:differ|differs|differed|difference|differences|disagree|disagreed|disagreement|agree|"
+    r"agreed|contradict|contradicts|contradiction|conflict|conflicting|discrepancy|discrepancies)"
+)
 _COMPARE = re.compile(
-    r"\b(?:compare|comparison|contrast)\b|\bhow do (?:the |different )?(?:outlets|sources|articles|"
-    r"reports|media|papers|agencies)\b|\b(?:differ|difference|differences|disagree|agree)\b.*\b"
-    r"(?:outlets|sources|articles|reports|media)\b",
+    r"\b(?:compare|comparison|contrast)\b|\bhow do (?:the |different )?" + _SOURCES + r"\b"
+    r"|\b" + _DIFFER + r"\b.*\b" + _SOURCES + r"\b|\b" + _SOURCES + r"\b.*\b" + _DIFFER + r"\b",
     re.IGNORECASE,
 )
 # "How did the reported death toll change as the story developed?": what changed between
