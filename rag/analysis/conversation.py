@@ -185,8 +185,5 @@ def _similarities(question: str, texts: list[str], answers: AnswerService) -> np
 
 def _relevant(question: str, claims: list[Claim], most: int, answers: AnswerService) -> list[Claim]:
     """The claims closest to the question (quotes, so supported as they stand)."""
-    if not claims:
-        return []
-    matrix = answers.vectors.embed([question] + [c.text for c in claims])
-    order = np.argsort(-(matrix[1:] @ matrix[0]))[:most]
+    order = np.argsort(-_similarities(question, [c.text for c in claims], answers))[:most]
     return [claims[int(i)] for i in order]
