@@ -224,6 +224,9 @@ def test_where_outlets_disagree_on_a_figure_every_figure_is_quoted(tmp_path):
     assert answer.route == "compare"
     leading = " ".join(s.text for s in answer.sentences[:3])
     assert leading.index("1,800") < leading.index("3,000") < leading.index("3,500"), leading
+    toll = pipeline.ask("Do the sources agree on the death toll?")  # their figures lead
+    assert "one man dead" in toll.sentences[0].text, toll.answer
+    assert "two people dead" in toll.sentences[1].text, toll.answer
 
 
 def test_nothing_relevant_still_abstains(sample_pipeline):

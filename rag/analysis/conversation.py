@@ -13,7 +13,7 @@ from rag.analysis.service import AnalysisService
 from rag.answer.compose import compose, ms
 from rag.answer.followup import Turn, standalone
 from rag.answer.generate import ChatGenerator, OnToken
-from rag.answer.routes import asks_what_changed, route_of
+from rag.answer.routes import asks_what_changed, asks_where_sources_differ, route_of
 from rag.answer.service import AnswerService, OnSentence
 from rag.core.errors import LLMUnavailable
 from rag.core.models import Answer, AnswerSentence, Citation
@@ -107,10 +107,10 @@ def _changes(
 ) -> list[AnswerSentence]:
     """What changed that the question is about, first: for a question about how the reporting
     changed, the revision between story versions and the differing figures closest to it; for
-    any comparison, the differing figures when they are closer to the question than the first
-    claim shown. Closeness is read on what changed ("leaving one man dead" -> "leaving two
-    people dead"), not the whole sentences; each is quoted as it stands, a revision older
-    first."""
+    one about whether the sources agree, those figures; for any other comparison, the
+    differing figures when they are closer to the question than the first claim shown.
+    Closeness is read on what changed ("leaving one man dead" -> "leaving two people dead"),
+    not the whole sentences; each is quoted as it stands, a revision older first."""
     revised = [
         _Change([change.before, change.after], _revised_words(change.before, change.after))
         for story in comparison.versions
@@ -120,6 +120,7 @@ def _changes(
     figures = [_Change(_one_per_figure(c), _figure_words(c)) for c in comparison.conflicts]
     if not asks_what_changed(question):
         revised = []
+    if not asks_what_changed(question) and not asks_where_sources_differ(question):
         bar = _similarities(question, [shown[0].text], answers)[0] if shown else 0.0
         near = _similarities(question, [f.focus for f in figures], answers)
         figures = [f for f, similarity in zip(figures, near) if similarity > bar]

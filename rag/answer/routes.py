@@ -38,6 +38,12 @@ _REPORTING = re.compile(
 )
 
 
+def asks_where_sources_differ(question: str) -> bool:
+    """Does the question ask whether or where the sources agree ("Do the sources agree on the
+    death toll?"), which the figures they state differently answer first?"""
+    return bool(re.search(r"\b" + _DIFFER + r"\b", question, re.IGNORECASE))
+
+
 def asks_what_changed(question: str) -> bool:
     """Does the question ask how the reporting changed ("How did the reported death toll change
     as the story developed?"), which story versions and differing figures answer?"""
