@@ -171,12 +171,17 @@ def test_a_question_about_names_no_article_mentions_abstains_and_says_why(sample
         ("Where do the outlets disagree about how many people were evacuated?", "compare"),
         ("Do the sources agree on the death toll?", "compare"),
         ("Which outlets report 3,500?", "factoid"),
+        ("Are there conflicting reports about the toll?", "compare"),
         ("Was the story updated?", "compare"),
         ("How has the situation in Hama changed?", "open"),  # news, not the reporting
     ],
 )
 def test_questions_are_routed_by_their_form(question, route):
     assert route_of(question) == route
+
+
+def test_the_conflict_a_story_is_about_is_no_dispute_between_sources():
+    assert route_of("What do reports say about the conflict in Syria?") != "compare"
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,8 @@ _SUMMARY = re.compile(
 _SOURCES = r"(?:outlets|sources|articles|reports|media|papers|agencies|newspapers|accounts)"
 _DIFFER = (
     r"(?:differ|differs|differed|difference|differences|disagree|disagreed|disagreement|agree|"
-    r"agreed|contradict|contradicts|contradiction|conflict|conflicting|discrepancy|discrepancies)"
+    r"agreed|contradict|contradicts|contradiction|conflicting|discrepancy|discrepancies)"
+    # not "conflict": in war news it names the war ("What do reports say about the conflict?")
 )
 _COMPARE = re.compile(
     r"\b(?:compare|comparison|contrast)\b|\bhow do (?:the |different )?" + _SOURCES + r"\b"

@@ -149,10 +149,9 @@ def negated_phrases(text: str) -> list[tuple[str, str]]:
 def _negated_alike(phrase: tuple[str, str], passages: list[str]) -> bool:
     """A cited sentence negates the same word ("Police said there had been no serious
     accidents." for a claim joining it to the sentence before)."""
-    negation, word = phrase
+    word = phrase[1]
     return bool(word) and any(
-        (negation_of := negated_phrases(passage)) and any(w == word for _, w in negation_of)
-        for passage in passages
+        word == negated for passage in passages for _, negated in negated_phrases(passage)
     )
 
 
