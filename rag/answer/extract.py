@@ -22,8 +22,6 @@ from rag.core.text import STOPWORDS, content_terms, numbers
 # Choosing between windows, per extra file carrying the sentence (at most two): tuned on
 # eval/facts.yaml and the tuning conversations (SQuAD's articles are one file each)
 CORROBORATION = 0.05
-# The other windows are read too while the best so far is more likely wrong than right
-READ_ON = 0.5
 # What the combiner weighs for each window (reader.json "combiner"; rag.train.reader fits it)
 FEATURES = ("reader_margin", "evidence_score", "similarity", "word_overlap", "inverse_rank")
 
@@ -111,8 +109,8 @@ def read_answer(
     no window is likely enough (the reader's calibrated threshold, unless one is given).
 
     The `first` best windows are read; the rest only when none of them clears the threshold
-    or READ_ON (a window's probability does not depend on the others, so an answer found early
-    is only replaced when a later, lower-ranked window beats it: measured in the README)."""
+    (a window's probability does not depend on the others, so an answer found early is only
+    replaced when a later, lower-ranked window beats it: rarely, measured in the README)."""
     around = neighbourhood(hits)
     candidates = clusters[:windows]
     read = [window_around(cluster[0], around) for cluster in candidates]
@@ -120,7 +118,7 @@ def read_answer(
     first = len(read) if first is None or observe is not None else first
     readings = reader.read(question, [w.text for w in read[:first]])
     likely = _likelihoods(reader, readings, candidates)
-    if max(likely, default=0.0) < max(bar, READ_ON) and len(readings) < len(read):
+    if max(likely, default=0.0) < bar and len(readings) < len(read):
         readings += reader.read(question, [w.text for w in read[len(readings) :]])
         likely = _likelihoods(reader, readings, candidates)
     if observe is not None:  # what the combiner is fitted on (rag.train.reader)
