@@ -26,3 +26,27 @@ def test_an_open_answer_prefers_a_new_point_to_a_second_wording_of_the_first():
     assert [text[:5] for text, _ in by_score.claims] == ["Rail ", "Train"]
     diverse = overview_draft(found, 0.1, points=2, share=0.5, redundancy=0.3)
     assert [text[:5] for text, _ in diverse.claims] == ["Rail ", "Insur"]
+
+
+REJECTED = (
+    "Its chief executive, Richard Amesbury, rejected the criticism. "
+    '"We did not cause this flood. Without the reservoir, the peak would have been higher," '
+    "he said. The company's shares fell on Friday."
+)
+
+
+def test_a_point_that_someone_responded_carries_the_quote_that_says_how():
+    chunk = Chunk("c1", "a.txt", REJECTED, 0, len(REJECTED), 1, sentence_spans(REJECTED))
+    first = chunk.spans()[0]
+    point = Evidence(chunk, first.start, first.end, first.text, 0.9, 0.0, np.array([1.0]))
+    ((text, _),) = overview_draft([point], 0.1, points=1, share=0.5).claims
+    assert text.endswith('would have been higher," he said.'), text
+    assert "shares" not in text  # the quote ends where its speaker is named
+
+
+def test_a_point_not_followed_by_a_quote_stands_alone():
+    text = "Rail services were suspended. Insurers put the cost at forty million pounds."
+    chunk = Chunk("c1", "a.txt", text, 0, len(text), 1, sentence_spans(text))
+    first = chunk.spans()[0]
+    point = Evidence(chunk, first.start, first.end, first.text, 0.9, 0.0, np.array([1.0]))
+    assert overview_draft([point], 0.1, points=1, share=0.5).claims[0][0] == first.text

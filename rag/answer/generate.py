@@ -130,7 +130,26 @@ def overview_draft(
         chosen.append(pick)
         eligible.remove(pick)
     chosen.sort(key=lambda c: -c[0].score)
-    return Draft(claims=[(c[0].text, one_chunk_per_file([ev.chunk for ev in c])) for c in chosen])
+    return Draft(
+        claims=[(_with_quote(c[0]), one_chunk_per_file([ev.chunk for ev in c])) for c in chosen]
+    )
+
+
+_QUOTE_OPEN = re.compile(r"^\s*[\"“]")
+_SAID_BY_PRONOUN = re.compile(r"[,.!?][\"”]\s*(?:he|she|they)\s+(?:said|added|told)\b", re.I)
+
+
+def _with_quote(point: Evidence, most: int = 2) -> str:
+    """The point with the quotation that follows it in its passage and is attributed to the
+    same speaker by a pronoun (\"Its chief executive rejected the criticism.\" then \"\"We did
+    not cause this flood. ...,\" he said.\"): what was said, not only that it was."""
+    after = [s for s in point.chunk.spans() if s.start >= point.end][:most]
+    if not after or not _QUOTE_OPEN.match(after[0].text):
+        return point.text
+    for k, sentence in enumerate(after):
+        if _SAID_BY_PRONOUN.search(sentence.text):
+            return " ".join([point.text] + [s.text for s in after[: k + 1]])
+    return point.text
 
 
 def _marginal(candidate: Evidence, chosen: list[list[Evidence]], redundancy: float) -> float:
