@@ -174,6 +174,13 @@ def test_a_question_about_names_no_article_mentions_abstains_and_says_why(sample
         ("Are there conflicting reports about the toll?", "compare"),
         ("Was the story updated?", "compare"),
         ("How has the situation in Hama changed?", "open"),  # news, not the reporting
+        ("What did Pedersen say?", "open"),  # all he said, not a span of it
+        ("What has the council leader said?", "open"),
+        ("What is the council saying?", "open"),
+        ("What did Geir Pedersen warn about?", "open"),
+        ("What did he say he would do?", "factoid"),  # one thing said
+        ("What did she say about the flood warning system?", "factoid"),
+        ("What did Assad call the insurgents?", "factoid"),
     ],
 )
 def test_questions_are_routed_by_their_form(question, route):
@@ -194,6 +201,16 @@ def test_open_questions_get_cited_points_from_several_files(sample_pipeline, que
     kept = [s for s in answer.sentences if s.supported]
     assert len(kept) >= 2
     assert len({c.file for s in kept for c in s.citations}) >= 2
+
+
+def test_what_someone_said_is_answered_with_their_statements_not_a_fragment(sample_pipeline):
+    """The reader's best span of "What did Pedersen say?" was "UN Security Council": a
+    fragment of a sentence, led with as if it answered. The answer is what he said, quoted."""
+    answer = sample_pipeline.ask("What did Pedersen say?")
+    assert answer.route == "open" and not answer.abstained
+    assert answer.answer.startswith(answer.sentences[0].text)  # no short lead before it
+    assert "deepening of the crisis" in answer.answer
+    assert all("Pedersen" in s.text or "he added" in s.text for s in answer.sentences[:2])
 
 
 def test_a_comparison_request_answers_with_the_cross_source_view(sample_pipeline):

@@ -5,7 +5,7 @@ of what is relevant; a comparison request the relevant part of the cross-source 
 import re
 from typing import Literal
 
-from rag.core.text import CALENDAR_WORDS, QUANTITY_WORDS, numbers
+from rag.core.text import CALENDAR_WORDS, QUANTITY_WORDS, SPEECH_VERBS, numbers
 
 Route = Literal["factoid", "open", "summary", "compare"]
 
@@ -149,6 +149,30 @@ _PROCESS = re.compile(
     r"|(?:is|are|was|were|did|does|do|has|have|had|can|could|will|would|should)\s+\w)",
     re.IGNORECASE,
 )
+
+
+def _base_form(verb: str) -> str:
+    """The base form of a speech verb's third-person form ("warns" -> "warn", "denies" ->
+    "deny", "stresses" -> "stress"); other forms unchanged."""
+    if verb.endswith("ies"):
+        return verb[:-3] + "y"
+    if re.search(r"(?:ss|sh|ch|x)es$", verb):
+        return verb[:-2]
+    return verb[:-1] if verb.endswith("s") and not verb.endswith("ss") else verb
+
+
+_BASE_FORMS = {_base_form(v) for v in SPEECH_VERBS if v.endswith("s")}
+_GERUNDS = {re.sub(r"(?<=[^e])e$", "", v) + "ing" for v in _BASE_FORMS}  # "saying", "arguing"
+_SPEECH = sorted(SPEECH_VERBS | _BASE_FORMS | _GERUNDS, key=len, reverse=True)
+# "What did Helen Marsh say?", "What has the council leader said?": all someone said, not one
+# span of it. A question that goes on after the verb ("...say he would do?", "...say about the
+# warning system?") asks for one thing said and stays a factoid.
+_STATEMENTS = re.compile(
+    r"^\s*(?:and\s+)?what\s+(?:did|does|do|has|have|had|is|are|was|were)\s+\S.*?\s+(?:"
+    + "|".join(_SPEECH)
+    + r")(?:\s+about)?(?:\s+(?:so\s+far|today|yesterday|publicly|recently))?\s*[?.!]*\s*$",
+    re.IGNORECASE,
+)
 _CONTRACTION = re.compile(r"\b(what|who|where|how|when|why)['’]s\b", re.IGNORECASE)
 
 
@@ -159,7 +183,7 @@ def route_of(question: str) -> Route:
         return "summary"
     if _COMPARE.search(question) or asks_what_changed(question):
         return "compare"
-    if _OPEN.search(question) or _PROCESS.search(question):
+    if _OPEN.search(question) or _PROCESS.search(question) or _STATEMENTS.search(question):
         return "open"
     return "factoid"
 
