@@ -309,7 +309,7 @@ def test_summary_and_compare_show_article_markdown_as_text():
     from rag.analysis.compare_render import render_comparison
     from rag.core.models import Citation
     from rag.interfaces.page import as_text
-    from rag.interfaces.page_render import citation_links
+    from rag.interfaces.page_render import citation_links, comparison_html
 
     hostile = "Stone ![x](http://127.0.0.1:9/t.png) <img src=x> [a](http://x)"
     shown = as_text(hostile)
@@ -327,6 +327,9 @@ def test_summary_and_compare_show_article_markdown_as_text():
     compared = render_comparison(view, None, html.escape, citation_links())
     assert "<img" not in compared and "&lt;img" in compared and "<b>" not in compared
     assert '<a class="cite" href="/passage?file=a%3Cb%3E.txt' in compared  # the one live link
+    page_view = comparison_html(view, citation_links())  # what the Compare tab shows
+    assert "<img" not in page_view and "&lt;img" in page_view and "a<b>" not in page_view
+    assert '<a class="cite" href="/passage?file=a%3Cb%3E.txt' in page_view
 
 
 def test_the_page_requests_nothing_beyond_the_server(page, tracker):
@@ -367,6 +370,15 @@ def test_compare_tab_shows_the_cross_source_view(page):
     text = view.inner_text()
     assert "Reported by two or more files" in text and "Reported by one file only" in text
     assert "insurgents" in text and "militants" in text
+    # rendered, not Markdown source: headings, lists and tables, no "##" or "|---|"
+    assert "##" not in text and "|---" not in text and "**" not in text
+    assert view.locator("h3").count() >= 6 and view.locator("table.framing").count() >= 1
+    # long lists show their first items, the rest one click away
+    hidden = view.locator("details").first
+    assert "more" in hidden.locator("summary").inner_text()
+    assert not hidden.locator("li").first.is_visible()
+    hidden.locator("summary").click()
+    assert hidden.locator("li").first.is_visible()
     links = view.locator("a.cite")
     assert links.count() >= 10  # every citation opens its passage
     assert links.first.get_attribute("href").startswith("/passage?file=")

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import gradio as gr
 
-from rag.analysis.compare_render import render_comparison
 from rag.core.errors import RagError
 from rag.core.models import Citation
 from rag.core.modes import available_modes, default_mode
@@ -20,6 +19,7 @@ from rag.interfaces.page_render import (
     as_text,
     chip_label,
     citation_links,
+    comparison_html,
     conversation_of,
     error_text,
     render_markdown,
@@ -38,6 +38,16 @@ CSS = """
 .plain { white-space: pre-wrap; line-height: 1.5; }
 .source-cards { margin-bottom: 8px; font-size: 0.9em; color: #444; }
 .source-card { border-left: 3px solid #e8590c; padding-left: 6px; margin: 2px 0; }
+.comparison h3 { margin: 1em 0 0.3em; font-size: 1.1em; }
+.comparison .count { color: #666; font-weight: normal; }
+.comparison ul { margin: 0.2em 0 0.4em 1.2em; padding: 0; line-height: 1.5; }
+.comparison li { margin: 0.25em 0; }
+.comparison table { border-collapse: collapse; margin: 0.3em 0 0.8em; font-size: 0.95em; }
+.comparison td, .comparison th { border: 1px solid #ddd; padding: 2px 8px; text-align: left; }
+.comparison details summary { cursor: pointer; color: #e8590c; margin: 0.2em 0; }
+.comparison li.added b { color: #2b8a3e; }
+.comparison li.removed b { color: #c92a2a; }
+.comparison li.changed b { color: #e8590c; }
 @media (max-width: 480px) { .passage, .plain { font-size: 0.95em; } }
 """
 # Local fonts only: the default theme would fetch Google Fonts, and the page must work offline.
@@ -179,8 +189,7 @@ def build_page(current: Callable[[], Pipeline], settings: Settings) -> gr.Blocks
             try:
                 # every item (the CLI shows the first few of each list), citations as links
                 comparison = current().compare(files_ or None)
-                shown = render_comparison(comparison, None, html.escape, citation_links())
-                return f'<div class="plain">{shown}</div>'
+                return comparison_html(comparison, citation_links())
             except RagError as err:
                 return error_text(err)
 

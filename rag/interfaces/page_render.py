@@ -10,6 +10,13 @@ from collections import Counter
 from collections.abc import Callable
 from urllib.parse import urlencode
 
+from rag.analysis.compare import (
+    Comparison,
+    Conflict,
+    DuplicatePair,
+    StoryVersions,
+    VersionChange,
+)
 from rag.answer.evidence import name_phrases
 from rag.answer.followup import Turn
 from rag.core.errors import BadInput, LLMUnavailable
@@ -193,4 +200,131 @@ def render_passage(pipeline: Pipeline, citation: Citation) -> str:
     return (
         f'<div class="passage-meta">{meta} — line {citation.line}</div>'
         f'<div class="passage">{body}</div>'
+    )
+
+
+SHOWN_FIRST = 8  # items of a list shown before "show all"
+
+
+def comparison_html(comparison: Comparison, cite: Callable[[list[Citation]], str]) -> str:
+    """The cross-source view as HTML: each list's first items, then the rest behind "Show N
+    more"; figures and framing as tables; article text escaped, citations as links."""
+    e = html.escape
+    corroborated = [
+        f'<span class="count">{c.count} files</span> {e(c.text)} {cite(c.citations)}'
+        for c in comparison.corroborated
+    ]
+    singles = [f"{e(c.text)} {cite(c.citations)}" for c in comparison.single_source]
+    details = [
+        f'“{e(d.detail)}” <span class="outlet">({e(d.outlet)})</span> in: {e(d.sentence)} '
+        f"{cite([d.citation])}"
+        for d in comparison.details
+    ]
+    conflicts = [_conflict_html(c, cite) for c in comparison.conflicts]
+    sections = [
+        _section("Reported by two or more files", corroborated),
+        _section("Reported by one file only", singles),
+        _section("Names and figures one outlet alone states, in sentences others share", details),
+        _section("Conflicting numbers", conflicts, "none found among aligned claims"),
+        _framing_html(comparison, cite),
+        _section(
+            "Distinctive words of each file (against the others)",
+            [
+                f"{e(file)}: "
+                + e(", ".join(f"{t.term} ({t.count}, z {t.score:.1f})" for t in terms))
+                + f" {cite([terms[0].citation])}"
+                for file, terms in comparison.distinctive.items()
+            ],
+        ),
+        _section("Near-duplicate articles", [_duplicate_html(d) for d in comparison.duplicates]),
+        _section("Versions of one story", [_versions_html(v, cite) for v in comparison.versions]),
+    ]
+    return '<div class="comparison">' + "".join(sections) + "</div>"
+
+
+def _section(title: str, items: list[str], empty: str = "none") -> str:
+    head = f'<h3>{html.escape(title)} <span class="count">({len(items)})</span></h3>'
+    if not items:
+        return f'<section>{head}<p class="none">{html.escape(empty)}</p></section>'
+    first = "".join(f"<li>{item}</li>" for item in items[:SHOWN_FIRST])
+    rest = items[SHOWN_FIRST:]
+    more = (
+        f"<details><summary>Show {len(rest)} more</summary><ul>"
+        + "".join(f"<li>{item}</li>" for item in rest)
+        + "</ul></details>"
+        if rest
+        else ""
+    )
+    return f"<section>{head}<ul>{first}</ul>{more}</section>"
+
+
+def _conflict_html(conflict: Conflict, cite: Callable[[list[Citation]], str]) -> str:
+    rows = "".join(
+        f"<tr><td>{html.escape(file)}</td><td>"
+        + html.escape(", ".join(conflict.stated.get(file) or [f"{v:g}" for v in values]))
+        + "</td></tr>"
+        for file, values in conflict.values.items()
+    )
+    return (
+        f"{html.escape(conflict.claim)} {cite(conflict.citations)}"
+        f'<table class="figures"><tr><th>file</th><th>figure</th></tr>{rows}</table>'
+    )
+
+
+def _framing_html(comparison: Comparison, cite: Callable[[list[Citation]], str]) -> str:
+    groups = []
+    for role, by_file in comparison.framing.items():
+        rows = "".join(
+            f"<tr><td>{html.escape(file)}</td><td>"
+            + html.escape(", ".join(f"{t.term} ({t.count})" for t in terms))
+            + f"</td><td>{cite([terms[0].citation])}</td></tr>"
+            for file, terms in by_file.items()
+        )
+        groups.append(
+            f'<b>{html.escape(role)}</b><table class="framing"><tr><th>file</th>'
+            f"<th>terms (count)</th><th>first use</th></tr>{rows}</table>"
+        )
+    return _section("Framing: words the files use in each other's place", groups)
+
+
+def _duplicate_html(pair: DuplicatePair) -> str:
+    e = html.escape
+    derived = ""
+    if pair.derived:
+        part, whole = pair.derived.split(" from ")
+        derived = f"; {e(part)} is largely contained in {e(whole)}"
+    changed = "; ".join(f"“{e(a)}” → “{e(b)}”" for a, b in pair.changed_words[:8])
+    return f"{e(pair.a)} ~ {e(pair.b)}: similarity {pair.similarity:.2f}{derived}" + (
+        f'<div class="changed">changed words: {changed}</div>' if changed else ""
+    )
+
+
+def _versions_html(story: StoryVersions, cite: Callable[[list[Citation]], str]) -> str:
+    kinds = [change.kind for change in story.changes]
+    changes = "".join(
+        f'<li class="{change.kind}">{_change_html(change, cite)}</li>' for change in story.changes
+    )
+    return (
+        f"{html.escape(story.older)} → {html.escape(story.newer)}: {kinds.count('added')} "
+        f"added, {kinds.count('removed')} removed, {kinds.count('changed')} changed"
+        f'<ul class="changes">{changes}</ul>'
+    )
+
+
+def _change_html(change: VersionChange, cite: Callable[[list[Citation]], str]) -> str:
+    before, after = change.before, change.after
+    if after and not before:
+        return f"<b>added</b>: {html.escape(after.quote)} {cite([after])}"
+    if before and not after:
+        return f"<b>removed</b>: {html.escape(before.quote)} {cite([before])}"
+    if not (before and after):
+        return ""
+    revised = ""
+    if change.numbers_before != change.numbers_after:
+        old = ", ".join(f"{n:g}" for n in change.numbers_before) or "none"
+        new = ", ".join(f"{n:g}" for n in change.numbers_after) or "none"
+        revised = f" (numbers {old} → {new})"
+    return (
+        f"<b>changed</b>{revised}: {html.escape(before.quote)} → {html.escape(after.quote)} "
+        f"{cite([before, after])}"
     )
