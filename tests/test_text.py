@@ -9,6 +9,7 @@ from rag.core.text import (
     relative_pieces,
     sentence_spans,
     statement_pieces,
+    without_question_form,
 )
 
 
@@ -160,3 +161,17 @@ def test_statement_pieces_cut_at_and_before_a_verb_not_in_a_list(sentence, piece
 )
 def test_a_note_about_the_article_itself_is_told_from_the_news(sentence, note):
     assert is_editorial_note(sentence) is note
+
+
+@pytest.mark.parametrize(
+    "question, searched",
+    [
+        ("How many drivers went on strike?", "How drivers went on strike?"),
+        ("how much did it cost?", "how did it cost?"),
+        ("How long did the strike last?", "How did the strike last?"),
+        ("Which many-sided issues remain?", "Which many-sided issues remain?"),
+        ("Why did so many leave?", "Why did so many leave?"),  # not the form of the question
+    ],
+)
+def test_the_word_saying_what_answer_a_how_question_wants_is_not_searched_for(question, searched):
+    assert without_question_form(question) == searched

@@ -4,6 +4,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from rag.core.models import Chunk, Hit
+from rag.core.text import without_question_form
 from rag.index.embedding import Embedder
 from rag.index.keywords import KeywordIndex, KeywordKeeper
 from rag.index.store import ChunkStore, Filters
@@ -60,7 +61,8 @@ class HybridRetriever:
         self.lexical()  # first: it notices (and reopens on) another process's writes
         vector = self.embedder.embed([question])[0]
         dense = self.store.query(vector, self.candidates, filters)
-        lexical = self.keyword_search(question, self.candidates, filters, dense)
+        words = without_question_form(question)  # "how many": no word to look for
+        lexical = self.keyword_search(words, self.candidates, filters, dense)
         fused = reciprocal_rank_fusion(
             [[c.id for c, _ in dense], [c.id for c, _ in lexical]], self.rrf_k
         )

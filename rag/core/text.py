@@ -142,6 +142,20 @@ def _content_terms(text: str) -> tuple[str, ...]:
     return tuple(stem(w) for w in words(text) if w and w not in STOPWORDS and len(w) > 1)
 
 
+_HOW_WHAT = re.compile(
+    r"\b(how)\s+(?:many|much|long|far|old|often|soon|big|large|high|tall|deep|wide|heavy|fast|"
+    r"early|late)\b",
+    re.IGNORECASE,
+)
+
+
+def without_question_form(question: str) -> str:
+    """The question without the word that only says what kind of answer it wants ("How many
+    drivers went on strike?" -> "How drivers went on strike?"): "many" is no word to look for
+    in the articles ("Many commuters walked...")."""
+    return _HOW_WHAT.sub(r"\1", question)
+
+
 def numbers(text: str) -> set[float]:
     """Every number the text states, in digits or words ("five" -> 5, "20km" -> 20, "3 million"
     and "three million" -> 3,000,000)."""
