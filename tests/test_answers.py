@@ -101,15 +101,34 @@ def test_bad_questions_are_refused(sample_pipeline, question, message):
         sample_pipeline.ask(question)
 
 
-@pytest.mark.slow
-def test_how_many_is_no_word_to_search_for(tmp_path):
-    """BM25 took "many" in "How many drivers went on strike?" for a word to find: "Many
-    commuters walked or cycled" outranked the report of the strike, which was not retrieved,
-    and the question was abstained."""
+@pytest.fixture(scope="module")
+def corpus3_pipeline(tmp_path_factory):
     from rag.pipeline import build_pipeline
     from tests.helpers import ROOT, make_settings
 
-    pipeline = build_pipeline(make_settings(tmp_path / "rag"))
+    pipeline = build_pipeline(make_settings(tmp_path_factory.mktemp("corpus3") / "rag"))
     pipeline.ingest(ROOT / "tests" / "corpus3")
-    answer = pipeline.ask("How many drivers went on strike?")
+    return pipeline
+
+
+@pytest.mark.slow
+def test_how_many_is_no_word_to_search_for(corpus3_pipeline):
+    """BM25 took "many" in "How many drivers went on strike?" for a word to find: "Many
+    commuters walked or cycled" outranked the report of the strike, which was not retrieved,
+    and the question was abstained."""
+    answer = corpus3_pipeline.ask("How many drivers went on strike?")
     assert not answer.abstained and ("1,240" in answer.answer or "1,420" in answer.answer)
+
+
+@pytest.mark.slow
+def test_a_name_asked_without_its_accents_is_found(corpus3_pipeline):
+    """The articles write "Tomasz Wójcik"; words were cut at the "ó" ("w", "jcik"), so a
+    question typed "Wojcik" matched nothing."""
+    answer = corpus3_pipeline.ask("Who is Tomasz Wojcik?")
+    assert not answer.abstained and "warehouse worker" in answer.answer
+
+
+@pytest.mark.slow
+def test_a_short_answer_is_whole_words(corpus3_pipeline):
+    answer = corpus3_pipeline.ask("What did Tomasz Wojcik borrow?")
+    assert answer.answer.startswith("brother's bicycle"), answer.answer  # not "s bicycle"

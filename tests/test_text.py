@@ -10,6 +10,7 @@ from rag.core.text import (
     sentence_spans,
     statement_pieces,
     without_question_form,
+    words,
 )
 
 
@@ -175,3 +176,9 @@ def test_a_note_about_the_article_itself_is_told_from_the_news(sentence, note):
 )
 def test_the_word_saying_what_answer_a_how_question_wants_is_not_searched_for(question, searched):
     assert without_question_form(question) == searched
+
+
+def test_words_fold_accents_and_keep_every_script():
+    assert words("Tomasz Wójcik, José Müller") == ["tomasz", "wojcik", "jose", "muller"]
+    assert words("Привет, Łódź") == ["привет", "łodz"]
+    assert content_terms("Wójcik") == content_terms("Wojcik")

@@ -87,6 +87,21 @@ def best_span(
     return float(scores[a, b]) - null, offsets[a][0], offsets[b][1]
 
 
+def whole_words(text: str, start: int, end: int) -> tuple[int, int]:
+    """The span widened to the words it cuts: word pieces can start a span inside one
+    ("brother's bicycle" read from "s bicycle")."""
+    if start >= end:
+        return start, end
+    while start > 0 and (
+        text[start - 1].isalnum()
+        or (text[start - 1] in "'’" and start > 1 and text[start - 2].isalnum())
+    ):
+        start -= 1
+    while end < len(text) and text[end].isalnum():
+        end += 1
+    return start, end
+
+
 class Reader:
     """The shipped reader model; probabilities calibrated on the tuning articles."""
 
@@ -115,6 +130,7 @@ class Reader:
             logits = self.session.run(None, feed)[0][0]
             fits_here = (lambda a, b, p=passage: fits(p[a:b])) if fits is not None else None
             margin, start, end = best_span(logits[:, 0], logits[:, 1], encoding, fits=fits_here)
+            start, end = whole_words(passage, start, end)
             readings.append(Reading(self.probability(margin), margin, start, end))
         return readings
 

@@ -2,6 +2,7 @@
 
 import json
 import re
+import unicodedata
 from functools import lru_cache
 from pathlib import Path
 
@@ -12,7 +13,7 @@ _ABBREVIATIONS = frozenset(_LEXICON["abbreviations"])
 # A sentence ends at . ! or ? (plus closing quotes/brackets) before whitespace.
 _END = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s)")
 _OPENERS = "\"'“‘([A-Z0-9"
-_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9.'’\-]*")
+_WORD = re.compile(r"[^\W_][\w.'’\-]*")  # letters of any script; accents folded by words()
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _SCALES = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12}
 _SCALED = re.compile(r"(\d+(?:[.,]\d+)*)\s*(thousand|million|billion|trillion)\b", re.IGNORECASE)
@@ -121,8 +122,17 @@ def is_editorial_note(sentence: str) -> bool:
 
 
 def words(text: str) -> list[str]:
-    """Lower-cased word tokens, dots and apostrophes inside words removed (U.N. -> un)."""
-    return [w.translate(_INNER_MARKS).lower().strip("-") for w in _WORD.findall(text)]
+    """Lower-cased word tokens, dots and apostrophes inside words removed (U.N. -> un),
+    accents folded (Wójcik -> wojcik: a question may be typed without them)."""
+    return [w.translate(_INNER_MARKS).lower().strip("-") for w in _WORD.findall(fold(text))]
+
+
+def fold(text: str) -> str:
+    """The text without accents ("Wójcik" -> "Wojcik"); other characters kept."""
+    if text.isascii():
+        return text
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 @lru_cache(maxsize=65536)
@@ -242,7 +252,7 @@ def _is_number(token: str) -> bool:
 def proper_names(text: str) -> set[str]:
     """Capitalised words not at a sentence start, lower-cased: the names a claim relies on."""
     names = set()
-    tokens = _WORD.findall(text)
+    tokens = _WORD.findall(fold(text))
     for i, token in enumerate(tokens):
         if i == 0 or not token[0].isupper():
             continue

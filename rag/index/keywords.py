@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 # Bumped whenever content_terms or the layout changes: older saved indexes are rebuilt.
-FORMAT = 3
+FORMAT = 4
 K1, B = 1.5, 0.75
 MAX_SEGMENTS = 8
 MAX_TERM_BYTES = 64
