@@ -181,6 +181,8 @@ def test_a_question_about_names_no_article_mentions_abstains_and_says_why(sample
         ("What did he say he would do?", "factoid"),  # one thing said
         ("What did she say about the flood warning system?", "factoid"),
         ("What did Assad call the insurgents?", "factoid"),
+        ("What happens to monthly pass holders?", "open"),  # a description, not one span
+        ("What will happen to the talks?", "open"),
     ],
 )
 def test_questions_are_routed_by_their_form(question, route):

@@ -57,7 +57,8 @@ _OPEN = re.compile(
     r"(?:role|situation|impact|"
     r"significance|state|position|reason|reasons|background|context|response|reaction|"
     r"consequences?|effects?|outlook|stance|view|views|story|latest)\b"
-    r"|what (?:happened|is happening|is going on|led to|caused)\b"
+    r"|what (?:happened|happens|is happening|is going on|led to|caused|"
+    r"(?:will|would|could|is going to) happen)\b"
     r"|describe|explain|tell me about|what do (?:we|the (?:articles|sources)) know)",
     re.IGNORECASE,
 )
