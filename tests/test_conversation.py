@@ -21,6 +21,14 @@ RETREAT = [
     Turn("user", "How far did the insurgents retreat from Hama?"),
     Turn("assistant", "Some 20 kilometers, SANA said."),
 ]
+SAID = [
+    Turn("user", "What did Nadia Okafor say about the 1,240 drivers?"),
+    Turn("assistant", "She said she was proud of the 1,240 drivers. [303.txt:L12]"),
+]
+TALKS = [
+    Turn("user", "When do the talks begin?"),
+    Turn("assistant", "Friday, 14 March. Talks will begin on Friday, 14 March. [303.txt:L10]"),
+]
 
 
 @pytest.mark.parametrize(
@@ -33,6 +41,20 @@ RETREAT = [
         ("What about Homs?", RETREAT, "How far did the insurgents retreat from Homs?"),
         ("Who is the UN envoy?", PHOTOGRAPHER, "Who is the UN envoy?"),
         ("How old was he?", [], "How old was he?"),
+        # a phrase led by a preposition takes the place of the one led by the same preposition
+        (
+            "And about the ticket machines?",
+            SAID,
+            SAID[0].content.replace("the 1,240 drivers", "the ticket machines"),
+        ),
+        (
+            "And from Aleppo to Turkey?",
+            RETREAT,
+            "How far did the insurgents retreat from Aleppo to Turkey?",
+        ),
+        # a bare wh-word asks the previous question again with it
+        ("Where?", TALKS, "Where do the talks begin?"),
+        ("And why?", TALKS, "Why do the talks begin?"),
     ],
 )
 def test_follow_ups_carry_the_previous_turns_subject(question, history, expected):
@@ -433,3 +455,16 @@ def test_a_question_that_leans_on_an_earlier_one_describes_nothing_itself():
         Turn("assistant", "Germany. The German agency said so."),
     ]
     assert "that agency from" not in standalone("On which day did it announce his death?", history)
+
+
+def test_it_is_never_the_person_the_conversation_calls_she():
+    history = [
+        Turn("user", "Which café owner was quoted?"),
+        Turn("assistant", "Hannah Leclerc, 39, who runs the Blue Anchor café near the Quayside."),
+        Turn("user", "What is her café called?"),
+        Turn("assistant", "Hannah Leclerc, 39, who runs the Blue Anchor café near the Quayside."),
+    ]
+    assert standalone("What is her café called?", history[:2]) == (
+        "What is Hannah Leclerc's café called?"
+    )
+    assert standalone("Where is it?", history) == "Where is Blue Anchor?"

@@ -47,6 +47,16 @@ _ELLIPSIS = re.compile(
     re.IGNORECASE,
 )
 _POSSESSIVE = {"his", "her", "hers", "its", "their", "theirs"}
+# "Where?" after "When do the talks begin?": the same question, asked with another wh-word.
+_WH = r"(?:where|when|why|who|how|what time|how long|how many|how much)"
+_BARE_WH = re.compile(rf"^\s*(?:and\s+|but\s+)?(?P<wh>{_WH})\s*\?*\s*$", re.IGNORECASE)
+_LEADING_WH = re.compile(rf"^\s*(?:{_WH}|what|which)\b", re.IGNORECASE)
+# "And about the ticket machines?" after "What did she say about the drivers?": the phrase
+# its preposition leads replaces the previous question's phrase led by the same preposition.
+_PREPOSITIONS = (
+    "about|on|in|at|for|from|to|with|regarding|concerning|of|near|during|after|before|since"
+)
+_LEADING_PREPOSITION = re.compile(rf"^(?P<p>{_PREPOSITIONS})\s+\S", re.IGNORECASE)
 # A few words with no verb of their own ("Over what period?", "Why?"): they lean on the last
 # question. "What is Russia's role?" is short but whole.
 _FRAGMENT = re.compile(
@@ -90,6 +100,8 @@ def _standalone(question: str, history: list[Turn]) -> tuple[str, str | None]:
     previous, meant = _standalone(history[last].content, history[:last])  # a follow-up too?
     answered = [t.content for t in history[last:] if t.role == "assistant"]
     answer = _MARKER.sub("", answered[-1]) if answered else ""
+    if (asked := _BARE_WH.match(question)) and (was := _LEADING_WH.match(previous)):
+        return asked.group("wh").capitalize() + previous[was.end() :], meant
     if ellipsis := _ELLIPSIS.match(question):
         return _swap_subject(previous, ellipsis.group("subject").strip(" ?.")), None
     texts = [_MARKER.sub("", t.content) for t in history]  # no names in citation markers
@@ -109,7 +121,7 @@ def _standalone(question: str, history: list[Turn]) -> tuple[str, str | None]:
         else:
             unresolved = True
     if not _DUMMY_IT.search(rewritten) and _THING.search(rewritten) and not _names(question):
-        if thing := _thing(previous, answer):
+        if thing := _thing(previous, answer, meant):
             rewritten = _THING.sub(lambda m: _refer(m, thing), rewritten, count=1)
         else:
             unresolved = True
@@ -230,11 +242,12 @@ def _place(previous: str) -> str | None:
     return names[-1] if names else None
 
 
-def _thing(previous: str, answer: str) -> str | None:
+def _thing(previous: str, answer: str, person: str | None = None) -> str | None:
     """What "it" is: the name a short answer gave to a question asking for one ("Which
     reservoir ...?" "Hollins Water. ..."; a "who" question's answer is a person, no "it"), or
     what that question described when the answer gave no name, else the previous question's
-    first name, else the answer's."""
+    first name, else the answer's; never the person the conversation has called "he" or "she"
+    ("What is her café called?" read as "...Hannah Leclerc's café...": "it" is the café)."""
     lead = re.split(r"(?<=[.!?])\s", answer.strip(), maxsplit=1)[0]
     added = [p for p in name_phrases(lead) if p not in previous]
     if len(lead.split()) <= 6 and _ASKS_FOR_THING.search(previous):
@@ -242,7 +255,7 @@ def _thing(previous: str, answer: str) -> str | None:
             return added[0]
         if described := _described(previous, "that"):  # "the rail line that will stay closed"
             return described
-    names = _names(previous) or _names(answer)
+    names = [n for n in _names(previous) + _names(answer) if not person or n not in person]
     return names[0] if names else None
 
 
@@ -272,8 +285,18 @@ def _other_gender(pronoun: str, texts: list[str]) -> set[str]:
 
 
 def _swap_subject(previous: str, subject: str) -> str:
-    """The previous question about a new subject: its last name replaced ("...from Hama?" and
-    "Aleppo" -> "...from Aleppo?"), or the subject added when it named none."""
+    """The previous question about a new subject: its phrase led by the subject's preposition
+    replaced ("...say about the drivers?" and "about the ticket machines") or added; else its
+    last name replaced ("...from Hama?" and "Aleppo" -> "...from Aleppo?"), or the subject
+    added when it named none."""
+    question = previous.rstrip(" ?")
+    if lead := _LEADING_PREPOSITION.match(subject):
+        at = [m.start() for m in re.finditer(rf"\s{lead.group('p')}\s", question, re.I)]
+        if not at:
+            return f"{question} {subject}?"  # "What did she say?" and "about pay"
+        rest = re.search(rf"\s(?:{_PREPOSITIONS})\s|,\s", question[at[-1] + 1 :], re.I)
+        end = at[-1] + 1 + rest.start() if rest else len(question)
+        return f"{question[: at[-1]]} {subject}{question[end:]}?"
     names = _names(previous)
     if not names:
         return f"{previous.rstrip(' ?')} ({subject})?"
