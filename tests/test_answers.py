@@ -132,3 +132,16 @@ def test_a_name_asked_without_its_accents_is_found(corpus3_pipeline):
 def test_a_short_answer_is_whole_words(corpus3_pipeline):
     answer = corpus3_pipeline.ask("What did Tomasz Wojcik borrow?")
     assert answer.answer.startswith("brother's bicycle"), answer.answer  # not "s bicycle"
+
+
+@pytest.mark.slow
+def test_what_someone_said_about_a_topic_is_their_whole_quotation_on_it(corpus3_pipeline):
+    """The speaker is named in the sentence before ("Martin Haldane, 58, ... said he was
+    disappointed..."), the quotation about agency drivers runs over two sentences and ends
+    "he said": the answer is that quotation, whole, and not his other statements."""
+    answer = corpus3_pipeline.ask("What did Martin Haldane say about agency drivers?")
+    assert answer.route == "open" and not answer.abstained
+    assert answer.answer.startswith('"Our door stays open. We want to keep talking')
+    assert "relieved" not in answer.answer and "disappointed" not in answer.answer
+    okafor = corpus3_pipeline.ask("What did Nadia Okafor say about the ticket machines?")
+    assert "It can find money for the people who drive the trams" in okafor.answer

@@ -201,7 +201,7 @@ def test_a_question_about_names_no_article_mentions_abstains_and_says_why(sample
         ("What is the council saying?", "open"),
         ("What did Geir Pedersen warn about?", "open"),
         ("What did he say he would do?", "factoid"),  # one thing said
-        ("What did she say about the flood warning system?", "factoid"),
+        ("What did she say about the flood warning system?", "open"),  # on that topic only
         ("What did Assad call the insurgents?", "factoid"),
         ("What happens to monthly pass holders?", "open"),  # a description, not one span
         ("What will happen to the talks?", "open"),
@@ -209,6 +209,16 @@ def test_a_question_about_names_no_article_mentions_abstains_and_says_why(sample
 )
 def test_questions_are_routed_by_their_form(question, route):
     assert route_of(question) == route
+
+
+def test_a_question_for_statements_names_their_topic():
+    from rag.answer.routes import statement_topic
+
+    assert statement_topic("What did she say about the flood warning system?") == (
+        "the flood warning system"
+    )
+    assert statement_topic("What did Helen Marsh say?") is None
+    assert statement_topic("What did he say he lost?") is None
 
 
 def test_the_conflict_a_story_is_about_is_no_dispute_between_sources():

@@ -9,7 +9,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from rag.core.models import Hit, Span
-from rag.core.text import STOPWORDS, content_terms, is_editorial_note, numbers, proper_names
+from rag.core.text import (
+    SPEECH_VERBS,
+    STOPWORDS,
+    content_terms,
+    is_editorial_note,
+    numbers,
+    proper_names,
+)
 from rag.index.embedding import Embedder
 from rag.ingest.injection import addressed_to_reader
 
@@ -97,6 +104,17 @@ def term_overlap(
     return hit / sum(weight.values())
 
 
+ON_TOPIC = 0.5  # share of a topic's (idf-weighted) words a sentence needs to be about it
+
+
+def on_topic(
+    topic: str, evidence: list[Evidence], idf: Callable[[str], float] = lambda t: 1.0
+) -> list[Evidence]:
+    """The evidence about a topic ("agency drivers"): holding at least ON_TOPIC of its words,
+    weighted by rarity, with the quotation's speaker named before it counting as its words."""
+    return [ev for ev in evidence if term_overlap(topic, ev.text, idf) >= ON_TOPIC]
+
+
 def score_evidence(
     question: str,
     hits: list[Hit],
@@ -113,9 +131,10 @@ def score_evidence(
     sharing most of the question's words (ties: the better-ranked hit) are embedded and scored.
     """
     spans = [
-        (span, term_overlap(question, span.text, idf))
+        (span, term_overlap(question, span.text + speaker_named_before(k, sentences), idf))
         for hit in hits
-        for span in hit.chunk.spans()
+        for sentences in [hit.chunk.spans()]
+        for k, span in enumerate(sentences)
         if is_news_sentence(span.text)
     ]
     if limit and len(spans) > limit:
@@ -140,6 +159,24 @@ def score_evidence(
         for (span, overlap), sim, vec in zip(spans, sims, matrix[1:])
     ]
     return sorted(found, key=lambda ev: -ev.score)
+
+
+SAID_BY_PRONOUN = re.compile(
+    r"\b(?:he|she|they)\s+(?:" + "|".join(sorted(SPEECH_VERBS, key=len, reverse=True)) + r")\b",
+    re.IGNORECASE,
+)
+
+
+def speaker_named_before(k: int, sentences: list[Span], back: int = 3) -> str:
+    """For a quotation whose speaker is a pronoun ("...agency drivers," he said.), the names of
+    the closest sentence before it (of the `back` before) that names someone ("Martin Haldane,
+    58, ... said he was disappointed."): whom the quotation is by, for the word overlap."""
+    if not SAID_BY_PRONOUN.search(sentences[k].text):
+        return ""
+    for before in reversed(sentences[max(0, k - back) : k]):
+        if names := name_phrases(before.text):
+            return " " + " ".join(names)
+    return ""
 
 
 _NAME_RUN = re.compile(r"\b[A-Z][\w'’-]+(?:\s+(?:al-|bin\s+|de\s+)?[A-Z][\w'’-]+)+")

@@ -131,12 +131,54 @@ def overview_draft(
         eligible.remove(pick)
     chosen.sort(key=lambda c: -c[0].score)
     return Draft(
-        claims=[(_with_quote(c[0]), one_chunk_per_file([ev.chunk for ev in c])) for c in chosen]
+        claims=[(_point_text(c[0]), one_chunk_per_file([ev.chunk for ev in c])) for c in chosen]
     )
 
 
 _QUOTE_OPEN = re.compile(r"^\s*[\"“]")
 _SAID_BY_PRONOUN = re.compile(r"[,.!?][\"”]\s*(?:he|she|they)\s+(?:said|added|told)\b", re.I)
+
+
+def _point_text(point: Evidence) -> str:
+    """A point as shown: a whole quotation, never a piece of one, and followed by the
+    quotation its speaker goes on with."""
+    whole = _whole_quotation(point)
+    return whole if whole != point.text else _with_quote(point)
+
+
+def _whole_quotation(point: Evidence, most: int = 2) -> str:
+    """The point with the rest of the quotation it is part of (at most `most` sentences more):
+    '"The authority found money for new ticket machines last year.' goes on to 'It can find
+    money for the people who drive the trams," she said.'."""
+    spans = point.chunk.spans()
+    at = next((k for k, s in enumerate(spans) if s.start == point.start), None)
+    if at is None:
+        return point.text
+    if _opens_quote(point.text):
+        ahead = spans[at + 1 : at + 1 + most]
+        for k, sentence in enumerate(ahead):
+            if _closes_quote(sentence.text):
+                return " ".join([point.text] + [s.text for s in ahead[: k + 1]])
+    if _closes_quote(point.text):
+        behind = spans[max(0, at - most) : at]
+        for k in range(len(behind) - 1, -1, -1):
+            if _opens_quote(behind[k].text):
+                return " ".join([s.text for s in behind[k:]] + [point.text])
+    return point.text
+
+
+def _opens_quote(sentence: str) -> bool:
+    """The sentence opens a quotation it does not close."""
+    if sentence.count("“") != sentence.count("”"):
+        return sentence.count("“") > sentence.count("”")
+    return sentence.count('"') % 2 == 1 and sentence.lstrip().startswith('"')
+
+
+def _closes_quote(sentence: str) -> bool:
+    """The sentence closes a quotation opened before it."""
+    if sentence.count("“") != sentence.count("”"):
+        return sentence.count("”") > sentence.count("“")
+    return sentence.count('"') % 2 == 1 and not sentence.lstrip().startswith('"')
 
 
 def _with_quote(point: Evidence, most: int = 2) -> str:

@@ -166,14 +166,25 @@ _BASE_FORMS = {_base_form(v) for v in SPEECH_VERBS if v.endswith("s")}
 _GERUNDS = {re.sub(r"(?<=[^e])e$", "", v) + "ing" for v in _BASE_FORMS}  # "saying", "arguing"
 _SPEECH = sorted(SPEECH_VERBS | _BASE_FORMS | _GERUNDS, key=len, reverse=True)
 # "What did Helen Marsh say?", "What has the council leader said?": all someone said, not one
-# span of it. A question that goes on after the verb ("...say he would do?", "...say about the
-# warning system?") asks for one thing said and stays a factoid.
+# span of it; "What did she say about the warning system?": what she said on that topic. A
+# question that goes on after the verb otherwise ("...say he would do?") asks for one thing said
+# and stays a factoid.
 _STATEMENTS = re.compile(
     r"^\s*(?:and\s+)?what\s+(?:did|does|do|has|have|had|is|are|was|were)\s+\S.*?\s+(?:"
     + "|".join(_SPEECH)
-    + r")(?:\s+about)?(?:\s+(?:so\s+far|today|yesterday|publicly|recently))?\s*[?.!]*\s*$",
+    + r")(?:\s+(?:about|on|regarding|concerning)(?:\s+(?P<topic>[^?]*?))?)?"
+    r"(?:\s+(?:so\s+far|today|yesterday|publicly|recently))?\s*[?.!]*\s*$",
     re.IGNORECASE,
 )
+
+
+def statement_topic(question: str) -> str | None:
+    """What a question for someone's statements asks them to be about ("What did Helen Marsh
+    say about the flood warning system?": "the flood warning system"), if it says."""
+    found = _STATEMENTS.search(question)
+    return found.group("topic") if found and found.group("topic") else None
+
+
 _CONTRACTION = re.compile(r"\b(what|who|where|how|when|why)['’]s\b", re.IGNORECASE)
 
 
