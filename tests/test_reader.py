@@ -17,7 +17,7 @@ from rag.answer.extract import (
     window_around,
 )
 from rag.answer.reader import MODEL_DIR, Reader, best_span, encode, tokenizer
-from rag.answer.routes import lead_fits, wants_amount
+from rag.answer.routes import echoes, lead_fits, wants_amount
 from rag.core.models import AnswerSentence, Chunk, Hit
 from tests.helpers import ROOT
 
@@ -230,3 +230,21 @@ def test_the_names_a_text_calls_by_the_which_noun_are_read_from_its_syntax():
     assert described_as("reservoir", text) == ["Hollins Water"]
     assert described_as("utility", text) == ["Marle Valley Water"]
     assert described_as("photographer", text) == []
+
+
+@pytest.mark.parametrize(
+    "question, span, echo",
+    [
+        ("Who leads HTS?", "Hayat Tahrir al-Sham", True),  # the acronym's name
+        ("Who was made rich prior to World War 1", "World War I", True),
+        ("Who leads HTS?", "Abu Mohammed al-Golani", False),
+        ("Who is the UN envoy for Syria?", "Geir Pedersen", False),
+    ],
+)
+def test_a_who_answer_that_only_names_what_the_question_names_is_an_echo(question, span, echo):
+    assert echoes(question, span) is echo
+
+
+def test_who_is_never_answered_with_the_question_s_own_name(sample_pipeline):
+    answer = sample_pipeline.ask("Who leads HTS?")
+    assert not answer.answer.startswith("Hayat Tahrir al-Sham")

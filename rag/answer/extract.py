@@ -15,13 +15,14 @@ import numpy as np
 from rag.answer.entailment import load_lexicon
 from rag.answer.evidence import Evidence, name_phrases
 from rag.answer.reader import Reader, Reading
-from rag.answer.routes import asks_which, lead_fits, wants_amount, which_noun
+from rag.answer.routes import asks_which, echoes, lead_fits, wants_amount, wants_name, which_noun
 from rag.core.models import Chunk, Hit, Span, one_chunk_per_file
 from rag.core.text import STOPWORDS, content_terms, numbers
 
 # Choosing between windows, per extra file carrying the sentence (at most two): tuned on
 # eval/facts.yaml and the tuning conversations (SQuAD's articles are one file each)
 CORROBORATION = 0.05
+ECHO = 0.99  # a window answering "who" with the question's own name: just below the bar
 # What the combiner weighs for each window (reader.json "combiner"; rag.train.reader fits it)
 FEATURES = ("reader_margin", "evidence_score", "similarity", "word_overlap", "inverse_rank")
 
@@ -117,10 +118,10 @@ def read_answer(
     bar = reader.threshold if threshold is None else threshold
     first = len(read) if first is None or observe is not None else first
     readings = reader.read(question, [w.text for w in read[:first]])
-    likely = _likelihoods(reader, readings, candidates)
+    likely = _likelihoods(reader, readings, candidates, question, read, bar)
     if max(likely, default=0.0) < bar and len(readings) < len(read):
         readings += reader.read(question, [w.text for w in read[len(readings) :]])
-        likely = _likelihoods(reader, readings, candidates)
+        likely = _likelihoods(reader, readings, candidates, question, read, bar)
     if observe is not None:  # what the combiner is fitted on (rag.train.reader)
         features = [
             window_features(r, c[0], rank) for rank, (r, c) in enumerate(zip(readings, candidates))
@@ -217,10 +218,23 @@ def _corroboration(cluster: list[Evidence]) -> float:
 
 
 def _likelihoods(
-    reader: Reader, readings: list[Reading], candidates: list[list[Evidence]]
+    reader: Reader,
+    readings: list[Reading],
+    candidates: list[list[Evidence]],
+    question: str,
+    read: list[Window],
+    bar: float,
 ) -> list[float]:
-    """P(each window's answer is right), from its reading and its evidence's scores and rank."""
-    return [
+    """P(each window's answer is right), from its reading and its evidence's scores and rank;
+    below the bar for a "who" or "which" window whose span only names what the question names
+    ("Who leads HTS?" read as "Hayat Tahrir al-Sham"): the answer is elsewhere, if anywhere."""
+    likely = [
         reader.combined(window_features(r, cluster[0], rank), r)
         for rank, (r, cluster) in enumerate(zip(readings, candidates))
+    ]
+    if not wants_name(question):
+        return likely
+    return [
+        min(p, ECHO * bar) if echoes(question, w.text[r.start : r.end]) else p
+        for p, r, w in zip(likely, readings, read)
     ]

@@ -5,7 +5,7 @@ of what is relevant; a comparison request the relevant part of the cross-source 
 import re
 from typing import Literal
 
-from rag.core.text import CALENDAR_WORDS, QUANTITY_WORDS, SPEECH_VERBS, numbers
+from rag.core.text import CALENDAR_WORDS, QUANTITY_WORDS, SPEECH_VERBS, content_terms, numbers
 
 Route = Literal["factoid", "open", "summary", "compare"]
 
@@ -79,6 +79,25 @@ _WANTS_DATE = re.compile(
     _LEAD_IN + r"(?:what|which) (?:years?|dates?|days?|months?)\b", re.IGNORECASE
 )
 _WANTS_NAME = re.compile(_LEAD_IN + r"(?:who|whom|whose|which)\b", re.IGNORECASE)
+
+
+def wants_name(question: str) -> bool:
+    """Does the question ask "who" or "which"?"""
+    return bool(_WANTS_NAME.search(question))
+
+
+_INITIAL = re.compile(r"(?:^|\s)(?:al-|el-)?([A-Z])")
+
+
+def echoes(question: str, span: str) -> bool:
+    """Is the span only what the question already names: its own words, or the name its
+    acronym stands for ("Hayat Tahrir al-Sham" for "Who leads HTS?")? Never the answer to
+    "who" or "which"."""
+    said = set(content_terms(span))
+    if said and said <= set(content_terms(question)):
+        return True
+    initials = "".join(_INITIAL.findall(span))
+    return len(initials) >= 2 and bool(re.search(rf"\b{initials}\b", question))
 
 
 def wants_amount(question: str) -> bool:
