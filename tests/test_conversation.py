@@ -203,6 +203,7 @@ def test_a_question_about_names_no_article_mentions_abstains_and_says_why(sample
         ("What did he say he would do?", "factoid"),  # one thing said
         ("What did she say about the flood warning system?", "open"),  # on that topic only
         ("What did Assad call the insurgents?", "factoid"),
+        ("What was Hayat Tahrir al-Sham previously called?", "factoid"),  # a name asked
         ("What happens to monthly pass holders?", "open"),  # a description, not one span
         ("What will happen to the talks?", "open"),
     ],

@@ -10,9 +10,11 @@ from typing import Protocol
 
 import numpy as np
 
+from rag.answer.check import as_statement
 from rag.answer.citations import parse_cited_text
+from rag.answer.entailment import load_entailment
 from rag.answer.evidence import Evidence
-from rag.answer.extract import read_answer
+from rag.answer.extract import Reply, read_answer
 from rag.answer.prompts import load_prompt
 from rag.answer.routes import lead_fits
 from rag.core.errors import BadInput, LLMUnavailable
@@ -71,6 +73,8 @@ class ExtractiveGenerator:
         self.reader = load_reader(settings.reader_model) if settings.reader == "shipped" else None
         self.reader_threshold = settings.reader_threshold
         self.observe = None  # a hook that sees every window the reader scores (training only)
+        self.check = load_entailment() if settings.answer_check == "entailment" else None
+        self.check_threshold = settings.answer_check_threshold
 
     def draft(
         self, question: str, hits: list[Hit], evidence: list[Evidence], on_token: OnToken = None
@@ -90,11 +94,25 @@ class ExtractiveGenerator:
             self.observe,
             self.first_windows,
         )
-        if not reply.answers:
+        if not self._answers(question, reply):
             return Draft(abstained=True, confidence=reply.probability)
         claims = [(span.text, chunks) for span, chunks in reply.sentences]
         short = reply.short if lead_fits(question, reply.short) else None
         return Draft(claims=claims, short=short, confidence=reply.probability)
+
+    def _answers(self, question: str, reply: Reply) -> bool:
+        """Is the reader's answer shown? When the reader is sure enough and, with the check,
+        the cited sentences support the question answered (rag.answer.check)."""
+        if self.check is None or not reply.answers:
+            return reply.answers
+        if not reply.short.strip():
+            return False
+        premise = " ".join(span.text for span, _ in reply.sentences)
+        return self.support(question, reply.short, premise) >= self.check_threshold
+
+    def support(self, question: str, short: str, premise: str) -> float:
+        assert self.check is not None
+        return self.check.probability(as_statement(question, short), premise)
 
     def _ranked(self, clusters: list[list[Evidence]]) -> Draft:
         best = clusters[0][0].score

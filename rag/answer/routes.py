@@ -183,15 +183,23 @@ def _base_form(verb: str) -> str:
 
 _BASE_FORMS = {_base_form(v) for v in SPEECH_VERBS if v.endswith("s")}
 _GERUNDS = {re.sub(r"(?<=[^e])e$", "", v) + "ing" for v in _BASE_FORMS}  # "saying", "arguing"
-_SPEECH = sorted(SPEECH_VERBS | _BASE_FORMS | _GERUNDS, key=len, reverse=True)
+
+
 # "What did Helen Marsh say?", "What has the council leader said?": all someone said, not one
 # span of it; "What did she say about the warning system?": what she said on that topic. A
 # question that goes on after the verb otherwise ("...say he would do?") asks for one thing said
 # and stays a factoid.
+def _either(words: set[str]) -> str:
+    return "|".join(sorted(words, key=len, reverse=True))
+
+
+# "did ... say", "has ... said", "is ... saying"; not "is ... called" (a passive: a name asked)
 _STATEMENTS = re.compile(
-    r"^\s*(?:and\s+)?what\s+(?:did|does|do|has|have|had|is|are|was|were)\s+\S.*?\s+(?:"
-    + "|".join(_SPEECH)
-    + r")(?:\s+(?:about|on|regarding|concerning)(?:\s+(?P<topic>[^?]*?))?)?"
+    r"^\s*(?:and\s+)?what\s+(?:"
+    rf"(?:did|does|do)\s+\S.*?\s+(?:{_either(_BASE_FORMS)})"
+    rf"|(?:has|have|had)\s+\S.*?\s+(?:{_either(SPEECH_VERBS - _BASE_FORMS)})"
+    rf"|(?:is|are|was|were)\s+\S.*?\s+(?:{_either(_GERUNDS)}))"
+    r"(?:\s+(?:about|on|regarding|concerning)(?:\s+(?P<topic>[^?]*?))?)?"
     r"(?:\s+(?:so\s+far|today|yesterday|publicly|recently))?\s*[?.!]*\s*$",
     re.IGNORECASE,
 )

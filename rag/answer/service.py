@@ -108,7 +108,7 @@ class AnswerService:
             return abstain(question, generator.name, timings, began)
         leading = evidence[: self.settings.reader_windows] if reads else evidence[:1]
         hits = hits + self._neighbours([ev.chunk for ev in leading], hits)
-        if not factoid and (topic := statement_topic(question)):
+        if not factoid and (topic := statement_topic(asked)):
             evidence = on_topic(topic, evidence, self.retriever.lexical().idf) or evidence
         try:
             if not factoid and generator.name == "extractive":

@@ -140,6 +140,20 @@ class Settings(BaseSettings):
         description="Abstain when no window is this likely to answer (0..1); default: the "
         "operating point calibrated with the model (see README).",
     )
+    answer_check: Literal["entailment", "off"] = Field(
+        "entailment",
+        description="How a factoid answer the reader is sure enough of is checked before it is "
+        "shown: `entailment` puts the question and its short answer as one statement and "
+        "abstains unless the entailment model finds the cited sentences support it "
+        "(rag/answer/check.py); `off`: the reader's threshold alone.",
+    )
+    answer_check_threshold: float = Field(
+        0.01,
+        ge=0,
+        le=1,
+        description="With answer_check, the support below which a factoid answer is abstained "
+        "(chosen on SQuAD's tuning articles: see README).",
+    )
     max_answer_sentences: int = Field(2, description="Evidence sentences in an extractive answer.")
     open_threshold: float = Field(
         0.25,
