@@ -145,3 +145,11 @@ def test_what_someone_said_about_a_topic_is_their_whole_quotation_on_it(corpus3_
     assert "relieved" not in answer.answer and "disappointed" not in answer.answer
     okafor = corpus3_pipeline.ask("What did Nadia Okafor say about the ticket machines?")
     assert "It can find money for the people who drive the trams" in okafor.answer
+
+
+@pytest.mark.slow
+def test_a_which_answer_is_the_name_not_the_clause_around_it(corpus3_pipeline):
+    """The reader's span ran from "Port Elsby Transit Authority, which runs six tram lines..."
+    to "the airport tram, Line 2": the answer is the name the text calls a tram."""
+    answer = corpus3_pipeline.ask("Which tram line kept running?")
+    assert answer.answer.startswith("Line 2."), answer.answer

@@ -248,3 +248,10 @@ def test_a_who_answer_that_only_names_what_the_question_names_is_an_echo(questio
 def test_who_is_never_answered_with_the_question_s_own_name(sample_pipeline):
     answer = sample_pipeline.ask("Who leads HTS?")
     assert not answer.answer.startswith("Hayat Tahrir al-Sham")
+
+
+def test_a_name_with_a_number_is_a_name_the_text_calls_a_noun():
+    from rag.answer.extract import described_as
+
+    text = "The authority said only the airport tram, Line 2, was operating."
+    assert described_as("tram", text) == ["Line 2"]

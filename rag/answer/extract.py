@@ -7,7 +7,7 @@ its copy holds the answer itself: a near-duplicate that lacks the detail is no s
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import numpy as np
@@ -160,6 +160,7 @@ def read_answer(
             # "Which reservoir...?" answered "Marle Valley Water" where the window says
             # "Hollins Water reservoir": the best span that is a name the text calls one
             reading = reader.read(question, [window.text], lambda s: any(n in s for n in named))[0]
+        reading = _narrowed(reading, window.text, named)
     short = window.text[reading.start : reading.end].strip()
     holder = window.sentence_at(reading.start)
     copies = [
@@ -173,7 +174,19 @@ def read_answer(
     return Reply(short, sentences, likely[best], likely[best] >= bar)
 
 
-_NAME = r"[A-Z][\w'’.-]*(?:\s+(?:of\s+|al-)?[A-Z][\w'’.-]*)*"
+_NAME = r"[A-Z][\w'’.-]*(?:\s+(?:of\s+|al-)?[A-Z][\w'’.-]*)*(?:\s+\d+[A-Za-z]?\b)?"  # "Line 2"
+LONGER_BY = 3  # words a span may run on around the name a "which" question asks for
+
+
+def _narrowed(reading: Reading, text: str, named: list[str]) -> Reading:
+    """A span that runs on around the name a "which <noun>" question asks for ("...said only
+    the airport tram, Line 2" for "Which tram line kept running?"), cut to that name."""
+    span = text[reading.start : reading.end]
+    inside = [n for n in named if n in span]
+    if not inside or len(span.split()) <= len(inside[0].split()) + LONGER_BY:
+        return reading
+    at = text.index(inside[0], reading.start)
+    return replace(reading, start=at, end=at + len(inside[0]))
 
 
 def described_as(noun: str, text: str) -> list[str]:

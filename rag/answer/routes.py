@@ -3,6 +3,7 @@ a factoid gets a short cited answer; an open or summary request a cited multi-so
 of what is relevant; a comparison request the relevant part of the cross-source view."""
 
 import re
+from collections.abc import Iterable
 from typing import Literal
 
 from rag.core.text import CALENDAR_WORDS, QUANTITY_WORDS, SPEECH_VERBS, content_terms, numbers
@@ -189,7 +190,7 @@ _GERUNDS = {re.sub(r"(?<=[^e])e$", "", v) + "ing" for v in _BASE_FORMS}  # "sayi
 # span of it; "What did she say about the warning system?": what she said on that topic. A
 # question that goes on after the verb otherwise ("...say he would do?") asks for one thing said
 # and stays a factoid.
-def _either(words: set[str]) -> str:
+def _either(words: Iterable[str]) -> str:
     return "|".join(sorted(words, key=len, reverse=True))
 
 
