@@ -2,7 +2,7 @@
 
 from collections.abc import Callable
 
-from rag.analysis.compare import Comparison, VersionChange
+from rag.analysis.compare import Comparison, Conflict, VersionChange
 from rag.core.models import Citation
 
 FRAMING_TABLES = 12  # the most swapped groups get a table; the rest a line each
@@ -49,8 +49,7 @@ def render_comparison(
     out.append(f"\n## Conflicting numbers ({len(comparison.conflicts)})")
     for conflict in comparison.conflicts:
         sides = "; ".join(
-            f"{text(f)}: {text(', '.join(conflict.stated.get(f) or [f'{v:g}' for v in vals]))}"
-            for f, vals in conflict.values.items()
+            f"{text(f)}: {text(figures_stated(conflict, f))}" for f in conflict.values
         )
         out.append(f"- {text(conflict.claim)} — {sides} {cite(conflict.citations)}")
     if not comparison.conflicts:
@@ -121,9 +120,19 @@ def _change(
         return f"− removed: {text(before.quote)} {cite([before])}"
     if not (before and after):
         return ""
-    revised = ""
-    if change.numbers_before != change.numbers_after:
-        old = ", ".join(f"{n:g}" for n in change.numbers_before) or "none"
-        new = ", ".join(f"{n:g}" for n in change.numbers_after) or "none"
-        revised = f" (numbers {old} → {new})"
+    revised = numbers_revised(change)
     return f"~ changed{revised}: {text(before.quote)} → {text(after.quote)} {cite([before, after])}"
+
+
+def numbers_revised(change: VersionChange) -> str:
+    """ " (numbers 1 → 2)" when a changed sentence's figures were revised, else nothing."""
+    if change.numbers_before == change.numbers_after:
+        return ""
+    old = ", ".join(f"{n:g}" for n in change.numbers_before) or "none"
+    new = ", ".join(f"{n:g}" for n in change.numbers_after) or "none"
+    return f" (numbers {old} → {new})"
+
+
+def figures_stated(conflict: Conflict, file: str) -> str:
+    """A file's figures in a conflict, as the file writes them where that is known."""
+    return ", ".join(conflict.stated.get(file) or [f"{v:g}" for v in conflict.values[file]])

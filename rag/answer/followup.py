@@ -291,12 +291,12 @@ def _swap_subject(previous: str, subject: str) -> str:
     added when it named none."""
     question = previous.rstrip(" ?")
     if lead := _LEADING_PREPOSITION.match(subject):
-        at = [m.start() for m in re.finditer(rf"\s{lead.group('p')}\s", question, re.I)]
-        if not at:
+        led = [m.start() for m in re.finditer(rf"\s{lead.group('p')}\s", question, re.I)]
+        if not led:
             return f"{question} {subject}?"  # "What did she say?" and "about pay"
-        rest = re.search(rf"\s(?:{_PREPOSITIONS})\s|,\s", question[at[-1] + 1 :], re.I)
-        end = at[-1] + 1 + rest.start() if rest else len(question)
-        return f"{question[: at[-1]]} {subject}{question[end:]}?"
+        rest = re.search(rf"\s(?:{_PREPOSITIONS})\s|,\s", question[led[-1] + 1 :], re.I)
+        end = led[-1] + 1 + rest.start() if rest else len(question)
+        return f"{question[: led[-1]]} {subject}{question[end:]}?"
     names = _names(previous)
     if not names:
         return f"{previous.rstrip(' ?')} ({subject})?"

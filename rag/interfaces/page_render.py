@@ -17,6 +17,7 @@ from rag.analysis.compare import (
     StoryVersions,
     VersionChange,
 )
+from rag.analysis.compare_render import figures_stated, numbers_revised
 from rag.answer.evidence import name_phrases
 from rag.answer.followup import Turn
 from rag.core.errors import BadInput, LLMUnavailable
@@ -260,10 +261,9 @@ def _section(title: str, items: list[str], empty: str = "none") -> str:
 
 def _conflict_html(conflict: Conflict, cite: Callable[[list[Citation]], str]) -> str:
     rows = "".join(
-        f"<tr><td>{html.escape(file)}</td><td>"
-        + html.escape(", ".join(conflict.stated.get(file) or [f"{v:g}" for v in values]))
-        + "</td></tr>"
-        for file, values in conflict.values.items()
+        f"<tr><td>{html.escape(file)}</td>"
+        f"<td>{html.escape(figures_stated(conflict, file))}</td></tr>"
+        for file in conflict.values
     )
     return (
         f"{html.escape(conflict.claim)} {cite(conflict.citations)}"
@@ -319,11 +319,7 @@ def _change_html(change: VersionChange, cite: Callable[[list[Citation]], str]) -
         return f"<b>removed</b>: {html.escape(before.quote)} {cite([before])}"
     if not (before and after):
         return ""
-    revised = ""
-    if change.numbers_before != change.numbers_after:
-        old = ", ".join(f"{n:g}" for n in change.numbers_before) or "none"
-        new = ", ".join(f"{n:g}" for n in change.numbers_after) or "none"
-        revised = f" (numbers {old} → {new})"
+    revised = numbers_revised(change)
     return (
         f"<b>changed</b>{revised}: {html.escape(before.quote)} → {html.escape(after.quote)} "
         f"{cite([before, after])}"
