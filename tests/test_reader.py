@@ -255,3 +255,24 @@ def test_a_name_with_a_number_is_a_name_the_text_calls_a_noun():
 
     text = "The authority said only the airport tram, Line 2, was operating."
     assert described_as("tram", text) == ["Line 2"]
+
+
+@pytest.mark.parametrize(
+    "span, fits",
+    [
+        ("last week", True),
+        ("Wednesday", True),
+        ("2019", True),
+        ("first public comments since the offensive began", False),  # "first" is no time
+    ],
+)
+def test_a_when_question_wants_a_time(span, fits):
+    assert lead_fits("When did the fighting start?", span) is fits
+
+
+def test_last_week_answers_when_without_a_name_tacked_on(sample_pipeline):
+    """"last week" has no number and no capital: the reader was sent to find a span that
+    had one, and answered "last week, Geir Pedersen, the UN special envoy for Syria, stated
+    Tuesday"."""
+    answer = sample_pipeline.ask("When did the fighting start?")
+    assert answer.answer.startswith("last week."), answer.answer

@@ -6,7 +6,14 @@ import re
 from collections.abc import Iterable
 from typing import Literal
 
-from rag.core.text import CALENDAR_WORDS, QUANTITY_WORDS, SPEECH_VERBS, content_terms, numbers
+from rag.core.text import (
+    CALENDAR_WORDS,
+    QUANTITY_WORDS,
+    SPEECH_VERBS,
+    TIME_WORDS,
+    content_terms,
+    numbers,
+)
 
 Route = Literal["factoid", "open", "summary", "compare"]
 
@@ -155,7 +162,12 @@ def lead_fits(question: str, span: str) -> bool:
     if _WANTS_DATE.search(question):
         return has_number or any(w in CALENDAR_WORDS for w in re.findall(r"[a-z]+", span.lower()))
     clause = "," in question  # "When prices rise, what happens?": "when" opens a clause
-    if (_WANTS_TIME.search(question) and not clause) or _WANTS_NAME.search(question):
+    if _WANTS_TIME.search(question) and not clause:
+        # a time: a date, a name (a day, a month) or "last week"; "first" alone is no time
+        counted = bool(numbers(span)) or bool(re.search(r"\d", span))
+        said = set(re.findall(r"[a-z]+", span.lower()))
+        return counted or has_name or bool(said & (TIME_WORDS | CALENDAR_WORDS))
+    if _WANTS_NAME.search(question):
         return has_number or has_name
     return True
 

@@ -29,6 +29,7 @@ STOPWORDS = frozenset(_LEXICON["stopwords"]) | frozenset(_LEXICON["extra_stopwor
 NEGATIONS = frozenset(_LEXICON["negations"])
 QUANTITY_WORDS = frozenset(_LEXICON["quantity_words"])
 CALENDAR_WORDS = frozenset(_LEXICON["calendar_words"])
+TIME_WORDS = frozenset(_LEXICON["time_words"])  # "last week", "earlier this month"
 BOUNDS: dict[str, list[str]] = _LEXICON["bounds"]
 PERCENT_WORDS: list[str] = _LEXICON["percent_words"]
 AGE_MARKERS: list[str] = _LEXICON["age_markers"]
