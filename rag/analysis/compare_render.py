@@ -108,20 +108,24 @@ def render_comparison(
     return "\n".join(out)
 
 
+_MARK = {"added": "+", "removed": "−", "changed": "~"}
+
+
 def _change(
     change: VersionChange,
     text: Callable[[str], str],
     cite: Callable[[list[Citation]], str],
 ) -> str:
-    before, after = change.before, change.after
-    if after and not before:
-        return f"+ added: {text(after.quote)} {cite([after])}"
-    if before and not after:
-        return f"− removed: {text(before.quote)} {cite([before])}"
-    if not (before and after):
+    if not (sides := change_sides(change)):
         return ""
-    revised = numbers_revised(change)
-    return f"~ changed{revised}: {text(before.quote)} → {text(after.quote)} {cite([before, after])}"
+    quoted = " → ".join(text(side.quote) for side in sides)
+    return f"{_MARK[change.kind]} {change.kind}{numbers_revised(change)}: {quoted} {cite(sides)}"
+
+
+def change_sides(change: VersionChange) -> list[Citation]:
+    """The sentences a version change shows, older first: the added one, the removed one, or
+    both sides of a changed one."""
+    return [side for side in (change.before, change.after) if side is not None]
 
 
 def numbers_revised(change: VersionChange) -> str:

@@ -17,7 +17,7 @@ from rag.analysis.compare import (
     StoryVersions,
     VersionChange,
 )
-from rag.analysis.compare_render import figures_stated, numbers_revised
+from rag.analysis.compare_render import change_sides, figures_stated, numbers_revised
 from rag.answer.evidence import name_phrases
 from rag.answer.followup import Turn
 from rag.core.errors import BadInput, LLMUnavailable
@@ -312,15 +312,7 @@ def _versions_html(story: StoryVersions, cite: Callable[[list[Citation]], str]) 
 
 
 def _change_html(change: VersionChange, cite: Callable[[list[Citation]], str]) -> str:
-    before, after = change.before, change.after
-    if after and not before:
-        return f"<b>added</b>: {html.escape(after.quote)} {cite([after])}"
-    if before and not after:
-        return f"<b>removed</b>: {html.escape(before.quote)} {cite([before])}"
-    if not (before and after):
+    if not (sides := change_sides(change)):
         return ""
-    revised = numbers_revised(change)
-    return (
-        f"<b>changed</b>{revised}: {html.escape(before.quote)} → {html.escape(after.quote)} "
-        f"{cite([before, after])}"
-    )
+    quoted = " → ".join(html.escape(side.quote) for side in sides)
+    return f"<b>{change.kind}</b>{numbers_revised(change)}: {quoted} {cite(sides)}"
