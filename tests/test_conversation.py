@@ -222,6 +222,26 @@ def test_a_question_for_statements_names_their_topic():
     assert statement_topic("What did he say he lost?") is None
 
 
+def test_a_question_for_what_is_known_about_something_names_it_as_the_topic():
+    from rag.answer.routes import statement_topic
+
+    assert statement_topic("What do we know about the strikes on displacement camps?") == (
+        "the strikes on displacement camps"
+    )
+    assert statement_topic("Tell me about the rescue effort") == "the rescue effort"
+    assert statement_topic("What have the outlets reported about the warnings?") == "the warnings"
+    assert statement_topic("Tell me more") is None
+
+
+def test_an_open_answer_about_a_topic_keeps_to_it(sample_pipeline):
+    answer = sample_pipeline.ask("What do we know about the strikes on displacement camps?")
+    assert answer.route == "open"
+    assert answer.sentences and all("camps" in s.text for s in answer.sentences)
+    assert {c.file for s in answer.sentences for c in s.citations} == {
+        "004_41f9c137d467bf3b.txt"
+    }
+
+
 def test_the_conflict_a_story_is_about_is_no_dispute_between_sources():
     assert route_of("What do reports say about the conflict in Syria?") != "compare"
 

@@ -218,10 +218,21 @@ _STATEMENTS = re.compile(
 )
 
 
+# "Tell me about the rescue effort", "What do we know about the strikes on the camps?",
+# "What have the outlets reported about the warnings?": the passages wanted are about that
+_ABOUT = re.compile(
+    r"^\s*(?:(?:and\s+)?tell me|what (?:do|does|did|can) (?:we|you|the \w+) (?:know|say|report)|"
+    r"what (?:is|was) (?:known|said|reported)|what (?:have|has) (?:\w+\s+){1,3}?(?:said|reported))"
+    r"\s+(?:about|on|regarding|concerning)\s+(?P<topic>[^?]+?)\s*[?.!]*\s*$",
+    re.IGNORECASE,
+)
+
+
 def statement_topic(question: str) -> str | None:
-    """What a question for someone's statements asks them to be about ("What did Helen Marsh
-    say about the flood warning system?": "the flood warning system"), if it says."""
-    found = _STATEMENTS.search(question)
+    """What an open question asks the passages to be about: the topic of someone's statements
+    ("What did Helen Marsh say about the flood warning system?": "the flood warning system") or
+    of what is known ("What do we know about the strikes on displacement camps?"), if it says."""
+    found = _STATEMENTS.search(question) or _ABOUT.search(question)
     return found.group("topic") if found and found.group("topic") else None
 
 
