@@ -121,6 +121,13 @@ def test_how_many_is_no_word_to_search_for(corpus3_pipeline):
 
 
 @pytest.mark.slow
+def test_a_how_long_question_no_passage_measures_is_abstained(corpus3_pipeline):
+    """It was answered "39", Hannah Leclerc's age, from the sentence that names her."""
+    answer = corpus3_pipeline.ask("How long has Hannah Leclerc run the Blue Anchor café?")
+    assert answer.abstained, answer.answer
+
+
+@pytest.mark.slow
 def test_a_name_asked_without_its_accents_is_found(corpus3_pipeline):
     """The articles write "Tomasz Wójcik"; words were cut at the "ó" ("w", "jcik"), so a
     question typed "Wojcik" matched nothing."""

@@ -117,6 +117,12 @@ def test_a_span_the_sentences_do_not_hold_is_not_shown():
         ("Which bound is harder to prove?", "lower bounds", True),  # the "which" noun itself
         ("When prices rise, what happens to demand?", "it falls", True),  # "when" opens a clause
         ("What does Damascus call the insurgents?", "terrorists", True),  # any span
+        ("How long did the strike last?", "48 hours", True),
+        ("How long did the strike last?", "a two-day stoppage", True),
+        ("How long has the war lasted?", "since 2011", True),
+        ("How long did the strike last?", "4 a.m.", False),  # a clock time is no duration
+        ("How long has she run the café?", "39", False),  # nor is an age
+        ("How long has she run the café?", "its busiest morning of the year", False),
     ],
 )
 def test_a_span_leads_the_answer_only_when_it_has_the_shape_the_question_asks(

@@ -133,26 +133,25 @@ def read_answer(
                 for f, w, r in zip(features, read, readings)
             ],
         )
-    # a likely enough window is never passed over for one below the bar: corroboration only
-    # chooses between windows on the same side of it
-    above = max(likely) >= bar
-    best = int(
-        np.argmax(
-            [
-                p + _corroboration(c) if (p >= bar) == above else -1.0
-                for p, c in zip(likely, candidates)
-            ]
-        )
-    )
+    best = _best_window(likely, candidates, bar)
     reading: Reading = readings[best]
     window = read[best]
-    if not lead_fits(question, window.text[reading.start : reading.end]):
-        if wants_amount(question):
-            # "How old...?" answered "dpa": the best span of this window that is a number
-            reading = reader.read(question, [window.text], lambda s: lead_fits(question, s))[0]
-        elif asks_which(question):
-            # "Which photographer...?" answered "dpa": its best span that is a full name
-            reading = reader.read(question, [window.text], is_full_name)[0]
+    if wants_amount(question):
+        # "How old...?" answered "dpa": the best span of the window that is a number, in the
+        # most likely window that has one; none has: no answer ("How long has she run the
+        # café?" is not answered "39")
+        if not lead_fits(question, window.text[reading.start : reading.end]) and len(
+            readings
+        ) < len(read):
+            readings += reader.read(question, [w.text for w in read[len(readings) :]])
+            likely = _likelihoods(reader, readings, candidates, question, read, bar)
+        reading, best = _fitting(reader, question, readings, read, likely, candidates, bar)
+        window = read[best]
+        if not lead_fits(question, window.text[reading.start : reading.end]):
+            likely[best] = min(likely[best], ECHO * bar)
+    elif asks_which(question) and not lead_fits(question, window.text[reading.start : reading.end]):
+        # "Which photographer...?" answered "dpa": its best span that is a full name
+        reading = reader.read(question, [window.text], is_full_name)[0]
     if asks_which(question) and (noun := which_noun(question)):
         named = described_as(noun, window.text)
         span = window.text[reading.start : reading.end]
@@ -221,6 +220,47 @@ def is_full_name(span: str) -> bool:
     National Army")."""
     bare = re.sub(r"^the\s+", "", span.strip(" .,;:'\"“”‘’"), flags=re.IGNORECASE)
     return name_phrases(bare) == [bare]
+
+
+def _best_window(likely: list[float], candidates: list[list[Evidence]], bar: float) -> int:
+    """The most likely window; a likely enough window is never passed over for one below the
+    bar: corroboration only chooses between windows on the same side of it."""
+    above = max(likely) >= bar
+    return int(
+        np.argmax(
+            [
+                p + _corroboration(c) if (p >= bar) == above else -1.0
+                for p, c in zip(likely, candidates)
+            ]
+        )
+    )
+
+
+def _fitting(  # noqa: PLR0913
+    reader: Reader,
+    question: str,
+    readings: list[Reading],
+    read: list[Window],
+    likely: list[float],
+    candidates: list[list[Evidence]],
+    bar: float,
+) -> tuple[Reading, int]:
+    """The reading of the most likely window whose span has the shape the question asks for
+    (re-read for its best span that has it), and that window's index; when no read window has
+    one, the best window's reading as it is."""
+    order = sorted(
+        range(len(readings)),
+        key=lambda k: (likely[k] >= bar, likely[k] + _corroboration(candidates[k])),
+        reverse=True,
+    )
+    for k in order:
+        window, reading = read[k], readings[k]
+        if not lead_fits(question, window.text[reading.start : reading.end]):
+            reading = reader.read(question, [window.text], lambda s: lead_fits(question, s))[0]
+        if lead_fits(question, window.text[reading.start : reading.end]):
+            return reading, k
+    best = _best_window(likely, candidates, bar)
+    return readings[best], best
 
 
 def _corroboration(cluster: list[Evidence]) -> float:

@@ -8,9 +8,12 @@ from typing import Literal
 
 from rag.core.text import (
     CALENDAR_WORDS,
+    EXTENT_WORDS,
+    NUMBER_WORDS,
     QUANTITY_WORDS,
     SPEECH_VERBS,
     TIME_WORDS,
+    UNITS,
     content_terms,
     numbers,
 )
@@ -79,6 +82,10 @@ _WANTS_NUMBER = re.compile(
     r"proportion|share|number|amount))\b",
     re.IGNORECASE,
 )
+# "How long did the strike last?", "How long is the bridge?": a duration or a length
+_WANTS_EXTENT = re.compile(_LEAD_IN + r"how long\b", re.IGNORECASE)
+_EXTENT_UNITS = frozenset(u for u, (kind, _) in UNITS.items() if kind in ("duration", "length"))
+_EXTENT_WORDS = _EXTENT_UNITS | EXTENT_WORDS
 _WANTS_TIME = re.compile(
     _LEAD_IN + r"(?:when|(?:what|which) (?:years?|dates?|times?|days?|months?))\b", re.IGNORECASE
 )
@@ -112,7 +119,7 @@ def wants_amount(question: str) -> bool:
     """Does the question ask for a number or a time ("How old...?", "When...?"), which a span
     without one cannot answer? ("Who...?" may be answered by a common noun: "civilians".)"""
     clause = "," in question
-    return bool(_WANTS_NUMBER.search(question)) or (
+    return bool(_WANTS_NUMBER.search(question) or _WANTS_EXTENT.search(question)) or (
         bool(_WANTS_TIME.search(question)) and not clause
     )
 
@@ -141,6 +148,22 @@ _ORDINAL = re.compile(
 )
 
 
+def is_extent(span: str) -> bool:
+    """Does the span say how long: a counted unit of time or length ("48 hours", "a 24-year
+    tenure", "one day", "several years", "1,230 km", "decades"), or since or until when
+    ("since 2011")? Not a clock time ("4 a.m."), a bare number ("39") or "of the year"."""
+    words = re.findall(r"[a-z]+|\d[\d,.]*", span.lower())
+    counts = QUANTITY_WORDS | set(NUMBER_WORDS) | {"a", "an", "few", "some", "half"}
+    for k, word in enumerate(words):
+        if word not in _EXTENT_WORDS:
+            continue
+        before = words[max(0, k - 2) : k]
+        if word.endswith("s") or any(w in counts or w[0].isdigit() for w in before):
+            return True
+    since = re.match(r"\W*(?:since|until|till)\b", span, re.IGNORECASE)
+    return bool(since) or bool(re.fullmatch(r"\W*(?:1\d{3}|20\d\d)\W*", span))
+
+
 def lead_fits(question: str, span: str) -> bool:
     """Can this span lead the answer? A "how many" question needs a number in it, a "when"
     question a number or a capitalised word (a day, a month), a "who" or "which" question a
@@ -157,6 +180,8 @@ def lead_fits(question: str, span: str) -> bool:
     which = re.search(r"\bwhich\s+([a-z]{3,})", question, re.IGNORECASE)
     if which and which.group(1).lower().rstrip("s") in span.lower():
         return True
+    if _WANTS_EXTENT.search(question):
+        return is_extent(span)
     if _WANTS_NUMBER.search(question):
         return has_number
     if _WANTS_DATE.search(question):

@@ -30,6 +30,7 @@ NEGATIONS = frozenset(_LEXICON["negations"])
 QUANTITY_WORDS = frozenset(_LEXICON["quantity_words"])
 CALENDAR_WORDS = frozenset(_LEXICON["calendar_words"])
 TIME_WORDS = frozenset(_LEXICON["time_words"])  # "last week", "earlier this month"
+EXTENT_WORDS = frozenset(_LEXICON["extent_words"])  # "for two decades"
 BOUNDS: dict[str, list[str]] = _LEXICON["bounds"]
 PERCENT_WORDS: list[str] = _LEXICON["percent_words"]
 AGE_MARKERS: list[str] = _LEXICON["age_markers"]
