@@ -29,6 +29,14 @@ TALKS = [
     Turn("user", "When do the talks begin?"),
     Turn("assistant", "Friday, 14 March. Talks will begin on Friday, 14 March. [303.txt:L10]"),
 ]
+FIRE = [
+    Turn("user", "Where did the fire start?"),
+    Turn(
+        "assistant",
+        "storage building at the Orrin Chemicals site. The fire started at about 1am in a "
+        "storage building at the Orrin Chemicals site. [401.md:L8]",
+    ),
+]
 
 
 @pytest.mark.parametrize(
@@ -37,6 +45,12 @@ TALKS = [
         ("How old was he?", PHOTOGRAPHER, "How old was Anas Alkharboutli?"),
         ("Where was he killed?", PHOTOGRAPHER, "Where was Anas Alkharboutli killed?"),
         ("What happened there?", PHOTOGRAPHER, "What happened in Hama?"),
+        # "there" after a "where" question is the place its short answer gave
+        (
+            "What was stored there?",
+            FIRE,
+            "What was stored in storage building at the Orrin Chemicals site?",
+        ),
         ("And from Aleppo?", RETREAT, "How far did the insurgents retreat from Aleppo?"),
         ("What about Homs?", RETREAT, "How far did the insurgents retreat from Homs?"),
         ("Who is the UN envoy?", PHOTOGRAPHER, "Who is the UN envoy?"),
@@ -197,6 +211,8 @@ def test_a_question_about_names_no_article_mentions_abstains_and_says_why(sample
         ("Was the story updated?", "compare"),
         ("How has the situation in Hama changed?", "open"),  # news, not the reporting
         ("What did Pedersen say?", "open"),  # all he said, not a span of it
+        ("What does Bethan Lloyd want?", "open"),  # what she wants: what she said
+        ("What did the company expect to lose?", "factoid"),  # one thing expected
         ("What has the council leader said?", "open"),
         ("What is the council saying?", "open"),
         ("What did Geir Pedersen warn about?", "open"),
@@ -237,9 +253,7 @@ def test_an_open_answer_about_a_topic_keeps_to_it(sample_pipeline):
     answer = sample_pipeline.ask("What do we know about the strikes on displacement camps?")
     assert answer.route == "open"
     assert answer.sentences and all("camps" in s.text for s in answer.sentences)
-    assert {c.file for s in answer.sentences for c in s.citations} == {
-        "004_41f9c137d467bf3b.txt"
-    }
+    assert {c.file for s in answer.sentences for c in s.citations} == {"004_41f9c137d467bf3b.txt"}
 
 
 def test_the_conflict_a_story_is_about_is_no_dispute_between_sources():

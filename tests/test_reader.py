@@ -277,7 +277,7 @@ def test_a_when_question_wants_a_time(span, fits):
 
 
 def test_last_week_answers_when_without_a_name_tacked_on(sample_pipeline):
-    """"last week" has no number and no capital: the reader was sent to find a span that
+    """ "last week" has no number and no capital: the reader was sent to find a span that
     had one, and answered "last week, Geir Pedersen, the UN special envoy for Syria, stated
     Tuesday"."""
     answer = sample_pipeline.ask("When did the fighting start?")

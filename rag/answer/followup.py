@@ -116,8 +116,8 @@ def _standalone(question: str, history: list[Turn]) -> tuple[str, str | None]:
         else:
             unresolved = True
     if _THERE.search(rewritten) and not _EXISTENTIAL.search(rewritten):
-        if place := _place(previous):
-            rewritten = _THERE.sub(f"in {place}", rewritten)
+        if place := _place(previous, answered[-1] if answered else ""):
+            rewritten = _THERE.sub(place, rewritten)
         else:
             unresolved = True
     if not _DUMMY_IT.search(rewritten) and _THING.search(rewritten) and not _names(question):
@@ -237,9 +237,32 @@ def _described(previous: str, relative: str) -> str | None:
     return f"the {match.group('noun').strip()} {relative} {match.group('verb')}"
 
 
-def _place(previous: str) -> str | None:
+_ASKS_WHERE = re.compile(r"^\s*(?:and\s+)?where\b", re.IGNORECASE)
+_PLACE_PREPOSITION = re.compile(
+    r"^(?:in|at|on|near|inside|outside|by|off|along|across|beside|behind|under|over)\b",
+    re.IGNORECASE,
+)
+
+
+def _place(previous: str, answer: str = "") -> str | None:
+    """Where "there" is: the place a "where" question's short answer gave ("Where did the fire
+    start?" "storage building at the Orrin Chemicals site. ..."), else the previous question's
+    last name ("in Hama")."""
+    lead = _lead(answer)
+    if _ASKS_WHERE.search(previous) and lead and len(lead.split()) <= 8:
+        return lead if _PLACE_PREPOSITION.match(lead) else f"in {lead}"
     names = _names(previous)
-    return names[-1] if names else None
+    return f"in {names[-1]}" if names else None
+
+
+def _lead(answer: str) -> str:
+    """The short answer an answer leads with ("storage building at the site." before the
+    cited sentence that holds it), if it leads with one: a lead that is itself cited is a
+    sentence of an article."""
+    first = re.split(r"(?<=[.!?])\s", answer.strip(), maxsplit=1)
+    if len(first) < 2 or first[1].lstrip().startswith("["):
+        return ""
+    return first[0].strip().rstrip(".")
 
 
 def _thing(previous: str, answer: str, person: str | None = None) -> str | None:

@@ -12,6 +12,7 @@ from rag.core.text import (
     NUMBER_WORDS,
     QUANTITY_WORDS,
     SPEECH_VERBS,
+    STANCE_VERBS,
     TIME_WORDS,
     UNITS,
     content_terms,
@@ -219,7 +220,8 @@ def _base_form(verb: str) -> str:
     return verb[:-1] if verb.endswith("s") and not verb.endswith("ss") else verb
 
 
-_BASE_FORMS = {_base_form(v) for v in SPEECH_VERBS if v.endswith("s")}
+_STATEMENT_VERBS = SPEECH_VERBS | STANCE_VERBS
+_BASE_FORMS = {_base_form(v) for v in _STATEMENT_VERBS if v.endswith("s")}
 _GERUNDS = {re.sub(r"(?<=[^e])e$", "", v) + "ing" for v in _BASE_FORMS}  # "saying", "arguing"
 
 
@@ -235,7 +237,7 @@ def _either(words: Iterable[str]) -> str:
 _STATEMENTS = re.compile(
     r"^\s*(?:and\s+)?what\s+(?:"
     rf"(?:did|does|do)\s+\S.*?\s+(?:{_either(_BASE_FORMS)})"
-    rf"|(?:has|have|had)\s+\S.*?\s+(?:{_either(SPEECH_VERBS - _BASE_FORMS)})"
+    rf"|(?:has|have|had)\s+\S.*?\s+(?:{_either(_STATEMENT_VERBS - _BASE_FORMS)})"
     rf"|(?:is|are|was|were)\s+\S.*?\s+(?:{_either(_GERUNDS)}))"
     r"(?:\s+(?:about|on|regarding|concerning)(?:\s+(?P<topic>[^?]*?))?)?"
     r"(?:\s+(?:so\s+far|today|yesterday|publicly|recently))?\s*[?.!]*\s*$",
