@@ -106,6 +106,7 @@ def test_a_span_the_sentences_do_not_hold_is_not_shown():
         ("Which photographer was killed near Hama?", "dpa", False),  # a "which" wants a name
         ("Which photographer was killed near Hama?", "Anas Alkharboutli", True),
         ("Who is the leader of HTS?", "jihadi", False),
+        ("Who is the chief executive?", "A spokesperson", False),  # a capital, no name
         ("How old was he?", "32", True),
         ("How many people live in Aleppo?", "over two million", True),
         ("How many days into the assault was the push?", "fifth", True),  # an ordinal

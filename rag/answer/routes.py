@@ -13,6 +13,7 @@ from rag.core.text import (
     QUANTITY_WORDS,
     SPEECH_VERBS,
     STANCE_VERBS,
+    STOPWORDS,
     TIME_WORDS,
     UNITS,
     content_terms,
@@ -177,7 +178,9 @@ def lead_fits(question: str, span: str) -> bool:
         or bool(_ORDINAL.search(span))
         or any(word in QUANTITY_WORDS for word in re.findall(r"[a-z]+", span.lower()))
     )
-    has_name = bool(re.search(r"\b[A-Z]", span))
+    has_name = any(  # "A spokesperson" has a capital and no name
+        word.lower() not in STOPWORDS for word in re.findall(r"\b[A-Z][\w'’-]*", span)
+    )
     which = re.search(r"\bwhich\s+([a-z]{3,})", question, re.IGNORECASE)
     if which and which.group(1).lower().rstrip("s") in span.lower():
         return True
