@@ -77,6 +77,16 @@ def test_a_fact_several_outlets_report_cites_all_of_them(sample_pipeline):
     assert len(files) >= 3
 
 
+def test_a_sentence_cited_to_several_files_is_the_wording_each_of_them_supports(sample_pipeline):
+    """One article adds that the video was "confirmed by Al Jazeera's Sanad verification
+    agency"; the other's copy of the sentence does not. Shown with both citations, the first
+    wording cited the second article for a detail it never reports."""
+    answer = sample_pipeline.ask("Who is the leader of HTS?")
+    cited = answer.sentences[0]
+    assert "Golani" in cited.text and "Sanad" not in cited.text
+    assert len({c.file for c in cited.citations}) >= 2
+
+
 def test_filters_restrict_the_cited_files(sample_pipeline):
     from rag.index.store import Filters
 

@@ -16,6 +16,7 @@ from rag.answer.entailment import load_lexicon
 from rag.answer.evidence import Evidence, name_phrases
 from rag.answer.reader import Reader, Reading
 from rag.answer.routes import asks_which, echoes, lead_fits, wants_amount, wants_name, which_noun
+from rag.answer.verify import cheap_checks
 from rag.core.models import Chunk, Hit, Span, one_chunk_per_file
 from rag.core.text import STOPWORDS, content_terms, numbers
 
@@ -162,15 +163,28 @@ def read_answer(
         reading = _narrowed(reading, window.text, named)
     short = window.text[reading.start : reading.end].strip()
     holder = window.sentence_at(reading.start)
-    copies = [
-        ev.chunk for ev in candidates[best] if holder is window.center and carries(ev.text, short)
-    ]
-    chunks = one_chunk_per_file([holder.chunk, *copies])
+    copies = [ev for ev in candidates[best] if holder is window.center and carries(ev.text, short)]
+    holder = common_wording(holder, copies)
+    chunks = one_chunk_per_file([holder.chunk, *(ev.chunk for ev in copies)])
     sentences = [(holder, chunks)]
     if holder is not window.center:  # the answer ran on from the sentence that matched
         sentences.append((window.center, [window.center.chunk]))
         sentences.sort(key=lambda pair: pair[0].start)
     return Reply(short, sentences, likely[best], likely[best] >= bar)
+
+
+def common_wording(holder: Span, copies: list[Span]) -> Span:
+    """Of near-duplicate sentences of several files that all carry the answer, the wording the
+    other copies back best (no name or number only one of them adds): "A video circulating on
+    social media showed HTS leader..." rather than the copy that adds "confirmed by Al
+    Jazeera's Sanad verification agency", so that each file cited supports what is shown.
+    Ties keep the reader's sentence."""
+    options = [holder, *(c for c in copies if c.file != holder.file)]
+
+    def backers(option: Span) -> int:
+        return sum(cheap_checks(option.text, [o.text]) is None for o in options if o is not option)
+
+    return max(options, key=backers) if len(options) > 1 else holder
 
 
 _NAME = r"[A-Z][\w'’.-]*(?:\s+(?:of\s+|al-)?[A-Z][\w'’.-]*)*(?:\s+\d+[A-Za-z]?\b)?"  # "Line 2"
