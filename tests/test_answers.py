@@ -87,6 +87,23 @@ def test_a_sentence_cited_to_several_files_is_the_wording_each_of_them_supports(
     assert len({c.file for c in cited.citations}) >= 2
 
 
+def test_a_question_typed_without_its_question_mark_is_answered_as_with_it(sample_pipeline):
+    """Typed as people type into a chat box, the question was abstained (the reader's
+    confidence fell from 0.43 to 0.08 without the "?")."""
+    typed = sample_pipeline.ask("how many people live in Aleppo")
+    asked = sample_pipeline.ask("How many people live in Aleppo?")
+    assert not typed.abstained and typed.short_answer == asked.short_answer
+    assert "two million" in typed.answer
+
+
+def test_the_reader_reads_a_question_in_the_form_it_was_trained_on():
+    from rag.answer.reader import as_asked
+
+    assert as_asked("what’s the death toll of the war") == "what is the death toll of the war?"
+    assert as_asked("What's happened to the talks?") == "What has happened to the talks?"
+    assert as_asked("Who leads HTS?") == "Who leads HTS?"
+
+
 def test_filters_restrict_the_cited_files(sample_pipeline):
     from rag.index.store import Filters
 

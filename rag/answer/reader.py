@@ -8,6 +8,7 @@ here". It runs on ONNX Runtime; torch is needed only to train it.
 
 import json
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -102,6 +103,20 @@ def whole_words(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
+def as_asked(question: str) -> str:
+    """The question in the form of SQuAD's, which the reader was trained on: "what is", not
+    "what's", and ending in a question mark. Typed without one ("what is the death toll of the
+    war"), the reader's confidence in the same span fell from 0.20 to 0.14, below its
+    threshold."""
+    question = _HAS.sub(r"\1 has ", question.rstrip())  # "what's happened"
+    question = _IS.sub(r"\1 is", question)  # "what's the toll": 0.13 against 0.20 for "what is"
+    return question if question.endswith(("?", ".", "!")) else question + "?"
+
+
+_HAS = re.compile(r"\b(what|who|where|how|when|why)['’]s\s+(?=\w+ed\b)", re.IGNORECASE)
+_IS = re.compile(r"\b(what|who|where|how|when|why)['’]s\b", re.IGNORECASE)
+
+
 class Reader:
     """The shipped reader model; probabilities calibrated on the tuning articles."""
 
@@ -124,6 +139,7 @@ class Reader:
         the int8 model quantises its activations per call, so a passage's score never depends
         on what it was batched with."""
         readings = []
+        question = as_asked(question)
         for passage in passages:
             encoding = encode(self.tok, question, passage)
             feed = single_feed(encoding)

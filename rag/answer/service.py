@@ -9,6 +9,7 @@ from rag.answer.acronyms import with_acronyms
 from rag.answer.compose import abstain, compose, ms, sources_of
 from rag.answer.evidence import SIMILARITY_WEIGHT, SentenceVectors, on_topic, score_evidence
 from rag.answer.generate import Draft, Generator, OnToken, build_generator, overview_draft
+from rag.answer.reader import as_asked
 from rag.answer.retrieve import HybridRetriever
 from rag.answer.routes import Route, names_asked, statement_topic
 from rag.answer.verify import Verifier
@@ -90,7 +91,8 @@ class AnswerService:
             answer = abstain(question, generator.name, timings, began)
             answer.note = note
             return answer
-        asked = with_acronyms(question, self.retriever.lexical())
+        typed = as_asked(question) if factoid else question  # "how many live there" + "?"
+        asked = with_acronyms(typed, self.retriever.lexical())
         hits = self.retrieve(asked, depth if factoid else max(depth, 10), filters)
         evidence = score_evidence(
             asked,
@@ -246,7 +248,10 @@ class AnswerService:
             raise BadInput("the question is empty")
         if not re.search(r"\w", question):
             raise BadInput("the question has no words in it")
-        return question
+        return _UNMARKED_CONTRACTION.sub(r"\1’s", question)  # "whats the toll"
+
+
+_UNMARKED_CONTRACTION = re.compile(r"\b(what|where|who|how|when|why)s\b", re.IGNORECASE)
 
 
 def _names_outlet(question: str, outlet: str) -> bool:
