@@ -148,6 +148,32 @@ def test_how_many_is_no_word_to_search_for(corpus3_pipeline):
 
 
 @pytest.mark.slow
+def test_an_outlet_named_by_the_start_of_its_name_answers_from_its_files(corpus3_pipeline):
+    """ "the Meridian Press" is the Meridian Press Agency; with the attribution phrase in it the
+    reader read the question too unsure to answer (0.15, below its threshold)."""
+    answer = corpus3_pipeline.ask(
+        "According to the Meridian Press, how many drivers are on strike?"
+    )
+    assert answer.short_answer == "1,420", answer.answer
+    assert {c.file for s in answer.sentences for c in s.citations} == {"302_meridian_press.html"}
+    assert answer.question.startswith("According to the Meridian Press")  # shown as asked
+
+
+def test_an_attribution_to_an_outlet_is_left_to_the_filter():
+    from rag.answer.service import without_attribution
+
+    outlets = ["Meridian Press Agency"]
+    for question in (
+        "According to the Meridian Press, how many drivers are on strike?",
+        "How many drivers are on strike, according to the Meridian Press Agency?",
+    ):
+        assert without_attribution(question, outlets) == "How many drivers are on strike?"
+    # a source that is no indexed outlet stays in the question
+    question = "How far did the insurgents retreat, according to SANA?"
+    assert without_attribution(question, outlets) == question
+
+
+@pytest.mark.slow
 def test_a_how_long_question_no_passage_measures_is_abstained(corpus3_pipeline):
     """It was answered "39", Hannah Leclerc's age, from the sentence that names her."""
     answer = corpus3_pipeline.ask("How long has Hannah Leclerc run the Blue Anchor café?")

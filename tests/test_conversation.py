@@ -212,6 +212,7 @@ def test_a_question_about_names_no_article_mentions_abstains_and_says_why(sample
         ("How has the situation in Hama changed?", "open"),  # news, not the reporting
         ("What did Pedersen say?", "open"),  # all he said, not a span of it
         ("What does Bethan Lloyd want?", "open"),  # what she wants: what she said
+        ("What did Martin Haldane say, according to the Coastal Herald?", "open"),
         ("What did the company expect to lose?", "factoid"),  # one thing expected
         ("What has the council leader said?", "open"),
         ("What is the council saying?", "open"),

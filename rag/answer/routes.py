@@ -243,7 +243,8 @@ _STATEMENTS = re.compile(
     rf"|(?:has|have|had)\s+\S.*?\s+(?:{_either(_STATEMENT_VERBS - _BASE_FORMS)})"
     rf"|(?:is|are|was|were)\s+\S.*?\s+(?:{_either(_GERUNDS)}))"
     r"(?:\s+(?:about|on|regarding|concerning)(?:\s+(?P<topic>[^?]*?))?)?"
-    r"(?:\s+(?:so\s+far|today|yesterday|publicly|recently))?\s*[?.!]*\s*$",
+    r"(?:\s+(?:so\s+far|today|yesterday|publicly|recently))?"
+    r"(?:,?\s+according\s+to\s+[^?]+?)?\s*[?.!]*\s*$",
     re.IGNORECASE,
 )
 

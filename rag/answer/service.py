@@ -91,7 +91,9 @@ class AnswerService:
             answer = abstain(question, generator.name, timings, began)
             answer.note = note
             return answer
-        typed = as_asked(question) if factoid else question  # "how many live there" + "?"
+        # narrowed, the filter keeps to the outlet: the reader reads the bare question
+        bare = without_attribution(question, outlets) if narrowed else question
+        typed = as_asked(bare) if factoid else bare  # "how many live there" + "?"
         asked = with_acronyms(typed, self.retriever.lexical())
         hits = self.retrieve(asked, depth if factoid else max(depth, 10), filters)
         evidence = score_evidence(
@@ -256,6 +258,27 @@ _UNMARKED_CONTRACTION = re.compile(r"\b(what|where|who|how|when|why)s\b", re.IGN
 
 def _names_outlet(question: str, outlet: str) -> bool:
     """Does the question name this outlet, capitalised as the outlet writes it ("The Times",
-    not "how many times"), with or without its leading "The"?"""
-    name = re.sub(r"^the\s+", "", outlet.strip(), flags=re.IGNORECASE)
-    return bool(name) and re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", question) is not None
+    not "how many times"), with or without its leading "The", or by its first two words or
+    more ("the Meridian Press" for "Meridian Press Agency")?"""
+    return _outlet_mention(outlet).search(question) is not None
+
+
+def _outlet_mention(outlet: str) -> re.Pattern:
+    words = re.sub(r"^the\s+", "", outlet.strip(), flags=re.IGNORECASE).split()
+    shortest = min(2, len(words))
+    names = [" ".join(words[:n]) for n in range(len(words), shortest - 1, -1)]
+    either = "|".join(re.escape(n) for n in names) or "(?!)"
+    return re.compile(rf"(?<![\w-])(?:{either})(?![\w-])")
+
+
+def without_attribution(question: str, outlets: list[str]) -> str:
+    """The question without "according to <outlet>" when that outlet's files are what it is
+    answered from: the reader, never trained on such phrases, read "According to the Meridian
+    Press Agency, how many drivers are on strike?" with 0.10 confidence where it read the bare
+    question with 0.21."""
+    for outlet in outlets:
+        mention = _outlet_mention(outlet).pattern
+        phrase = rf",?\s*\b(?i:according to)\s+(?i:the\s+)?{mention}\s*,?\s*"
+        question = re.sub(phrase, " ", question).strip()
+    question = question[:1].upper() + question[1:]
+    return re.sub(r"\s+([?.!])", r"\1", question)
