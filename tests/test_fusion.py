@@ -1,6 +1,6 @@
 import pytest
 
-from rag.answer.retrieve import reciprocal_rank_fusion
+from rag.answer.retrieve import reciprocal_rank_fusion, with_decisive_lead
 from rag.index.store import Filters
 
 
@@ -15,6 +15,15 @@ def test_rrf_rewards_items_both_rankings_agree_on():
 def test_rrf_of_one_ranking_keeps_its_order():
     fused = reciprocal_rank_fusion([["x", "y", "z"]])
     assert sorted(fused, key=fused.get, reverse=True) == ["x", "y", "z"]
+
+
+def test_a_keyword_hit_far_ahead_of_the_next_is_kept_whatever_the_fusion():
+    fused = ["a", "b", "c", "d", "e"]  # "e": BM25's first, no dense hit
+    lexical = [("e", 2.4), ("a", 0.45), ("b", 0.44)]
+    assert with_decisive_lead(fused, lexical, 3) == ["a", "b", "e"]
+    close = [("e", 0.8), ("a", 0.45)]  # leads, but not by twice the next: fusion decides
+    assert with_decisive_lead(fused, close, 3) == ["a", "b", "c"]
+    assert with_decisive_lead(fused, [("b", 3.0), ("a", 1.0)], 3) == ["a", "b", "c"]
 
 
 @pytest.mark.parametrize(

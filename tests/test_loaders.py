@@ -51,6 +51,16 @@ def test_ad_box_and_date_prefix_and_agency_dateline_are_dropped():
     assert ap.dateline == "BEIRUT"
 
 
+def test_a_dateline_naming_an_agency_of_several_words_is_dropped(tmp_path):
+    """The reader answered "Who is the boss of the hospital group?" with "CASTLEBURY": the
+    dateline "CASTLEBURY (Northern Wire) —" was left in the sentence."""
+    path = tmp_path / "a.txt"
+    path.write_text("CASTLEBURY (Northern Wire) — Hospitals cancelled 430 operations.\n")
+    doc = load_document(path, "a.txt", 1000)
+    assert [doc.text[s:e] for s, e in doc.segments] == ["Hospitals cancelled 430 operations."]
+    assert doc.dateline == "CASTLEBURY"
+
+
 def test_segments_point_into_the_original_text(tmp_path):
     path = tmp_path / "a.txt"
     path.write_text(" date 2024-01-02 BEIRUT — (AP) — First sentence here.\n\nSecond line.\n")

@@ -19,6 +19,25 @@ def reciprocal_rank_fusion(rankings: Sequence[Sequence[str]], k: int = 60) -> di
     return fused
 
 
+LEAD = 2.0  # a keyword hit scoring this many times the next one is kept whatever the fusion
+
+
+def with_decisive_lead(
+    ranked: list[str], lexical: Sequence[tuple[str, float]], top_k: int
+) -> list[str]:
+    """The top_k of the fused ranking, with BM25's first hit in it when it leads the second by
+    LEAD times: reciprocal rank fusion ignores by how much a chunk leads, and the one chunk
+    that names "Marcus Adeyemi" (BM25's first at five times the second's score, absent from the
+    dense top 30) fell behind chunks half-way down both lists."""
+    chosen = ranked[:top_k]
+    if not lexical or not top_k or lexical[0][0] in chosen:
+        return chosen
+    second = lexical[1][1] if len(lexical) > 1 else 0.0
+    if lexical[0][1] < LEAD * second:
+        return chosen
+    return sorted([*chosen[: top_k - 1], lexical[0][0]], key=ranked.index)
+
+
 class HybridRetriever:
     """Dense and lexical candidates, fused; the lexical index follows the store's version."""
 
@@ -69,7 +88,9 @@ class HybridRetriever:
         chunks = {c.id: c for c, _ in [*lexical, *dense]}
         dense_score = {c.id: s for c, s in dense}
         bm25_score = {c.id: s for c, s in lexical}
-        ranked = sorted(fused, key=lambda cid: -fused[cid])[:top_k]
+        ranked = with_decisive_lead(
+            sorted(fused, key=lambda cid: -fused[cid]), [(c.id, s) for c, s in lexical], top_k
+        )
         return [
             Hit(chunks[cid], fused[cid], dense_score.get(cid), bm25_score.get(cid))
             for cid in ranked

@@ -34,7 +34,8 @@ _AGENCY = re.compile(r"\((AP|AFP|Reuters|dpa|ANI|Xinhua|UPI|PTI|IANS)\)")
 _DATELINE = re.compile(
     r"^(?!(?:SYSTEM|ASSISTANT|DEVELOPER)\s*:)"  # a role label, not a place
     r"(?P<place>[A-Z][A-Z .'-]{2,40}|[A-Z][a-z]+ \[[A-Za-z ]+\](?:, [A-Z][a-z]+ \d{1,2})?)"
-    r"\s*(?:[—–-]\s*(?:\((?:[A-Za-z]+)\)\s*[—–-]\s*)?|:\s+)"
+    r"\s*(?:(?:\([A-Za-z][A-Za-z .&'-]{0,40}\)\s*)?[—–-]\s*"  # "PORT ELSBY (Meridian) —"
+    r"(?:\([A-Za-z][A-Za-z .&'-]{0,40}\)\s*[—–-]\s*)?|:\s+)"  # "BEIRUT — (AP) —"
 )
 _MONTHS = "jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec"
 _DATE_LINE = re.compile(
