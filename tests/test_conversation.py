@@ -75,6 +75,33 @@ def test_follow_ups_carry_the_previous_turns_subject(question, history, expected
     assert standalone(question, history) == expected
 
 
+MINISTER = [
+    Turn(
+        "user", "What did the health minister say about the attack when he visited the infirmary?"
+    ),
+    Turn(
+        "assistant",
+        "The health minister, Dominic Earle, visited the infirmary on Tuesday. [502.html:L17]",
+    ),
+]
+RUNS = [
+    Turn("user", "Who runs the Fenwold Valley Hospitals Group?"),
+    Turn("assistant", "Castlebury Royal Infirmary. The group, which runs Castlebury Royal..."),
+]
+
+
+def test_a_person_asked_about_by_their_role_is_the_name_the_answer_gives_it():
+    assert standalone("What's his name?", MINISTER) == "What's the name of the health minister?"
+    assert standalone("What did he promise?", MINISTER) == "What did Dominic Earle promise?"
+
+
+def test_she_is_never_an_organisation():
+    """The answer named the infirmary; "How old is she?" was read "How old is Castlebury Royal
+    Infirmary?"."""
+    assert "Infirmary" not in standalone("How old is she?", RUNS)
+    assert "Group" not in standalone("How old is she?", RUNS)
+
+
 def test_references_resolve_through_earlier_follow_ups_and_dummy_it_is_left_alone():
     history = [
         Turn("user", "How many people live in Aleppo?"),

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 
 from rag.answer.evidence import name_phrases
-from rag.core.text import CALENDAR_WORDS, proper_names
+from rag.core.text import CALENDAR_WORDS, ORGANISATION_WORDS, proper_names
 
 _PERSON = re.compile(r"\b(he|him|his|she|her|hers)\b", re.IGNORECASE)
 # "her" before a noun is possessive ("her role"), at the end or before a preposition it is not.
@@ -107,7 +107,9 @@ def _standalone(question: str, history: list[Turn]) -> tuple[str, str | None]:
     texts = [_MARKER.sub("", t.content) for t in history]  # no names in citation markers
     places = _places(texts)
     rewritten, unresolved, person = question, False, None
-    if pronoun := _PERSON.search(rewritten):
+    if _ASKS_THEIR_NAME.search(question) and (role := _role(previous, answer)):
+        rewritten, person = _describe(rewritten, role), role  # "What's his name?": the role's
+    elif pronoun := _PERSON.search(rewritten):
         if named := _person(previous, answer, places | _other_gender(pronoun.group(1), texts)):
             rewritten = _PERSON.sub(lambda m: _refer(m, named), rewritten)
             person = named
@@ -157,9 +159,12 @@ def _describe(question: str, described: str) -> str:
     return _PERSON.sub(described, question, count=1)
 
 
+_WH_CONTRACTION = re.compile(r"^(?:What|Who|Where|When|How|Why)['’]s\s+")
+
+
 def _names(text: str) -> list[str]:
     """Names in order: runs of capitalised words first, then single capitalised words."""
-    phrases = [re.sub(r"['’]s$", "", p) for p in name_phrases(text)]
+    phrases = [re.sub(r"['’]s$", "", _WH_CONTRACTION.sub("", p)) for p in name_phrases(text)]
     known = proper_names(text)  # lower-cased, without apostrophes or dots
     singles = [
         w
@@ -189,8 +194,11 @@ def _person(previous: str, answer: str, places: set[str] = frozenset()) -> str |
     answer's fuller form of a one-word name the question gave ("Assad" -> "President Bashar
     al-Assad"), else that name, else the first name the previous answer adds; never a name
     the conversation uses as a place ("near Hama")."""
+    if named := _named_as(previous, answer):
+        return named  # "What did the health minister say...?" "The health minister, Dominic Earle"
     added = [p for p in name_phrases(answer) if p not in previous and p not in places]
-    in_question = [p for p in name_phrases(previous) if p not in places]
+    added = [p for p in added if not _is_organisation(p)]
+    in_question = [p for p in name_phrases(previous) if p not in places and not _is_organisation(p)]
     if added and _ASKS_FOR_NAME.search(previous):
         return added[0]
     if in_question:
@@ -198,7 +206,9 @@ def _person(previous: str, answer: str, places: set[str] = frozenset()) -> str |
     actors = [
         w
         for w in _names(previous)
-        if w not in places and not _LOCATIVE.search(previous[: previous.find(w)])
+        if w not in places
+        and not _LOCATIVE.search(previous[: previous.find(w)])
+        and not _is_organisation(w)
     ]
     for actor in actors:
         fuller = [p for p in added if re.search(rf"\b{re.escape(actor)}\b", p)]
@@ -207,6 +217,50 @@ def _person(previous: str, answer: str, places: set[str] = frozenset()) -> str |
     if actors:
         return actors[0]
     return added[0] if added else None
+
+
+def _is_organisation(name: str) -> bool:
+    """Is this name an organisation's ("Castlebury Royal Infirmary"), never a "he" or "she"?"""
+    last = re.sub(r"['’]s$", "", name.split()[-1]).lower() if name.split() else ""
+    return last in ORGANISATION_WORDS
+
+
+# the person a question asks about by their role: "What did the health minister say...?"
+_ROLE_SUBJECT = re.compile(
+    r"^\s*(?i:(?:and\s+)?(?:what|how|why|when|where)\s+(?:did|does|do|has|have|had|is|was|will)\s+"
+    r"the)\s+(?P<words>(?:[a-z][\w-]*\s+){1,4})"
+)
+
+
+_ASKS_THEIR_NAME = re.compile(r"\b(?:his|her)\s+(?:full\s+)?name\b", re.IGNORECASE)
+
+
+def _role(previous: str, answer: str) -> str | None:
+    """The role the previous question asked about ("the health minister" of "What did the
+    health minister say about the attack...?"), as far as the answer names it in apposition."""
+    found = _role_and_name(previous, answer)
+    return found[0] if found else None
+
+
+def _named_as(previous: str, answer: str) -> str | None:
+    """The name the answer gives that role: "The health minister, Dominic Earle," or "Dominic
+    Earle, the health minister,"."""
+    found = _role_and_name(previous, answer)
+    return found[1] if found else None
+
+
+def _role_and_name(previous: str, answer: str) -> tuple[str, str] | None:
+    role = _ROLE_SUBJECT.search(previous)
+    if not role:
+        return None
+    words = role.group("words").split()
+    name = r"(?P<name>[A-Z][\w'’.-]*(?:\s+[A-Z][\w'’.-]*)+)"
+    for n in range(len(words), 0, -1):  # the longest run of its words the answer names
+        said = r"\s+".join(re.escape(w) for w in words[:n])
+        for pattern in (rf"(?i:the\s+{said}),\s+{name}\b", rf"{name},\s+(?i:the\s+{said})\b"):
+            if found := re.search(pattern, answer):
+                return "the " + " ".join(words[:n]), found.group("name")
+    return None
 
 
 _WHICH = re.compile(

@@ -38,6 +38,7 @@ IRREGULAR_PAST = frozenset(_LEXICON["irregular_past"])
 APPROXIMATORS = frozenset(_LEXICON["approximators"])
 LABELLING_VERBS: list[str] = _LEXICON["labelling_verbs"]
 SPEECH_VERBS = frozenset(_LEXICON["speech_verbs"])
+ORGANISATION_WORDS = frozenset(_LEXICON["organisation_words"])  # "... Royal Infirmary"
 STANCE_VERBS = frozenset(_LEXICON["stance_verbs"])  # "What does she want?": what she said
 OPPOSITE_FUNCTION_WORDS: dict[str, list[str]] = _LEXICON["opposite_function_words"]
 _NOTES = _LEXICON["editorial_notes"]
