@@ -147,16 +147,44 @@ def test_how_many_is_no_word_to_search_for(corpus3_pipeline):
     assert not answer.abstained and ("1,240" in answer.answer or "1,420" in answer.answer)
 
 
+def test_a_sentence_is_a_statement_of_the_speaker_its_attribution_names():
+    from types import SimpleNamespace
+
+    from rag.answer.statements import by_speaker
+
+    def sentence(text):
+        return SimpleNamespace(text=text, start=0, chunk=None)
+
+    own = sentence('Tessaly Systems confirmed that "a credential" had been misused.')
+    role = sentence("Martin Haldane, the authority's chief executive, said talks would resume.")
+    names_only = sentence(
+        "The group has said the attackers got in through an account used by Tessaly Systems."
+    )
+    assert by_speaker("Tessaly Systems", [own, role, names_only]) == [own]
+    assert by_speaker("the chief executive", [own, role, names_only]) == [role]
+
+
+@pytest.mark.slow
+def test_a_question_according_to_an_outlet_is_answered_from_its_files(corpus3_pipeline):
+    """With the attribution phrase in it the reader read the question too unsure to answer
+    (0.12, below its threshold; 0.23 without it)."""
+    answer = corpus3_pipeline.ask(
+        "According to the Harbour Times, how many drivers went on strike?"
+    )
+    assert answer.short_answer == "1,240", answer.answer
+    assert {c.file for s in answer.sentences for c in s.citations} == {"300_harbour_times.txt"}
+    assert answer.question.startswith("According to the Harbour Times")  # shown as asked
+
+
 @pytest.mark.slow
 def test_an_outlet_named_by_the_start_of_its_name_answers_from_its_files(corpus3_pipeline):
-    """ "the Meridian Press" is the Meridian Press Agency; with the attribution phrase in it the
-    reader read the question too unsure to answer (0.15, below its threshold)."""
+    """ "the Meridian Press" is the Meridian Press Agency."""
     answer = corpus3_pipeline.ask(
-        "According to the Meridian Press, how many drivers are on strike?"
+        "According to the Meridian Press, what percentage of members backed the strike?"
     )
-    assert answer.short_answer == "1,420", answer.answer
+    assert answer.short_answer == "78 per cent", answer.answer
     assert {c.file for s in answer.sentences for c in s.citations} == {"302_meridian_press.html"}
-    assert answer.question.startswith("According to the Meridian Press")  # shown as asked
+    assert answer.note and "Meridian Press Agency" in answer.note
 
 
 def test_an_attribution_to_an_outlet_is_left_to_the_filter():

@@ -266,6 +266,14 @@ def test_a_question_for_statements_names_their_topic():
     assert statement_topic("What did he say he lost?") is None
 
 
+def test_a_statement_is_by_the_speaker_its_attribution_names():
+    from rag.answer.routes import statement_speaker
+
+    assert statement_speaker("What did Tessaly Systems say about the breach?") == "Tessaly Systems"
+    assert statement_speaker("What has the council leader said?") == "the council leader"
+    assert statement_speaker("Tell me about the breach") is None
+
+
 def test_a_question_for_what_is_known_about_something_names_it_as_the_topic():
     from rag.answer.routes import statement_topic
 

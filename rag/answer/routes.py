@@ -239,14 +239,23 @@ def _either(words: Iterable[str]) -> str:
 # "did ... say", "has ... said", "is ... saying"; not "is ... called" (a passive: a name asked)
 _STATEMENTS = re.compile(
     r"^\s*(?:and\s+)?what\s+(?:"
-    rf"(?:did|does|do)\s+\S.*?\s+(?:{_either(_BASE_FORMS)})"
-    rf"|(?:has|have|had)\s+\S.*?\s+(?:{_either(_STATEMENT_VERBS - _BASE_FORMS)})"
-    rf"|(?:is|are|was|were)\s+\S.*?\s+(?:{_either(_GERUNDS)}))"
+    rf"(?:did|does|do)\s+(?P<who1>\S.*?)\s+(?:{_either(_BASE_FORMS)})"
+    rf"|(?:has|have|had)\s+(?P<who2>\S.*?)\s+(?:{_either(_STATEMENT_VERBS - _BASE_FORMS)})"
+    rf"|(?:is|are|was|were)\s+(?P<who3>\S.*?)\s+(?:{_either(_GERUNDS)}))"
     r"(?:\s+(?:about|on|regarding|concerning)(?:\s+(?P<topic>[^?]*?))?)?"
     r"(?:\s+(?:so\s+far|today|yesterday|publicly|recently))?"
     r"(?:,?\s+according\s+to\s+[^?]+?)?\s*[?.!]*\s*$",
     re.IGNORECASE,
 )
+
+
+def statement_speaker(question: str) -> str | None:
+    """Whose statements a question asks for ("What did Tessaly Systems say about the breach?":
+    "Tessaly Systems"), if it asks for someone's."""
+    found = _STATEMENTS.search(question)
+    if not found:
+        return None
+    return found.group("who1") or found.group("who2") or found.group("who3")
 
 
 # "Tell me about the rescue effort", "What do we know about the strikes on the camps?",

@@ -7,11 +7,17 @@ from dataclasses import replace
 
 from rag.answer.acronyms import with_acronyms
 from rag.answer.compose import abstain, compose, ms, sources_of
-from rag.answer.evidence import SIMILARITY_WEIGHT, SentenceVectors, on_topic, score_evidence
+from rag.answer.evidence import (
+    SIMILARITY_WEIGHT,
+    SentenceVectors,
+    on_topic,
+    score_evidence,
+)
 from rag.answer.generate import Draft, Generator, OnToken, build_generator, overview_draft
 from rag.answer.reader import as_asked
 from rag.answer.retrieve import HybridRetriever
-from rag.answer.routes import Route, names_asked, statement_topic
+from rag.answer.routes import Route, names_asked, statement_speaker, statement_topic
+from rag.answer.statements import by_speaker
 from rag.answer.verify import Verifier
 from rag.core.errors import BadInput, LLMUnavailable
 from rag.core.models import Answer, AnswerSentence, Chunk, Hit
@@ -112,6 +118,8 @@ class AnswerService:
             return abstain(question, generator.name, timings, began)
         leading = evidence[: self.settings.reader_windows] if reads else evidence[:1]
         hits = hits + self._neighbours([ev.chunk for ev in leading], hits)
+        if not factoid and (speaker := statement_speaker(asked)):
+            evidence = by_speaker(speaker, evidence, self.retriever.lexical().idf) or evidence
         if not factoid and (topic := statement_topic(asked)):
             evidence = on_topic(topic, evidence, self.retriever.lexical().idf) or evidence
         try:
