@@ -6,7 +6,7 @@ its copy holds the answer itself: a near-duplicate that lacks the detail is no s
 """
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
@@ -173,7 +173,7 @@ def read_answer(
     return Reply(short, sentences, likely[best], likely[best] >= bar)
 
 
-def common_wording(holder: Span, copies: list[Span]) -> Span:
+def common_wording(holder: Span, copies: Sequence[Span]) -> Span:
     """Of near-duplicate sentences of several files that all carry the answer, the wording the
     other copies back best (no name or number only one of them adds): "A video circulating on
     social media showed HTS leader..." rather than the copy that adds "confirmed by Al
