@@ -18,6 +18,7 @@ from rag.core.text import (
     UNITS,
     content_terms,
     numbers,
+    without_wh_contraction,
 )
 
 Route = Literal["factoid", "open", "summary", "compare"]
@@ -276,12 +277,9 @@ def statement_topic(question: str) -> str | None:
     return found.group("topic") if found and found.group("topic") else None
 
 
-_CONTRACTION = re.compile(r"\b(what|who|where|how|when|why)['’]s\b", re.IGNORECASE)
-
-
 def route_of(question: str) -> Route:
     """The route for a (standalone) question."""
-    question = _CONTRACTION.sub(r"\1 is", question)  # "What's the outlook?"
+    question = without_wh_contraction(question)  # "What's the outlook?"
     if _SUMMARY.search(question):
         return "summary"
     if _COMPARE.search(question) or asks_what_changed(question):

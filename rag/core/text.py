@@ -125,6 +125,14 @@ def is_editorial_note(sentence: str) -> bool:
     return bool(_EDITORIAL_NOTE.match(sentence))
 
 
+_WH_IS = re.compile(r"\b(what|who|where|how|when|why)['’]s\b", re.IGNORECASE)
+
+
+def without_wh_contraction(question: str) -> str:
+    """ "What's the outlook?" as "What is the outlook?"."""
+    return _WH_IS.sub(r"\1 is", question)
+
+
 def words(text: str) -> list[str]:
     """Lower-cased word tokens, dots and apostrophes inside words removed (U.N. -> un),
     accents folded (Wójcik -> wojcik: a question may be typed without them)."""
