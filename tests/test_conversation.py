@@ -549,3 +549,27 @@ def test_it_is_never_the_person_the_conversation_calls_she():
         "What is Hannah Leclerc's café called?"
     )
     assert standalone("Where is it?", history) == "Where is Blue Anchor?"
+
+
+def test_he_after_a_whose_question_is_the_name_the_short_answer_gave():
+    history = [
+        Turn("user", "According to the Daily Clarion, whose tonsil operation was cancelled?"),
+        Turn(
+            "assistant",
+            "Alfie. Heartbroken dad Paul Brennan, 42, said his son Alfie, seven, had his "
+            "operation cancelled. [503_daily_clarion.txt:L14]",
+        ),
+    ]
+    assert standalone("How old is he?", history) == "How old is Alfie?"
+
+
+def test_their_before_a_noun_is_the_organisation_the_last_question_named():
+    history = [
+        Turn("user", "What software does Tessaly Systems look after for the hospitals?"),
+        Turn("assistant", "the labs. Tessaly Systems looks after the labs' software. [q.md:L3]"),
+    ]
+    assert standalone("Who's their spokesperson?", history) == (
+        "Who's Tessaly Systems' spokesperson?"
+    )
+    people = [Turn("user", "What did the drivers want?"), Turn("assistant", "More pay. [a.txt:L1]")]
+    assert "their" in standalone("What was their pay?", people)

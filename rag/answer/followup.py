@@ -66,7 +66,7 @@ _FRAGMENT = re.compile(
 )
 _MARKER = re.compile(r"\[[^\]\n]*:L\d+\]")  # an answer's citation markers: no names in them
 # A question whose answer is a name: the name the answer gives is who "he" or "she" is next.
-_ASKS_FOR_NAME = re.compile(r"^\s*(?:who|whom|whose|which)\b|\bname\b", re.IGNORECASE)
+_ASKS_FOR_NAME = re.compile(r"(?:^|,)\s*(?:who|whom|whose|which)\b|\bname\b", re.IGNORECASE)
 # ... and one whose answer "it" may be: not a person, whom a "who" question asks for.
 _ASKS_FOR_THING = re.compile(r"^\s*which\b|\bname\b", re.IGNORECASE)
 # A name after one of these is where something happened ("near Hama"), not who did it.
@@ -122,6 +122,9 @@ def _standalone(question: str, history: list[Turn]) -> tuple[str, str | None]:
             rewritten = _THERE.sub(place, rewritten)
         else:
             unresolved = True
+    if _THEIR.search(rewritten) and not _names(question) and (body := _organisation(previous)):
+        owner = f"{body}'" if body.endswith("s") else f"{body}'s"
+        rewritten = _THEIR.sub(owner, rewritten)  # "Who's their spokesperson?"
     if not _DUMMY_IT.search(rewritten) and _THING.search(rewritten) and not _names(question):
         if thing := _thing(previous, answer, meant):
             rewritten = _THING.sub(lambda m: _refer(m, thing), rewritten, count=1)
@@ -196,6 +199,8 @@ def _person(previous: str, answer: str, places: set[str] = frozenset()) -> str |
     the conversation uses as a place ("near Hama")."""
     if named := _named_as(previous, answer):
         return named  # "What did the health minister say...?" "The health minister, Dominic Earle"
+    if _ASKS_FOR_NAME.search(previous) and (lead := _lead_name(answer)) and lead not in places:
+        return lead  # "Whose operation was cancelled?" "Alfie. ...dad Paul Brennan... his son Alfie"
     added = [p for p in name_phrases(answer) if p not in previous and p not in places]
     added = [p for p in added if not _is_organisation(p)]
     in_question = [p for p in name_phrases(previous) if p not in places and not _is_organisation(p)]
@@ -217,6 +222,21 @@ def _person(previous: str, answer: str, places: set[str] = frozenset()) -> str |
     if actors:
         return actors[0]
     return added[0] if added else None
+
+
+def _lead_name(answer: str) -> str | None:
+    """The short answer an answer leads with, when it is a name and no organisation's."""
+    lead = _lead(answer)
+    is_name = name_phrases(lead) == [lead] or re.fullmatch(r"[A-Z][\w'’-]+", lead)
+    return lead if lead and is_name and not _is_organisation(lead) else None
+
+
+_THEIR = re.compile(r"\btheir\b(?=\s+[a-z])", re.IGNORECASE)
+
+
+def _organisation(previous: str) -> str | None:
+    """Whose "their" is: the organisation the previous question names ("Tessaly Systems")."""
+    return next((n for n in _names(previous) if _is_organisation(n)), None)
 
 
 def _is_organisation(name: str) -> bool:
