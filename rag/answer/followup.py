@@ -200,7 +200,7 @@ def _person(previous: str, answer: str, places: set[str] = frozenset()) -> str |
     if named := _named_as(previous, answer):
         return named  # "What did the health minister say...?" "The health minister, Dominic Earle"
     if _ASKS_FOR_NAME.search(previous) and (lead := _lead_name(answer)) and lead not in places:
-        return lead  # "Whose operation was cancelled?" "Alfie. ...dad Paul Brennan... his son Alfie"
+        return lead  # "Whose operation was cancelled?" "Alfie. ...Paul Brennan... his son Alfie"
     added = [p for p in name_phrases(answer) if p not in previous and p not in places]
     added = [p for p in added if not _is_organisation(p)]
     in_question = [p for p in name_phrases(previous) if p not in places and not _is_organisation(p)]
