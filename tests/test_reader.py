@@ -283,3 +283,12 @@ def test_last_week_answers_when_without_a_name_tacked_on(sample_pipeline):
     Tuesday"."""
     answer = sample_pipeline.ask("When did the fighting start?")
     assert answer.answer.startswith("last week."), answer.answer
+
+
+def test_a_span_of_the_questions_own_words_is_no_answer_but_a_related_word_is():
+    from rag.answer.routes import repeats_question
+
+    asked = "What is the name of the consultant at the infirmary who spoke about delays?"
+    assert repeats_question(asked, "a consultant")
+    assert not repeats_question(asked, "Dr Ian Pell")
+    assert not repeats_question("What are algorithms that use random bits called?", "randomized")

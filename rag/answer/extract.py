@@ -15,7 +15,15 @@ import numpy as np
 from rag.answer.entailment import load_lexicon
 from rag.answer.evidence import Evidence, name_phrases
 from rag.answer.reader import Reader, Reading
-from rag.answer.routes import asks_which, echoes, lead_fits, wants_amount, wants_name, which_noun
+from rag.answer.routes import (
+    asks_which,
+    echoes,
+    lead_fits,
+    repeats_question,
+    wants_amount,
+    wants_name,
+    which_noun,
+)
 from rag.answer.verify import cheap_checks
 from rag.core.models import Chunk, Hit, Span, one_chunk_per_file
 from rag.core.text import STOPWORDS, content_terms, numbers
@@ -299,9 +307,8 @@ def _likelihoods(
         reader.combined(window_features(r, cluster[0], rank), r)
         for rank, (r, cluster) in enumerate(zip(readings, candidates))
     ]
-    if not wants_name(question):
-        return likely
+    echo = echoes if wants_name(question) else repeats_question
     return [
-        min(p, ECHO * bar) if echoes(question, w.text[r.start : r.end]) else p
+        min(p, ECHO * bar) if echo(question, w.text[r.start : r.end]) else p
         for p, r, w in zip(likely, readings, read)
     ]

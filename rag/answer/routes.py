@@ -19,6 +19,7 @@ from rag.core.text import (
     content_terms,
     numbers,
     without_wh_contraction,
+    words,
 )
 
 Route = Literal["factoid", "open", "summary", "compare"]
@@ -105,6 +106,14 @@ def wants_name(question: str) -> bool:
 
 
 _INITIAL = re.compile(r"(?:^|\s)(?:al-|el-)?([A-Z])")
+
+
+def repeats_question(question: str, span: str) -> bool:
+    """Is the span only words the question itself uses, as it uses them ("a consultant" for
+    "What is the name of the consultant who...?")? Never an answer. ("randomized" does answer
+    "What are algorithms that use random bits called?": unlike `echoes`, no stemming.)"""
+    said = {w for w in words(span) if w not in STOPWORDS}
+    return bool(said) and said <= set(words(question))
 
 
 def echoes(question: str, span: str) -> bool:
