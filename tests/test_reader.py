@@ -17,7 +17,7 @@ from rag.answer.extract import (
     window_around,
 )
 from rag.answer.reader import MODEL_DIR, Reader, best_span, encode, tokenizer
-from rag.answer.routes import echoes, lead_fits, wants_amount
+from rag.answer.routes import echoes, lead_fits, repeats_question, wants_amount
 from rag.core.models import AnswerSentence, Chunk, Hit
 from tests.helpers import ROOT
 
@@ -286,8 +286,6 @@ def test_last_week_answers_when_without_a_name_tacked_on(sample_pipeline):
 
 
 def test_a_span_of_the_questions_own_words_is_no_answer_but_a_related_word_is():
-    from rag.answer.routes import repeats_question
-
     asked = "What is the name of the consultant at the infirmary who spoke about delays?"
     assert repeats_question(asked, "a consultant")
     assert not repeats_question(asked, "Dr Ian Pell")
