@@ -290,3 +290,12 @@ def test_a_span_of_the_questions_own_words_is_no_answer_but_a_related_word_is():
     assert repeats_question(asked, "a consultant")
     assert not repeats_question(asked, "Dr Ian Pell")
     assert not repeats_question("What are algorithms that use random bits called?", "randomized")
+
+
+def test_how_many_things_is_not_answered_by_a_measure_of_something_else():
+    asked = "How many patients' records did the gang steal?"
+    assert not lead_fits(asked, "1.3 terabytes of data")
+    assert not lead_fits(asked, "1.3", after=" terabytes of data, including patient records")
+    assert lead_fits(asked, "about 40,000", after=" patients' records")
+    assert lead_fits("How many miles long is the river?", "1,230 km")
+    assert lead_fits("How many days did the strike last?", "two days")

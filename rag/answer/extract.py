@@ -149,14 +149,12 @@ def read_answer(
         # "How old...?" answered "dpa": the best span of the window that is a number, in the
         # most likely window that has one; none has: no answer ("How long has she run the
         # café?" is not answered "39")
-        if not lead_fits(question, window.text[reading.start : reading.end]) and len(
-            readings
-        ) < len(read):
+        if not _fits(question, window, reading) and len(readings) < len(read):
             readings += reader.read(question, [w.text for w in read[len(readings) :]])
             likely = _likelihoods(reader, readings, candidates, question, read, bar)
         reading, best = _fitting(reader, question, readings, read, likely, candidates, bar)
         window = read[best]
-        if not lead_fits(question, window.text[reading.start : reading.end]):
+        if not _fits(question, window, reading):
             likely[best] = min(likely[best], ECHO * bar)
     elif asks_which(question) and not lead_fits(question, window.text[reading.start : reading.end]):
         # "Which photographer...?" answered "dpa": its best span that is a full name
@@ -277,12 +275,22 @@ def _fitting(  # noqa: PLR0913
     )
     for k in order:
         window, reading = read[k], readings[k]
-        if not lead_fits(question, window.text[reading.start : reading.end]):
-            reading = reader.read(question, [window.text], lambda s: lead_fits(question, s))[0]
-        if lead_fits(question, window.text[reading.start : reading.end]):
+        if not _fits(question, window, reading):
+            text = window.text
+            reading = reader.read(
+                question, [text], lambda s, t=text: lead_fits(question, s, t[t.find(s) + len(s) :])
+            )[0]
+        if _fits(question, window, reading):
             return reading, k
     best = _best_window(likely, candidates, bar)
     return readings[best], best
+
+
+def _fits(question: str, window: Window, reading: Reading) -> bool:
+    """Can the reading's span lead the answer (rag.answer.routes.lead_fits), read in its
+    window?"""
+    text = window.text
+    return lead_fits(question, text[reading.start : reading.end], text[reading.end :])
 
 
 def _corroboration(cluster: list[Evidence]) -> float:

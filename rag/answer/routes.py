@@ -17,7 +17,9 @@ from rag.core.text import (
     TIME_WORDS,
     UNITS,
     content_terms,
+    measure_spans,
     numbers,
+    unit_at,
     without_wh_contraction,
     words,
 )
@@ -176,12 +178,13 @@ def is_extent(span: str) -> bool:
     return bool(since) or bool(re.fullmatch(r"\W*(?:1\d{3}|20\d\d)\W*", span))
 
 
-def lead_fits(question: str, span: str) -> bool:
+def lead_fits(question: str, span: str, after: str = "") -> bool:
     """Can this span lead the answer? A "how many" question needs a number in it, a "when"
     question a number or a capitalised word (a day, a month), a "who" or "which" question a
     capitalised word (a name) or a number, unless the span holds the "which" noun itself
     ("which bound": "lower bounds"); other questions take any span. Measured on SQuAD's tuning
-    articles: 1.7% of gold answers fail it (mostly common nouns answering "who")."""
+    articles: 1.7% of gold answers fail it (mostly common nouns answering "who"). `after`, the
+    text that follows the span, tells "1.3" of "1.3 terabytes" from a count."""
     has_number = (
         bool(numbers(span))
         or bool(re.search(r"\d", span))
@@ -197,7 +200,7 @@ def lead_fits(question: str, span: str) -> bool:
     if _WANTS_EXTENT.search(question):
         return is_extent(span)
     if _WANTS_NUMBER.search(question):
-        return has_number
+        return has_number and not _measures_another_thing(question, span, after)
     if _WANTS_DATE.search(question):
         return has_number or any(w in CALENDAR_WORDS for w in re.findall(r"[a-z]+", span.lower()))
     clause = "," in question  # "When prices rise, what happens?": "when" opens a clause
@@ -209,6 +212,20 @@ def lead_fits(question: str, span: str) -> bool:
     if _WANTS_NAME.search(question):
         return has_number or has_name
     return True
+
+
+_HOW_MANY = re.compile(r"\bhow many\s+(?P<counted>(?:[\w'’-]+\s+){1,3})", re.IGNORECASE)
+
+
+def _measures_another_thing(question: str, span: str, after: str = "") -> bool:
+    """Is the span a measure ("1.3 terabytes", or "1.3" before "terabytes") where "how many
+    <things>" asks for a count of things that are no unit ("How many patients' records were
+    stolen?")?"""
+    asked = _HOW_MANY.search(question)
+    if not asked or not (measure_spans(span) or numbers(span) and unit_at(after)):
+        return False
+    counted = re.findall(r"[a-z/]+", asked.group("counted").lower())
+    return not any(word in UNITS for word in counted)
 
 
 # Questions about a process or a manner ("How has the government responded?", "What is the
