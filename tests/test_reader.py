@@ -299,3 +299,10 @@ def test_how_many_things_is_not_answered_by_a_measure_of_something_else():
     assert lead_fits(asked, "about 40,000", after=" patients' records")
     assert lead_fits("How many miles long is the river?", "1,230 km")
     assert lead_fits("How many days did the strike last?", "two days")
+
+
+def test_a_weekday_or_an_ordinal_names_no_one():
+    asked = "Whose tonsil operation was cancelled on Monday?"
+    assert not lead_fits(asked, "remove his tonsils cancelled on Monday — for the second time")
+    assert lead_fits(asked, "Alfie")
+    assert lead_fits("Who won in 2019?", "Team 42")

@@ -159,6 +159,11 @@ def read_answer(
     elif asks_which(question) and not lead_fits(question, window.text[reading.start : reading.end]):
         # "Which photographer...?" answered "dpa": its best span that is a full name
         reading = reader.read(question, [window.text], is_full_name)[0]
+    elif wants_name(question) and not _fits(question, window, reading):
+        # "Whose operation was cancelled?" answered "remove his tonsils cancelled on Monday":
+        # its best span that names someone
+        refit = reader.read(question, [window.text], lambda s: lead_fits(question, s))[0]
+        reading = refit if _fits(question, window, refit) else reading
     if asks_which(question) and (noun := which_noun(question)):
         named = described_as(noun, window.text)
         span = window.text[reading.start : reading.end]

@@ -209,8 +209,11 @@ def lead_fits(question: str, span: str, after: str = "") -> bool:
         counted = bool(numbers(span)) or bool(re.search(r"\d", span))
         said = set(re.findall(r"[a-z]+", span.lower()))
         return counted or has_name or bool(said & (TIME_WORDS | CALENDAR_WORDS))
-    if _WANTS_NAME.search(question):
-        return has_number or has_name
+    if _WANTS_NAME.search(question):  # "Monday" or "the second time" names no one
+        return bool(re.search(r"\d", span)) or any(
+            word.lower() not in STOPWORDS | CALENDAR_WORDS
+            for word in re.findall(r"\b[A-Z][\w'’-]*", span)
+        )
     return True
 
 
