@@ -573,3 +573,17 @@ def test_their_before_a_noun_is_the_organisation_the_last_question_named():
     )
     people = [Turn("user", "What did the drivers want?"), Turn("assistant", "More pay. [a.txt:L1]")]
     assert "their" in standalone("What was their pay?", people)
+
+
+def test_the_firm_is_the_organisation_just_named_and_the_group_only_a_group():
+    history = [
+        Turn("user", "Which IT supplier's account did the hackers use?"),
+        Turn("assistant", "Tessaly Systems. They used a Tessaly Systems account. [a.txt:L1]"),
+    ]
+    assert standalone("Who's their spokesperson?", history) == (
+        "Who's Tessaly Systems' spokesperson?"
+    )
+    assert standalone("What happened to the firm's shares?", history) == (
+        "What happened to Tessaly Systems' shares?"
+    )
+    assert standalone("What did the council say?", history) == "What did the council say?"

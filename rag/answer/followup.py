@@ -122,9 +122,10 @@ def _standalone(question: str, history: list[Turn]) -> tuple[str, str | None]:
             rewritten = _THERE.sub(place, rewritten)
         else:
             unresolved = True
-    if _THEIR.search(rewritten) and not _names(question) and (body := _organisation(previous)):
-        owner = f"{body}'" if body.endswith("s") else f"{body}'s"
-        rewritten = _THEIR.sub(owner, rewritten)  # "Who's their spokesperson?"
+    if not _names(question) and (body := _organisation(previous, answer)):
+        # "the firm's shares", "their spokesperson": the organisation just named
+        rewritten = _THE_ORGANISATION.sub(lambda m: _named_organisation(m, body), rewritten)
+        rewritten = _THEIR.sub(_possessive(body), rewritten)
     if not _DUMMY_IT.search(rewritten) and _THING.search(rewritten) and not _names(question):
         if thing := _thing(previous, answer, meant):
             rewritten = _THING.sub(lambda m: _refer(m, thing), rewritten, count=1)
@@ -234,14 +235,37 @@ def _lead_name(answer: str) -> str | None:
 _THEIR = re.compile(r"\btheir\b(?=\s+[a-z])", re.IGNORECASE)
 
 
-def _organisation(previous: str) -> str | None:
-    """Whose "their" is: the organisation the previous question names ("Tessaly Systems")."""
-    return next((n for n in _names(previous) if _is_organisation(n)), None)
+_GENERIC_ORGANISATION = {"firm", "company", "organisation", "organization"}
+_THE_ORGANISATION = re.compile(
+    r"\bthe\s+(?P<noun>" + "|".join(sorted(ORGANISATION_WORDS)) + r")\b(?P<own>['’]s)?",
+    re.IGNORECASE,
+)
+
+
+def _named_organisation(match: re.Match, body: str) -> str:
+    """ "the firm's" as the organisation the last question named ("Tessaly Systems'"), when
+    the noun is generic or ends that name ("the group": "...Hospitals Group"); else as it was."""
+    noun = match.group("noun").lower()
+    if noun not in _GENERIC_ORGANISATION and body.split()[-1].lower() != noun:
+        return match.group(0)
+    return _possessive(body) if match.group("own") else body
+
+
+def _possessive(name: str) -> str:
+    return f"{name}'" if name.endswith("s") else f"{name}'s"
+
+
+def _organisation(previous: str, answer: str = "") -> str | None:
+    """Whose "their" is: the organisation the previous question names ("Tessaly Systems"),
+    else the one its short answer gave ("Which supplier's account was used?" "Tessaly...")."""
+    named = _names(previous) + _names(_lead(answer))
+    found = next((n for n in named if _is_organisation(n)), None)
+    return found.rstrip("'’") if found else None
 
 
 def _is_organisation(name: str) -> bool:
     """Is this name an organisation's ("Castlebury Royal Infirmary"), never a "he" or "she"?"""
-    last = re.sub(r"['’]s$", "", name.split()[-1]).lower() if name.split() else ""
+    last = re.sub(r"['’]s?$", "", name.split()[-1]).lower() if name.split() else ""
     return last in ORGANISATION_WORDS
 
 
