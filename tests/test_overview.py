@@ -50,3 +50,19 @@ def test_a_point_not_followed_by_a_quote_stands_alone():
     first = chunk.spans()[0]
     point = Evidence(chunk, first.start, first.end, first.text, 0.9, 0.0, np.array([1.0]))
     assert overview_draft([point], 0.1, points=1, share=0.5).claims[0][0] == first.text
+
+
+CONFIRMED = (
+    'Tessaly Systems confirmed that "a credential of one of our support accounts" had been '
+    'misused. "We have disabled all remote support access while we review it," said Fiona Gask, '
+    "a spokesperson for the company. Shares in Tessaly fell 14 per cent on Monday."
+)
+
+
+def test_a_quote_by_a_spokesperson_for_the_company_goes_with_the_companys_point():
+    chunk = Chunk("c1", "a.txt", CONFIRMED, 0, len(CONFIRMED), 1, sentence_spans(CONFIRMED))
+    first = chunk.spans()[0]
+    point = Evidence(chunk, first.start, first.end, first.text, 0.9, 0.0, np.array([1.0]))
+    ((text, _),) = overview_draft([point], 0.1, points=1, share=0.5).claims
+    assert text.endswith("a spokesperson for the company."), text
+    assert "Shares" not in text

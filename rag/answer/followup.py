@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 
 from rag.answer.evidence import name_phrases
-from rag.core.text import CALENDAR_WORDS, ORGANISATION_WORDS, proper_names
+from rag.core.text import CALENDAR_WORDS, ORGANISATION_WORDS, is_organisation, proper_names
 
 _PERSON = re.compile(r"\b(he|him|his|she|her|hers)\b", re.IGNORECASE)
 # "her" before a noun is possessive ("her role"), at the end or before a preposition it is not.
@@ -203,8 +203,8 @@ def _person(previous: str, answer: str, places: set[str] = frozenset()) -> str |
     if _ASKS_FOR_NAME.search(previous) and (lead := _lead_name(answer)) and lead not in places:
         return lead  # "Whose operation was cancelled?" "Alfie. ...Paul Brennan... his son Alfie"
     added = [p for p in name_phrases(answer) if p not in previous and p not in places]
-    added = [p for p in added if not _is_organisation(p)]
-    in_question = [p for p in name_phrases(previous) if p not in places and not _is_organisation(p)]
+    added = [p for p in added if not is_organisation(p)]
+    in_question = [p for p in name_phrases(previous) if p not in places and not is_organisation(p)]
     if added and _ASKS_FOR_NAME.search(previous):
         return added[0]
     if in_question:
@@ -214,7 +214,7 @@ def _person(previous: str, answer: str, places: set[str] = frozenset()) -> str |
         for w in _names(previous)
         if w not in places
         and not _LOCATIVE.search(previous[: previous.find(w)])
-        and not _is_organisation(w)
+        and not is_organisation(w)
     ]
     for actor in actors:
         fuller = [p for p in added if re.search(rf"\b{re.escape(actor)}\b", p)]
@@ -229,7 +229,7 @@ def _lead_name(answer: str) -> str | None:
     """The short answer an answer leads with, when it is a name and no organisation's."""
     lead = _lead(answer)
     is_name = name_phrases(lead) == [lead] or re.fullmatch(r"[A-Z][\w'’-]+", lead)
-    return lead if lead and is_name and not _is_organisation(lead) else None
+    return lead if lead and is_name and not is_organisation(lead) else None
 
 
 _THEIR = re.compile(r"\btheir\b(?=\s+[a-z])", re.IGNORECASE)
@@ -259,14 +259,8 @@ def _organisation(previous: str, answer: str = "") -> str | None:
     """Whose "their" is: the organisation the previous question names ("Tessaly Systems"),
     else the one its short answer gave ("Which supplier's account was used?" "Tessaly...")."""
     named = _names(previous) + _names(_lead(answer))
-    found = next((n for n in named if _is_organisation(n)), None)
+    found = next((n for n in named if is_organisation(n)), None)
     return found.rstrip("'’") if found else None
-
-
-def _is_organisation(name: str) -> bool:
-    """Is this name an organisation's ("Castlebury Royal Infirmary"), never a "he" or "she"?"""
-    last = re.sub(r"['’]s?$", "", name.split()[-1]).lower() if name.split() else ""
-    return last in ORGANISATION_WORDS
 
 
 # the person a question asks about by their role: "What did the health minister say...?"

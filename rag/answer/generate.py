@@ -13,15 +13,16 @@ import numpy as np
 from rag.answer.check import as_statement
 from rag.answer.citations import parse_cited_text
 from rag.answer.entailment import load_entailment
-from rag.answer.evidence import Evidence
+from rag.answer.evidence import Evidence, name_phrases
 from rag.answer.extract import Reply, read_answer
 from rag.answer.prompts import load_prompt
 from rag.answer.routes import lead_fits
+from rag.answer.statements import said_by
 from rag.core.errors import BadInput, LLMUnavailable
 from rag.core.models import Chunk, Hit, one_chunk_per_file
 from rag.core.modes import checked_mode, llm_key
 from rag.core.settings import Settings
-from rag.core.text import content_terms
+from rag.core.text import content_terms, is_organisation
 
 log = logging.getLogger(__name__)
 ABSTAIN_TEXT = "The sources do not say."
@@ -202,12 +203,17 @@ def _closes_quote(sentence: str) -> bool:
 def _with_quote(point: Evidence, most: int = 2) -> str:
     """The point with the quotation that follows it in its passage and is attributed to the
     same speaker by a pronoun (\"Its chief executive rejected the criticism.\" then \"\"We did
-    not cause this flood. ...,\" he said.\"): what was said, not only that it was."""
+    not cause this flood. ...,\" he said.\") or as the organisation it names (\"..., said Fiona
+    Gask, a spokesperson for the company.\"): what was said, not only that it was."""
     after = [s for s in point.chunk.spans() if s.start >= point.end][:most]
     if not after or not _QUOTE_OPEN.match(after[0].text):
         return point.text
+    organisations = [n for n in name_phrases(point.text) if is_organisation(n)]
     for k, sentence in enumerate(after):
-        if _SAID_BY_PRONOUN.search(sentence.text):
+        by = (
+            said_by(sentence) if organisations else ""
+        )  # "..., said X, a spokesperson for the company"
+        if _SAID_BY_PRONOUN.search(sentence.text) or any(n in by for n in organisations):
             return " ".join([point.text] + [s.text for s in after[: k + 1]])
     return point.text
 

@@ -9,10 +9,13 @@ from rag.answer.evidence import (
     ON_TOPIC,
     SAID_BY_PRONOUN,
     Evidence,
+    name_phrases,
     speaker_named_before,
     term_overlap,
 )
 from rag.answer.verify import attribution
+from rag.core.models import Span
+from rag.core.text import ORGANISATION_WORDS, is_organisation
 
 _APPOSITIVE = re.compile(r",\s*[^,.;:\"“”]{1,80}")  # "said Fiona Gask, a spokesperson for Tessaly"
 
@@ -27,17 +30,34 @@ def by_speaker(
     return [ev for ev in evidence if term_overlap(speaker, said_by(ev), idf) >= ON_TOPIC]
 
 
-def said_by(ev: Evidence) -> str:
-    """The words that say who made the sentence's statement ("" when it reports none)."""
+def said_by(ev: Span) -> str:
+    """The words that say who made the sentence's statement ("" when it reports none); "the
+    company" in them brings the organisation the sentence before names ("Tessaly Systems
+    confirmed... '...,' said Fiona Gask, a spokesperson for the company.")."""
     if found := attribution(ev.text):
         _, start, end = found
         after = _APPOSITIVE.match(ev.text, end)
         before = ev.text[max(0, start - 80) : start]
-        return (
+        words = (
             before[before.rfind(",") + 1 :] + ev.text[start:end] + (after.group(0) if after else "")
         )
+        return words + _organisation_meant(ev) if _THE_ORGANISATION.search(words) else words
     if SAID_BY_PRONOUN.search(ev.text):
         spans = ev.chunk.spans()
         at = next((k for k, s in enumerate(spans) if s.start == ev.start), None)
         return speaker_named_before(at, spans) if at is not None else ""
     return ""
+
+
+_THE_ORGANISATION = re.compile(
+    r"\bthe\s+(?:firm|" + "|".join(sorted(ORGANISATION_WORDS)) + r")\b", re.IGNORECASE
+)
+
+
+def _organisation_meant(ev: Span) -> str:
+    """The organisations the sentence before names, which "the company" of this one means."""
+    spans = ev.chunk.spans() if ev.chunk is not None else []
+    at = next((k for k, s in enumerate(spans) if s.start == ev.start), None)
+    if not at:
+        return ""
+    return "".join(f" {n}" for n in name_phrases(spans[at - 1].text) if is_organisation(n))

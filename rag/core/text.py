@@ -356,3 +356,10 @@ def relative_pieces(text: str, shortest: int = 5) -> list[str]:
 def line_of(text: str, offset: int) -> int:
     """1-based line number of a character offset."""
     return text.count("\n", 0, offset) + 1
+
+
+def is_organisation(name: str) -> bool:
+    """Is this name an organisation's ("Castlebury Royal Infirmary", "Tessaly Systems'"), by the
+    word it ends with, never a "he" or "she"?"""
+    last = re.sub(r"['’]s?$", "", name.split()[-1]).lower() if name.split() else ""
+    return last in ORGANISATION_WORDS
