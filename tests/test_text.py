@@ -100,6 +100,10 @@ def test_irregular_verbs_meet_their_base_form():
             ["Damascus views them as terrorists", "Assad vowed an iron fist"],
         ),
         ("A sentence of one clause stays whole.", []),
+        (
+            '"This is the worst flood in a generation, but people acted quickly," she said.',
+            [],  # a quotation is said whole, with its speaker
+        ),
     ],
 )
 def test_clauses_lose_their_conjunction_and_lead_in(sentence, clauses):

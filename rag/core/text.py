@@ -303,17 +303,18 @@ def statement_pieces(text: str) -> list[str]:
 
 def clause_spans(text: str, shortest: int = 5) -> list[tuple[int, int]]:
     """The clauses of a sentence as (start, end) offsets into it, each without its conjunction
-    or a discourse opener ("In contrast, rebels said..." -> "rebels said..."); a piece of
+    or a discourse opener ("In contrast, rebels said..." -> "rebels said..."), never inside a
+    quotation ('"..., but people acted quickly," she said.' is one); a piece of
     fewer than `shortest` words stays with the clause before it (a list's last item: "...,
     and Russia"), as does an attribution ("..., as noted by the envoy"); none when that is the
     whole sentence."""
     stop = len(text.rstrip(" .!?\"'”’"))
     pieces: list[tuple[int, int]] = []
     begin, carried = 0, None
-    cuts = [  # ", as well as": a list goes on
+    cuts = [  # ", as well as": a list goes on; a quotation is said whole
         cut
         for cut in _CLAUSE_END.finditer(text, 0, stop)
-        if not text.startswith("well as ", cut.end())
+        if not text.startswith("well as ", cut.end()) and not _inside_quotation(text, cut.start())
     ]
     for cut in [*cuts, None]:
         end = cut.start() if cut else stop
@@ -331,6 +332,11 @@ def clause_spans(text: str, shortest: int = 5) -> list[tuple[int, int]]:
     if carried is not None and pieces:  # only short pieces after the first: one clause
         pieces[-1] = (pieces[-1][0], stop)
     return [] if pieces in ([], [(0, stop)]) else pieces
+
+
+def _inside_quotation(text: str, at: int) -> bool:
+    before = text[:at]
+    return before.count("“") > before.count("”") or before.count('"') % 2 == 1
 
 
 def relative_pieces(text: str, shortest: int = 5) -> list[str]:
