@@ -241,3 +241,33 @@ def test_a_which_answer_is_the_name_not_the_clause_around_it(corpus3_pipeline):
     to "the airport tram, Line 2": the answer is the name the text calls a tram."""
     answer = corpus3_pipeline.ask("Which tram line kept running?")
     assert answer.answer.startswith("Line 2."), answer.answer
+
+
+@pytest.fixture(scope="module")
+def corpus4_pipeline(tmp_path_factory):
+    from rag.pipeline import build_pipeline
+    from tests.helpers import ROOT, make_settings
+
+    pipeline = build_pipeline(make_settings(tmp_path_factory.mktemp("corpus4") / "rag"))
+    pipeline.ingest(ROOT / "tests" / "corpus4")
+    return pipeline
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "question",
+    [
+        # the name of the scientist in the sentence before was answered
+        "What is the name of the 38-year-old firefighter who was hurt when part of the roof fell?",
+        # "the emergency services", then a span running into the next sentence's agency
+        "What is the name of the Orrin Chemicals spokesperson who spoke about the night shift?",
+    ],
+)
+def test_the_name_of_someone_no_article_names_is_abstained(corpus4_pipeline, question):
+    assert corpus4_pipeline.ask(question).abstained
+
+
+@pytest.mark.slow
+def test_the_name_of_someone_is_the_name_the_text_gives_them(corpus4_pipeline):
+    answer = corpus4_pipeline.ask("What is the name of the station manager?")
+    assert answer.short_answer == "Kofi Adeyemi", answer.answer

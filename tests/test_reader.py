@@ -306,3 +306,17 @@ def test_a_weekday_or_an_ordinal_names_no_one():
     assert not lead_fits(asked, "remove his tonsils cancelled on Monday — for the second time")
     assert lead_fits(asked, "Alfie")
     assert lead_fits("Who won in 2019?", "Team 42")
+
+
+def test_a_question_for_the_name_of_a_kind_of_person_wants_a_name_not_a_description():
+    from rag.answer.routes import asks_a_persons_name, is_person_noun
+
+    asked = "What is the name of the 38-year-old firefighter who was hurt?"
+    assert asks_a_persons_name(asked)
+    assert not asks_a_persons_name("What is the name of the process that confirms primality?")
+    assert not lead_fits(asked, "a roof section")
+    assert lead_fits(asked, "Dan Rowe")
+    spokesperson = "What is the name of the Orrin Chemicals spokesperson?"
+    assert not lead_fits(spokesperson, "Orrin Chemicals")  # the question's own name
+    assert is_person_noun("firefighters") and is_person_noun("men")
+    assert not is_person_noun("boxes") and not is_person_noun("company")

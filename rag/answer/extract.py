@@ -16,9 +16,11 @@ from rag.answer.entailment import load_lexicon
 from rag.answer.evidence import Evidence, name_phrases
 from rag.answer.reader import Reader, Reading
 from rag.answer.routes import (
+    asks_a_persons_name,
     asks_which,
     echoes,
     lead_fits,
+    persons_described,
     repeats_question,
     wants_amount,
     wants_name,
@@ -145,7 +147,7 @@ def read_answer(
     best = _best_window(likely, candidates, bar)
     reading: Reading = readings[best]
     window = read[best]
-    if wants_amount(question):
+    if wants_amount(question) or asks_a_persons_name(question):
         # "How old...?" answered "dpa": the best span of the window that is a number, in the
         # most likely window that has one; none has: no answer ("How long has she run the
         # café?" is not answered "39")
@@ -295,7 +297,16 @@ def _fits(question: str, window: Window, reading: Reading) -> bool:
     """Can the reading's span lead the answer (rag.answer.routes.lead_fits), read in its
     window?"""
     text = window.text
-    return lead_fits(question, text[reading.start : reading.end], text[reading.end :])
+    if not lead_fits(question, text[reading.start : reading.end], text[reading.end :]):
+        return False
+    # a name asked for by what the person is must stand, in one sentence, where the text says
+    # so ("Hale" of the sentence before does not name "the firefighter who was hurt")
+    described = set(content_terms(" ".join(persons_described(question))))
+    if not described:
+        return True
+    holder = window.sentence_at(reading.start)
+    within = holder is window.sentence_at(max(reading.start, reading.end - 1))
+    return within and bool(described & set(content_terms(holder.text)))
 
 
 def _corroboration(cluster: list[Evidence]) -> float:

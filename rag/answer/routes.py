@@ -4,8 +4,10 @@ of what is relevant; a comparison request the relevant part of the cross-source 
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Literal
 
+from rag.answer.entailment import load_lexicon
 from rag.core.text import (
     CALENDAR_WORDS,
     EXTENT_WORDS,
@@ -194,6 +196,8 @@ def lead_fits(question: str, span: str, after: str = "") -> bool:
     has_name = any(  # "A spokesperson" has a capital and no name
         word.lower() not in STOPWORDS for word in re.findall(r"\b[A-Z][\w'’-]*", span)
     )
+    if asks_a_persons_name(question):  # "What is the name of the firefighter...?"
+        return _names_someone(span, besides=question)
     which = re.search(r"\bwhich\s+([a-z]{3,})", question, re.IGNORECASE)
     if which and which.group(1).lower().rstrip("s") in span.lower():
         return True
@@ -210,11 +214,62 @@ def lead_fits(question: str, span: str, after: str = "") -> bool:
         said = set(re.findall(r"[a-z]+", span.lower()))
         return counted or has_name or bool(said & (TIME_WORDS | CALENDAR_WORDS))
     if _WANTS_NAME.search(question):  # "Monday" or "the second time" names no one
-        return bool(re.search(r"\d", span)) or any(
-            word.lower() not in STOPWORDS | CALENDAR_WORDS
-            for word in re.findall(r"\b[A-Z][\w'’-]*", span)
-        )
+        return bool(re.search(r"\d", span)) or _names_someone(span)
     return True
+
+
+def _names_someone(span: str, besides: str = "") -> bool:
+    """Does the span hold a name: a capitalised word that is no stopword or calendar word
+    (nor a word of `besides`, the question: "Orrin Chemicals" names no spokesperson of it)?"""
+    known = set(words(besides))
+    return any(
+        word.lower() not in STOPWORDS | CALENDAR_WORDS and words(word)[0] not in known
+        for word in re.findall(r"\b[A-Z][\w'’-]*", span)
+    )
+
+
+def persons_described(question: str) -> set[str]:
+    """The nouns of persons a question for someone's name describes them by ("firefighter")."""
+    asked = _NAME_OF.search(question)
+    if not asked:
+        return set()
+    described = _DESCRIPTION_END.split(asked.group("described"))[0]
+    return {word for word in words(described) if is_person_noun(word)}
+
+
+_NAME_OF = re.compile(
+    r"\b(?:what|which)(?:['’]s|\s+(?:is|was|are|were))\s+(?:the\s+|their\s+|his\s+|her\s+)?"
+    r"(?:full\s+)?names?\s+of\s+(?P<described>[^?]+)",
+    re.IGNORECASE,
+)
+_DESCRIPTION_END = re.compile(
+    r"\b(?:who|whom|whose|that|which|where|when|at|in|on|for|from|with|of|by)\b", re.IGNORECASE
+)
+
+
+def asks_a_persons_name(question: str) -> bool:
+    """Does the question ask for the name of a kind of person ("What is the name of the
+    38-year-old firefighter who was hurt?"; not "...the name of the process that...")?"""
+    return bool(persons_described(question))
+
+
+def is_person_noun(word: str) -> bool:
+    """Is the word a noun for a kind of person, singular or plural (WordNet's noun.person,
+    most frequent sense: rag/core/wordnet.json)?"""
+    nouns, plurals = _person_nouns()
+    word = plurals.get(word, word)
+    forms = {word}
+    if word.endswith("s"):
+        forms |= {word[:-1], word[:-2]}  # "-s", "-es"
+    if word.endswith("ies"):
+        forms.add(word[:-3] + "y")
+    return bool(forms & nouns)
+
+
+@lru_cache(maxsize=1)
+def _person_nouns() -> tuple[frozenset[str], dict[str, str]]:
+    found = load_lexicon()["person_nouns"]
+    return frozenset(found["nouns"]), found["irregular_plurals"]
 
 
 _HOW_MANY = re.compile(r"\bhow many\s+(?P<counted>(?:[\w'’-]+\s+){1,3})", re.IGNORECASE)
