@@ -587,3 +587,38 @@ def test_the_firm_is_the_organisation_just_named_and_the_group_only_a_group():
         "What happened to Tessaly Systems' shares?"
     )
     assert standalone("What did the council say?", history) == "What did the council say?"
+
+
+def test_a_name_asked_about_with_a_possessive_is_he_without_it():
+    history = [
+        Turn("user", "What is Kofi Adeyemi's role in the response to the fire?"),
+        Turn("assistant", "station manager. Station manager Kofi Adeyemi, 44, said. [a.txt:L1]"),
+    ]
+    assert standalone("How old is he?", history) == "How old is Kofi Adeyemi?"
+
+
+def test_and_her_age_asks_for_her_attribute_and_his_dad_asks_the_question_again():
+    history = [
+        Turn("user", "Where does Dr Imogen Hale work?"),
+        Turn("assistant", "University of Wendmouth. Dr Imogen Hale, 52, a chemist. [a.txt:L1]"),
+    ]
+    assert standalone("And her age?", history) == "What is Dr Imogen Hale's age?"
+    assert "Where does" in standalone("And her husband?", history)
+
+
+def test_and_according_to_another_outlet_asks_the_same_of_that_outlet():
+    history = [
+        Turn("user", "How many tonnes of bleach were there, according to the County Post?"),
+        Turn("assistant", "20 tonnes. About 20 tonnes were kept there. [a.txt:L1]"),
+    ]
+    assert standalone("And according to the Tribune?", history) == (
+        "How many tonnes of bleach were there, according to the Tribune?"
+    )
+    asked = "How much of it was there, according to the County Post?"
+    chemical = [
+        Turn("user", "Which chemical was kept in the building where the fire started?"),
+        Turn("assistant", "sodium hypochlorite. About 20 tonnes were kept there. [a.txt:L1]"),
+    ]
+    assert standalone(asked, chemical).startswith(  # the outlet's name is no reason to leave it
+        "How much of the chemical that was kept in the building where the fire started was"
+    )

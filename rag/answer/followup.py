@@ -11,7 +11,8 @@ import re
 from dataclasses import dataclass
 
 from rag.answer.evidence import name_phrases
-from rag.core.text import CALENDAR_WORDS, ORGANISATION_WORDS, is_organisation, proper_names
+from rag.answer.routes import is_person_noun
+from rag.core.text import CALENDAR_WORDS, ORGANISATION_WORDS, is_organisation, proper_names, words
 
 _PERSON = re.compile(r"\b(he|him|his|she|her|hers)\b", re.IGNORECASE)
 # "her" before a noun is possessive ("her role"), at the end or before a preposition it is not.
@@ -54,7 +55,8 @@ _LEADING_WH = re.compile(rf"^\s*(?:{_WH}|what|which)\b", re.IGNORECASE)
 # "And about the ticket machines?" after "What did she say about the drivers?": the phrase
 # its preposition leads replaces the previous question's phrase led by the same preposition.
 _PREPOSITIONS = (
-    "about|on|in|at|for|from|to|with|regarding|concerning|of|near|during|after|before|since"
+    "according to|about|on|in|at|for|from|to|with|regarding|concerning|of|near|during|after|"
+    "before|since"
 )
 _LEADING_PREPOSITION = re.compile(rf"^(?P<p>{_PREPOSITIONS})\s+\S", re.IGNORECASE)
 # A few words with no verb of their own ("Over what period?", "Why?"): they lean on the last
@@ -103,8 +105,12 @@ def _standalone(question: str, history: list[Turn]) -> tuple[str, str | None]:
     if (asked := _BARE_WH.match(question)) and (was := _LEADING_WH.match(previous)):
         return asked.group("wh").capitalize() + previous[was.end() :], meant
     if ellipsis := _ELLIPSIS.match(question):
-        return _swap_subject(previous, ellipsis.group("subject").strip(" ?.")), None
+        subject = ellipsis.group("subject").strip(" ?.")
+        if not _an_attribute(subject):
+            return _swap_subject(previous, subject), None
+        question = f"What is {subject}?"  # "And her age?" after "Where does she work?"
     texts = [_MARKER.sub("", t.content) for t in history]  # no names in citation markers
+    named_in_question = _names(_ATTRIBUTED.sub("", question))  # not "according to the Post"
     places = _places(texts)
     rewritten, unresolved, person = question, False, None
     if _ASKS_THEIR_NAME.search(question) and (role := _role(previous, answer)):
@@ -122,11 +128,11 @@ def _standalone(question: str, history: list[Turn]) -> tuple[str, str | None]:
             rewritten = _THERE.sub(place, rewritten)
         else:
             unresolved = True
-    if not _names(question) and (body := _organisation(previous, answer)):
+    if not named_in_question and (body := _organisation(previous, answer)):
         # "the firm's shares", "their spokesperson": the organisation just named
         rewritten = _THE_ORGANISATION.sub(lambda m: _named_organisation(m, body), rewritten)
         rewritten = _THEIR.sub(_possessive(body), rewritten)
-    if not _DUMMY_IT.search(rewritten) and _THING.search(rewritten) and not _names(question):
+    if not _DUMMY_IT.search(rewritten) and _THING.search(rewritten) and not named_in_question:
         if thing := _thing(previous, answer, meant):
             rewritten = _THING.sub(lambda m: _refer(m, thing), rewritten, count=1)
         else:
@@ -141,6 +147,17 @@ def _standalone(question: str, history: list[Turn]) -> tuple[str, str | None]:
         topic = context.group(1) if context else previous.rstrip(" ?")
         rewritten = f"{rewritten.rstrip()} ({topic})"
     return rewritten, person
+
+
+_ATTRIBUTED = re.compile(r",?\s*\baccording to\b[^,?]*", re.IGNORECASE)
+_OWNER = re.compile(r"^(?:his|her|its|their)\s+(?P<owned>.+)$", re.IGNORECASE)
+
+
+def _an_attribute(subject: str) -> bool:
+    """Is the ellipsis someone's attribute ("her age", "his job"), not another person ("his
+    dad", whom the previous question is then asked about)?"""
+    owner = _OWNER.match(subject)
+    return bool(owner) and not any(is_person_noun(w) for w in words(owner.group("owned")))
 
 
 def _refer(match: re.Match, name: str) -> str:
@@ -202,9 +219,11 @@ def _person(previous: str, answer: str, places: set[str] = frozenset()) -> str |
         return named  # "What did the health minister say...?" "The health minister, Dominic Earle"
     if _ASKS_FOR_NAME.search(previous) and (lead := _lead_name(answer)) and lead not in places:
         return lead  # "Whose operation was cancelled?" "Alfie. ...Paul Brennan... his son Alfie"
-    added = [p for p in name_phrases(answer) if p not in previous and p not in places]
+    added = [_bare(p) for p in name_phrases(answer) if p not in previous and p not in places]
     added = [p for p in added if not is_organisation(p)]
-    in_question = [p for p in name_phrases(previous) if p not in places and not is_organisation(p)]
+    in_question = [
+        _bare(p) for p in name_phrases(previous) if p not in places and not is_organisation(p)
+    ]
     if added and _ASKS_FOR_NAME.search(previous):
         return added[0]
     if in_question:
@@ -223,6 +242,11 @@ def _person(previous: str, answer: str, places: set[str] = frozenset()) -> str |
     if actors:
         return actors[0]
     return added[0] if added else None
+
+
+def _bare(name: str) -> str:
+    """The name without a possessive ending ("Kofi Adeyemi's" -> "Kofi Adeyemi")."""
+    return re.sub(r"['’]s?$", "", name)
 
 
 def _lead_name(answer: str) -> str | None:
@@ -409,8 +433,9 @@ def _swap_subject(previous: str, subject: str) -> str:
         led = [m.start() for m in re.finditer(rf"\s{lead.group('p')}\s", question, re.I)]
         if not led:
             return f"{question} {subject}?"  # "What did she say?" and "about pay"
-        rest = re.search(rf"\s(?:{_PREPOSITIONS})\s|,\s", question[led[-1] + 1 :], re.I)
-        end = led[-1] + 1 + rest.start() if rest else len(question)
+        after = led[-1] + 1 + len(lead.group("p"))  # the phrase goes on to the next one
+        rest = re.search(rf"\s(?:{_PREPOSITIONS})\s|,\s", question[after:], re.I)
+        end = after + rest.start() if rest else len(question)
         return f"{question[: led[-1]]} {subject}{question[end:]}?"
     names = _names(previous)
     if not names:
