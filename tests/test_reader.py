@@ -320,3 +320,23 @@ def test_a_question_for_the_name_of_a_kind_of_person_wants_a_name_not_a_descript
     assert not lead_fits(spokesperson, "Orrin Chemicals")  # the question's own name
     assert is_person_noun("firefighters") and is_person_noun("men")
     assert not is_person_noun("boxes") and not is_person_noun("company")
+
+
+def test_how_much_something_cost_is_an_amount_of_money():
+    assert not lead_fits("How much was the company fined in 2019?", "12 per cent")
+    assert lead_fits("How much was the company fined in 2019?", "£40,000")
+    assert lead_fits("How much will the repairs cost?", "2 million", after=" pounds, it said")
+    assert lead_fits("How much did its shares fall?", "12 per cent")
+
+
+def test_who_is_the_kind_of_person_wants_a_sentence_that_calls_them_so_or_its_kin():
+    from rag.answer.extract import _says
+    from rag.answer.routes import persons_described
+
+    assert persons_described("Who is the chief executive of Orrin Chemicals?") == {
+        "chief",
+        "executive",
+    }
+    assert persons_described("Who is Hannah Leclerc?") == set()
+    assert _says("Sudan had a regime under the leadership of Hassan al-Turabi.", {"leader"})
+    assert not _says("Claire Dunmore, a spokesperson for the group, said...", {"boss"})

@@ -17,6 +17,7 @@ from rag.answer.evidence import Evidence, name_phrases
 from rag.answer.reader import Reader, Reading
 from rag.answer.routes import (
     asks_a_persons_name,
+    asks_money,
     asks_which,
     echoes,
     lead_fits,
@@ -28,7 +29,7 @@ from rag.answer.routes import (
 )
 from rag.answer.verify import cheap_checks
 from rag.core.models import Chunk, Hit, Span, one_chunk_per_file
-from rag.core.text import STOPWORDS, content_terms, numbers
+from rag.core.text import STOPWORDS, content_terms, numbers, words
 
 # Choosing between windows, per extra file carrying the sentence (at most two): tuned on
 # eval/facts.yaml and the tuning conversations (SQuAD's articles are one file each)
@@ -147,7 +148,7 @@ def read_answer(
     best = _best_window(likely, candidates, bar)
     reading: Reading = readings[best]
     window = read[best]
-    if wants_amount(question) or asks_a_persons_name(question):
+    if wants_amount(question) or asks_money(question) or asks_a_persons_name(question):
         # "How old...?" answered "dpa": the best span of the window that is a number, in the
         # most likely window that has one; none has: no answer ("How long has she run the
         # café?" is not answered "39")
@@ -301,12 +302,24 @@ def _fits(question: str, window: Window, reading: Reading) -> bool:
         return False
     # a name asked for by what the person is must stand, in one sentence, where the text says
     # so ("Hale" of the sentence before does not name "the firefighter who was hurt")
-    described = set(content_terms(" ".join(persons_described(question))))
+    described = persons_described(question)
     if not described:
         return True
     holder = window.sentence_at(reading.start)
     within = holder is window.sentence_at(max(reading.start, reading.end - 1))
-    return within and bool(described & set(content_terms(holder.text)))
+    return within and _says(holder.text, described)
+
+
+KIN = 6  # letters two words share at the start to be one word's kin ("leader", "leadership")
+
+
+def _says(sentence: str, nouns: set[str]) -> bool:
+    """Does the sentence call someone one of these nouns, or a word of their kin ("under the
+    leadership of" for "leader", "ministers" for "minister")?"""
+    said = words(sentence)
+    return any(w == n or len(n) >= KIN and w.startswith(n[:KIN]) for n in nouns for w in said) or (
+        bool(set(content_terms(" ".join(nouns))) & set(content_terms(sentence)))
+    )
 
 
 def _corroboration(cluster: list[Evidence]) -> float:

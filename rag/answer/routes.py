@@ -10,7 +10,10 @@ from typing import Literal
 from rag.answer.entailment import load_lexicon
 from rag.core.text import (
     CALENDAR_WORDS,
+    CURRENCY_SIGNS,
+    CURRENCY_WORDS,
     EXTENT_WORDS,
+    MONEY_VERBS,
     NUMBER_WORDS,
     QUANTITY_WORDS,
     SPEECH_VERBS,
@@ -196,6 +199,8 @@ def lead_fits(question: str, span: str, after: str = "") -> bool:
     has_name = any(  # "A spokesperson" has a capital and no name
         word.lower() not in STOPWORDS for word in re.findall(r"\b[A-Z][\w'’-]*", span)
     )
+    if asks_money(question):  # "How much will it cost?" is not "about 30 per cent"
+        return _is_money(span + after[:16])
     if asks_a_persons_name(question):  # "What is the name of the firefighter...?"
         return _names_someone(span, besides=question)
     which = re.search(r"\bwhich\s+([a-z]{3,})", question, re.IGNORECASE)
@@ -218,6 +223,18 @@ def lead_fits(question: str, span: str, after: str = "") -> bool:
     return True
 
 
+_HOW_MUCH = re.compile(r"\bhow much\b", re.IGNORECASE)
+
+
+def asks_money(question: str) -> bool:
+    """Does the question ask how much something costs, was paid or fined?"""
+    return bool(_HOW_MUCH.search(question)) and bool(set(words(question)) & MONEY_VERBS)
+
+
+def _is_money(text: str) -> bool:
+    return any(sign in text for sign in CURRENCY_SIGNS) or bool(set(words(text)) & CURRENCY_WORDS)
+
+
 def _names_someone(span: str, besides: str = "") -> bool:
     """Does the span hold a name: a capitalised word that is no stopword or calendar word
     (nor a word of `besides`, the question: "Orrin Chemicals" names no spokesperson of it)?"""
@@ -229,8 +246,10 @@ def _names_someone(span: str, besides: str = "") -> bool:
 
 
 def persons_described(question: str) -> set[str]:
-    """The nouns of persons a question for someone's name describes them by ("firefighter")."""
-    asked = _NAME_OF.search(question)
+    """The nouns of persons a question for someone's name describes them by ("What is the
+    name of the firefighter who...?", "Who is the chief executive of...?": "firefighter",
+    "executive")."""
+    asked = _NAME_OF.search(question) or _WHO_IS_THE.search(question)
     if not asked:
         return set()
     described = _DESCRIPTION_END.split(asked.group("described"))[0]
@@ -240,6 +259,11 @@ def persons_described(question: str) -> set[str]:
 _NAME_OF = re.compile(
     r"\b(?:what|which)(?:['’]s|\s+(?:is|was|are|were))\s+(?:the\s+|their\s+|his\s+|her\s+)?"
     r"(?:full\s+)?names?\s+of\s+(?P<described>[^?]+)",
+    re.IGNORECASE,
+)
+_WHO_IS_THE = re.compile(
+    r"^\s*(?:and\s+)?who(?:['’]s|\s+(?:is|was|are|were))\s+(?:the|their|his|her|its)\s+"
+    r"(?P<described>[^?]+)",
     re.IGNORECASE,
 )
 _DESCRIPTION_END = re.compile(
