@@ -622,3 +622,13 @@ def test_and_according_to_another_outlet_asks_the_same_of_that_outlet():
     assert standalone(asked, chemical).startswith(  # the outlet's name is no reason to leave it
         "How much of the chemical that was kept in the building where the fire started was"
     )
+
+
+def test_there_is_the_named_site_the_last_question_asked_about_not_only_its_town():
+    history = [
+        Turn("user", "When did the Orrin Chemicals plant in Brackwell open?"),
+        Turn("assistant", "1987. The plant, which opened in 1987, employs 240 people. [a.txt:L1]"),
+    ]
+    assert standalone("How many people work there?", history) == (
+        "How many people work at the Orrin Chemicals plant in Brackwell?"
+    )

@@ -368,7 +368,16 @@ def _place(previous: str, answer: str = "") -> str | None:
     if _ASKS_WHERE.search(previous) and lead and len(lead.split()) <= 8:
         return lead if _PLACE_PREPOSITION.match(lead) else f"in {lead}"
     names = _names(previous)
-    return f"in {names[-1]}" if names else None
+    if not names:
+        return None
+    site = _SITE.search(previous)  # "the Orrin Chemicals plant in Brackwell", not Brackwell
+    return f"at {site.group(0)}" if site and names[-1] in site.group(0) else f"in {names[-1]}"
+
+
+# a place named by a name and what it is: "the Orrin Chemicals plant (in Brackwell)"
+_SITE = re.compile(
+    r"\bthe\s+(?:[A-Z][\w'’-]*\s+)+[a-z][\w-]+(?:\s+(?:in|at|near|on)\s+[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*)?"
+)
 
 
 def _lead(answer: str) -> str:
