@@ -632,3 +632,16 @@ def test_there_is_the_named_site_the_last_question_asked_about_not_only_its_town
     assert standalone("How many people work there?", history) == (
         "How many people work at the Orrin Chemicals plant in Brackwell?"
     )
+
+
+def test_a_short_follow_up_naming_nothing_takes_the_last_question_as_context():
+    history = [
+        Turn("user", "How many homes were evacuated because of the Brackwell fire?"),
+        Turn("assistant", "More than 300. More than 300 homes were evacuated. [a.txt:L1]"),
+    ]
+    assert standalone("When were they let back?", history) == (
+        "When were they let back? (How many homes were evacuated because of the Brackwell fire)"
+    )
+    assert standalone("Where did the people go?", history).endswith("the Brackwell fire)")
+    assert standalone("Did the school close?", history) == "Did the school close?"
+    assert standalone("What did the council say?", history) == "What did the council say?"

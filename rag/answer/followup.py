@@ -139,7 +139,12 @@ def _standalone(question: str, history: list[Turn]) -> tuple[str, str | None]:
             unresolved = True
     vague = (
         rewritten == question
-        and (_VAGUE.search(question) or _FRAGMENT.match(question))
+        and (
+            _VAGUE.search(question)
+            or _FRAGMENT.match(question)
+            or len(question.split()) <= SHORT_FOLLOW_UP  # "Where did the people go?", not
+            and _ADVERBIAL_WH.match(question)  # "Did the school close?", "What did X say?"
+        )
         and not _names(question)
     )
     if unresolved or vague:  # the previous question, as context for what is left
@@ -158,6 +163,10 @@ def _an_attribute(subject: str) -> bool:
     dad", whom the previous question is then asked about)?"""
     owner = _OWNER.match(subject)
     return bool(owner) and not any(is_person_noun(w) for w in words(owner.group("owned")))
+
+
+SHORT_FOLLOW_UP = 6  # words of a follow-up naming nothing that leans on the last question
+_ADVERBIAL_WH = re.compile(r"^\s*(?:and\s+)?(?:where|when|why|how)\b", re.IGNORECASE)
 
 
 def _refer(match: re.Match, name: str) -> str:
