@@ -268,3 +268,13 @@ def test_the_name_of_someone_no_article_names_is_abstained(corpus4_pipeline, que
 def test_the_name_of_someone_is_the_name_the_text_gives_them(corpus4_pipeline):
     answer = corpus4_pipeline.ask("What is the name of the station manager?")
     assert answer.short_answer == "Kofi Adeyemi", answer.answer
+
+
+@pytest.mark.slow
+def test_how_many_is_not_answered_by_a_count_of_something_else_in_the_next_sentence(
+    corpus4_pipeline,
+):
+    """The camp beds' sentence counts no one; "Nine people were taken to hospital", the next
+    sentence, was the answer."""
+    answer = corpus4_pipeline.ask("How many residents slept on camp beds at the leisure centre?")
+    assert answer.abstained, answer.answer

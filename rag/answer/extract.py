@@ -19,6 +19,7 @@ from rag.answer.routes import (
     asks_a_persons_name,
     asks_money,
     asks_which,
+    counted_noun,
     echoes,
     lead_fits,
     persons_described,
@@ -302,10 +303,13 @@ def _fits(question: str, window: Window, reading: Reading) -> bool:
         return False
     # a name asked for by what the person is must stand, in one sentence, where the text says
     # so ("Hale" of the sentence before does not name "the firefighter who was hurt")
+    holder = window.sentence_at(reading.start)
+    counted = counted_noun(question)
+    if counted and holder is not window.center and not _says(holder.text, {counted}):
+        return False  # "Nine people were taken to hospital" after the camp beds' sentence
     described = persons_described(question)
     if not described:
         return True
-    holder = window.sentence_at(reading.start)
     within = holder is window.sentence_at(max(reading.start, reading.end - 1))
     return within and _says(holder.text, described)
 

@@ -299,6 +299,13 @@ def _person_nouns() -> tuple[frozenset[str], dict[str, str]]:
 _HOW_MANY = re.compile(r"\bhow many\s+(?P<counted>(?:[\w'’-]+\s+){1,3})", re.IGNORECASE)
 
 
+def counted_noun(question: str) -> str | None:
+    """What a "how many" question counts ("How many residents slept...?": "residents")."""
+    asked = _HOW_MANY.search(question)
+    found = [w for w in words(asked.group("counted"))[:1] if w not in STOPWORDS] if asked else []
+    return found[0] if found else None
+
+
 def _measures_another_thing(question: str, span: str, after: str = "") -> bool:
     """Is the span a measure ("1.3 terabytes", or "1.3" before "terabytes") where "how many
     <things>" asks for a count of things that are no unit ("How many patients' records were
