@@ -340,3 +340,21 @@ def test_who_is_the_kind_of_person_wants_a_sentence_that_calls_them_so_or_its_ki
     assert persons_described("Who is Hannah Leclerc?") == set()
     assert _says("Sudan had a regime under the leadership of Hassan al-Turabi.", {"leader"})
     assert not _says("Claire Dunmore, a spokesperson for the group, said...", {"boss"})
+
+
+def test_what_someone_does_for_a_living_is_read_as_their_job():
+    from rag.answer.reader import as_asked
+
+    assert as_asked("what does Imogen Hale do for a living") == "What is Imogen Hale's job?"
+    assert as_asked("What does the council do?") == "What does the council do?"
+    assert as_asked("What did Imogen Hale do?") == "What did Imogen Hale do?"
+
+
+def test_a_short_answer_leaves_out_the_name_and_age_the_question_gives():
+    from rag.answer.extract import _past_the_asked
+
+    span = "Dr Imogen Hale, 52, a chemist at the University of Wendmouth"
+    assert _past_the_asked("What is Imogen Hale's job?", span) == (
+        "a chemist at the University of Wendmouth"
+    )
+    assert _past_the_asked("Who leads HTS?", "Abu Mohammed al-Golani") == "Abu Mohammed al-Golani"

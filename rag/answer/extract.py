@@ -30,7 +30,7 @@ from rag.answer.routes import (
 )
 from rag.answer.verify import cheap_checks
 from rag.core.models import Chunk, Hit, Span, one_chunk_per_file
-from rag.core.text import STOPWORDS, content_terms, numbers, words
+from rag.core.text import HONORIFICS, STOPWORDS, content_terms, numbers, words
 
 # Choosing between windows, per extra file carrying the sentence (at most two): tuned on
 # eval/facts.yaml and the tuning conversations (SQuAD's articles are one file each)
@@ -176,7 +176,7 @@ def read_answer(
             # "Hollins Water reservoir": the best span that is a name the text calls one
             reading = reader.read(question, [window.text], lambda s: any(n in s for n in named))[0]
         reading = _narrowed(reading, window.text, named)
-    short = window.text[reading.start : reading.end].strip()
+    short = _past_the_asked(question, window.text[reading.start : reading.end].strip())
     holder = window.sentence_at(reading.start)
     copies = [ev for ev in candidates[best] if holder is window.center and carries(ev.text, short)]
     holder = common_wording(holder, copies)
@@ -186,6 +186,17 @@ def read_answer(
         sentences.append((window.center, [window.center.chunk]))
         sentences.sort(key=lambda pair: pair[0].start)
     return Reply(short, sentences, likely[best], likely[best] >= bar)
+
+
+def _past_the_asked(question: str, span: str) -> str:
+    """The span without the leading name (and age) the question itself gives: "a chemist at
+    the University of Wendmouth" for "What is Imogen Hale's job?", not "Dr Imogen Hale, 52,
+    a chemist at...". An honorific ("Dr") counts as part of the name."""
+    asked = set(words(re.sub(r"['’]s\b", "", question))) | HONORIFICS  # "Hale's": Hale
+    pieces = span.split(", ")
+    while len(pieces) > 1 and all(w in asked or w.isdigit() for w in words(pieces[0])):
+        pieces.pop(0)
+    return ", ".join(pieces)
 
 
 def common_wording(holder: Span, copies: Sequence[Span]) -> Span:
