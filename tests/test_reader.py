@@ -327,6 +327,7 @@ def test_how_much_something_cost_is_an_amount_of_money():
     assert lead_fits("How much was the company fined in 2019?", "£40,000")
     assert lead_fits("How much will the repairs cost?", "2 million", after=" pounds, it said")
     assert lead_fits("How much did its shares fall?", "12 per cent")
+    assert lead_fits("How much weight did price carry in the scoring?", "70 per cent")
 
 
 def test_who_is_the_kind_of_person_wants_a_sentence_that_calls_them_so_or_its_kin():

@@ -223,7 +223,13 @@ def lead_fits(question: str, span: str, after: str = "") -> bool:
     return True
 
 
-_HOW_MUCH = re.compile(r"\bhow much\b", re.IGNORECASE)
+# "how much" before a verb ("How much was it fined?"), not before what it measures ("How much
+# weight did price carry?", "How much damage...?")
+_HOW_MUCH = re.compile(
+    r"\bhow much\s+(?:money\s+|cash\s+)?(?:is|was|are|were|will|would|did|does|do|has|have|had|"
+    r"could|can|should|might|may)\b",
+    re.IGNORECASE,
+)
 
 
 def asks_money(question: str) -> bool:
