@@ -8,11 +8,9 @@ its copy holds the answer itself: a near-duplicate that lacks the detail is no s
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from functools import lru_cache
 
 import numpy as np
 
-from rag.answer.entailment import load_lexicon
 from rag.answer.evidence import Evidence, name_phrases
 from rag.answer.reader import Reader, Reading
 from rag.answer.routes import (
@@ -23,6 +21,7 @@ from rag.answer.routes import (
     echoes,
     lead_fits,
     persons_described,
+    proper_adjectives,
     repeats_question,
     wants_amount,
     wants_name,
@@ -163,9 +162,9 @@ def read_answer(
     elif asks_which(question) and not lead_fits(question, window.text[reading.start : reading.end]):
         # "Which photographer...?" answered "dpa": its best span that is a full name
         reading = reader.read(question, [window.text], is_full_name)[0]
-    elif wants_name(question) and not _fits(question, window, reading):
+    elif _WHOSE.search(question) and not _fits(question, window, reading):
         # "Whose operation was cancelled?" answered "remove his tonsils cancelled on Monday":
-        # its best span that names someone
+        # its best span that names someone ("who" and "whom" may be answered "civilians")
         refit = reader.read(question, [window.text], lambda s: lead_fits(question, s))[0]
         reading = refit if _fits(question, window, refit) else reading
     if asks_which(question) and (noun := which_noun(question)):
@@ -239,7 +238,7 @@ def described_as(noun: str, text: str) -> list[str]:
         rf"\b(?:the|a|an)\s+(?:[\w-]+\s+){{0,2}}?{word},?\s+(?P<name>{_NAME})",
         rf"(?P<name>{_NAME})\s+(?:is|was|are|were)\s+(?:a|an|the)\s+(?:[\w-]+\s+){{0,3}}?{word}\b",
     ]
-    adjectives = _proper_adjectives()  # "a Syrian photographer": no name
+    adjectives = proper_adjectives()  # "a Syrian photographer": no name
     found = []
     for pattern in patterns:
         for match in re.finditer(pattern, text):
@@ -248,11 +247,6 @@ def described_as(noun: str, text: str) -> list[str]:
             if name and bare not in STOPWORDS and bare not in adjectives and name not in found:
                 found.append(name)
     return found
-
-
-@lru_cache(maxsize=1)
-def _proper_adjectives() -> frozenset[str]:
-    return frozenset(p.lower() for p in load_lexicon()["proper_adjectives"])
 
 
 def is_full_name(span: str) -> bool:
@@ -304,6 +298,9 @@ def _fitting(  # noqa: PLR0913
             return reading, k
     best = _best_window(likely, candidates, bar)
     return readings[best], best
+
+
+_WHOSE = re.compile(r"(?:^|,)\s*whose\b", re.IGNORECASE)
 
 
 def _fits(question: str, window: Window, reading: Reading) -> bool:

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 
 from rag.answer.evidence import name_phrases
-from rag.answer.routes import is_person_noun
+from rag.answer.routes import is_person_noun, proper_adjectives
 from rag.core.text import CALENDAR_WORDS, ORGANISATION_WORDS, is_organisation, proper_names, words
 
 _PERSON = re.compile(r"\b(he|him|his|she|her|hers)\b", re.IGNORECASE)
@@ -226,7 +226,7 @@ def _person(previous: str, answer: str, places: set[str] = frozenset()) -> str |
     the conversation uses as a place ("near Hama")."""
     if named := _named_as(previous, answer):
         return named  # "What did the health minister say...?" "The health minister, Dominic Earle"
-    if _ASKS_FOR_NAME.search(previous) and (lead := _lead_name(answer)) and lead not in places:
+    if _asks_for_a_person(previous) and (lead := _lead_name(answer)) and lead not in places:
         return lead  # "Whose operation was cancelled?" "Alfie. ...Paul Brennan... his son Alfie"
     added = [_bare(p) for p in name_phrases(answer) if p not in previous and p not in places]
     added = [p for p in added if not is_organisation(p)]
@@ -258,11 +258,27 @@ def _bare(name: str) -> str:
     return re.sub(r"['’]s?$", "", name)
 
 
+_WHO = re.compile(r"(?:^|,)\s*(?:who|whom|whose)\b", re.IGNORECASE)
+_WHICH_NOUN = re.compile(r"(?:^|,)\s*which\s+(?P<noun>[a-z]+)\b", re.IGNORECASE)
+
+
+def _asks_for_a_person(question: str) -> bool:
+    """Does the question ask who ("Whose operation...?", "Which photographer...?"), not which
+    thing ("Which country...?")?"""
+    which = _WHICH_NOUN.search(question)
+    return bool(_WHO.search(question)) or bool(which and is_person_noun(which.group("noun")))
+
+
 def _lead_name(answer: str) -> str | None:
-    """The short answer an answer leads with, when it is a name and no organisation's."""
+    """The short answer an answer leads with, when it is someone's name: no organisation's,
+    no nationality ("Syrian"), no title ("United Nations Special Envoy")."""
     lead = _lead(answer)
     is_name = name_phrases(lead) == [lead] or re.fullmatch(r"[A-Z][\w'’-]+", lead)
-    return lead if lead and is_name and not is_organisation(lead) else None
+    titled = any(is_person_noun(w) for w in words(lead))
+    nationality = lead.lower() in proper_adjectives()
+    if lead and is_name and not titled and not nationality and not is_organisation(lead):
+        return lead
+    return None
 
 
 _THEIR = re.compile(r"\btheir\b(?=\s+[a-z])", re.IGNORECASE)

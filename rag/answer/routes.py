@@ -297,6 +297,12 @@ def is_person_noun(word: str) -> bool:
 
 
 @lru_cache(maxsize=1)
+def proper_adjectives() -> frozenset[str]:
+    """WordNet's proper adjectives, lower case ("syrian", "andean")."""
+    return frozenset(p.lower() for p in load_lexicon()["proper_adjectives"])
+
+
+@lru_cache(maxsize=1)
 def _person_nouns() -> tuple[frozenset[str], dict[str, str]]:
     found = load_lexicon()["person_nouns"]
     return frozenset(found["nouns"]), found["irregular_plurals"]
