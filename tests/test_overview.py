@@ -35,21 +35,24 @@ REJECTED = (
 )
 
 
-def test_a_point_that_someone_responded_carries_the_quote_that_says_how():
-    chunk = Chunk("c1", "a.txt", REJECTED, 0, len(REJECTED), 1, sentence_spans(REJECTED))
+def first_sentence_as_a_point(text: str) -> str:
+    """The open answer's one point when the passage's first sentence is the best evidence."""
+    chunk = Chunk("c1", "a.txt", text, 0, len(text), 1, sentence_spans(text))
     first = chunk.spans()[0]
     point = Evidence(chunk, first.start, first.end, first.text, 0.9, 0.0, np.array([1.0]))
-    ((text, _),) = overview_draft([point], 0.1, points=1, share=0.5).claims
+    ((shown, _),) = overview_draft([point], 0.1, points=1, share=0.5).claims
+    return shown
+
+
+def test_a_point_that_someone_responded_carries_the_quote_that_says_how():
+    text = first_sentence_as_a_point(REJECTED)
     assert text.endswith('would have been higher," he said.'), text
     assert "shares" not in text  # the quote ends where its speaker is named
 
 
 def test_a_point_not_followed_by_a_quote_stands_alone():
     text = "Rail services were suspended. Insurers put the cost at forty million pounds."
-    chunk = Chunk("c1", "a.txt", text, 0, len(text), 1, sentence_spans(text))
-    first = chunk.spans()[0]
-    point = Evidence(chunk, first.start, first.end, first.text, 0.9, 0.0, np.array([1.0]))
-    assert overview_draft([point], 0.1, points=1, share=0.5).claims[0][0] == first.text
+    assert first_sentence_as_a_point(text) == "Rail services were suspended."
 
 
 CONFIRMED = (
@@ -60,9 +63,6 @@ CONFIRMED = (
 
 
 def test_a_quote_by_a_spokesperson_for_the_company_goes_with_the_companys_point():
-    chunk = Chunk("c1", "a.txt", CONFIRMED, 0, len(CONFIRMED), 1, sentence_spans(CONFIRMED))
-    first = chunk.spans()[0]
-    point = Evidence(chunk, first.start, first.end, first.text, 0.9, 0.0, np.array([1.0]))
-    ((text, _),) = overview_draft([point], 0.1, points=1, share=0.5).claims
+    text = first_sentence_as_a_point(CONFIRMED)
     assert text.endswith("a spokesperson for the company."), text
     assert "Shares" not in text
