@@ -12,7 +12,13 @@ from dataclasses import dataclass
 
 from rag.answer.evidence import name_phrases
 from rag.answer.routes import is_person_noun, proper_adjectives
-from rag.core.text import CALENDAR_WORDS, ORGANISATION_WORDS, is_organisation, proper_names, words
+from rag.core.text import (
+    CALENDAR_WORDS,
+    THE_ORGANISATION,
+    is_organisation,
+    proper_names,
+    words,
+)
 
 _PERSON = re.compile(r"\b(he|him|his|she|her|hers)\b", re.IGNORECASE)
 # "her" before a noun is possessive ("her role"), at the end or before a preposition it is not.
@@ -130,7 +136,7 @@ def _standalone(question: str, history: list[Turn]) -> tuple[str, str | None]:
             unresolved = True
     if not named_in_question and (body := _organisation(previous, answer)):
         # "the firm's shares", "their spokesperson": the organisation just named
-        rewritten = _THE_ORGANISATION.sub(lambda m: _named_organisation(m, body), rewritten)
+        rewritten = THE_ORGANISATION.sub(lambda m: _named_organisation(m, body), rewritten)
         rewritten = _THEIR.sub(_possessive(body), rewritten)
     if not _DUMMY_IT.search(rewritten) and _THING.search(rewritten) and not named_in_question:
         if thing := _thing(previous, answer, meant):
@@ -285,10 +291,6 @@ _THEIR = re.compile(r"\btheir\b(?=\s+[a-z])", re.IGNORECASE)
 
 
 _GENERIC_ORGANISATION = {"firm", "company", "organisation", "organization"}
-_THE_ORGANISATION = re.compile(
-    r"\bthe\s+(?P<noun>" + "|".join(sorted(ORGANISATION_WORDS)) + r")\b(?P<own>['’]s)?",
-    re.IGNORECASE,
-)
 
 
 def _named_organisation(match: re.Match, body: str) -> str:

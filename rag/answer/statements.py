@@ -15,7 +15,7 @@ from rag.answer.evidence import (
 )
 from rag.answer.verify import attribution
 from rag.core.models import Span
-from rag.core.text import ORGANISATION_WORDS, is_organisation
+from rag.core.text import THE_ORGANISATION, is_organisation
 
 _APPOSITIVE = re.compile(r",\s*[^,.;:\"“”]{1,80}")  # "said Fiona Gask, a spokesperson for Tessaly"
 
@@ -41,17 +41,12 @@ def said_by(ev: Span) -> str:
         words = (
             before[before.rfind(",") + 1 :] + ev.text[start:end] + (after.group(0) if after else "")
         )
-        return words + _organisation_meant(ev) if _THE_ORGANISATION.search(words) else words
+        return words + _organisation_meant(ev) if THE_ORGANISATION.search(words) else words
     if SAID_BY_PRONOUN.search(ev.text):
         spans = ev.chunk.spans()
         at = next((k for k, s in enumerate(spans) if s.start == ev.start), None)
         return speaker_named_before(at, spans) if at is not None else ""
     return ""
-
-
-_THE_ORGANISATION = re.compile(
-    r"\bthe\s+(?:firm|" + "|".join(sorted(ORGANISATION_WORDS)) + r")\b", re.IGNORECASE
-)
 
 
 def _organisation_meant(ev: Span) -> str:

@@ -368,6 +368,13 @@ def line_of(text: str, offset: int) -> int:
     return text.count("\n", 0, offset) + 1
 
 
+# "the company", "the firm's": an organisation named by what it is
+THE_ORGANISATION = re.compile(
+    r"\bthe\s+(?P<noun>" + "|".join(sorted(ORGANISATION_WORDS)) + r")\b(?P<own>['’]s)?",
+    re.IGNORECASE,
+)
+
+
 def is_organisation(name: str) -> bool:
     """Is this name an organisation's ("Castlebury Royal Infirmary", "Tessaly Systems'"), by the
     word it ends with, never a "he" or "she"?"""
