@@ -347,6 +347,7 @@ def test_what_someone_does_for_a_living_is_read_as_their_job():
     from rag.answer.reader import as_asked
 
     assert as_asked("what does Imogen Hale do for a living") == "What is Imogen Hale's job?"
+    assert as_asked("what does imogen hale do for a living") == "What is imogen hale's job?"
     assert as_asked("What does the council do?") == "What does the council do?"
     assert as_asked("What did Imogen Hale do?") == "What did Imogen Hale do?"
 

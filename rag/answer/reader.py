@@ -112,14 +112,14 @@ def as_asked(question: str) -> str:
     question = _HAS.sub(r"\1 has ", question.rstrip())  # "what's happened"
     question = without_wh_contraction(question)  # "what's the toll": 0.13, "what is" 0.20
     if job := _DOES_FOR_A_LIVING.match(question):  # read "oxidising bleach" as her work
-        return f"What is {job.group('who')}'s job?"
+        return f"What is {job.group('named') or job.group('anyone')}'s job?"
     return question if question.endswith(("?", ".", "!")) else question + "?"
 
 
 _HAS = re.compile(r"\b(what|who|where|how|when|why)['’]s\s+(?=\w+ed\b)", re.IGNORECASE)
-_DOES_FOR_A_LIVING = re.compile(  # "What does Imogen Hale do (for a living)?": a person's work
-    r"^\s*(?i:what\s+does)\s+(?P<who>[A-Z][\w'’.-]*(?:\s+[A-Z][\w'’.-]*)*)\s+(?i:do)"
-    r"(?i:\s+for\s+(?:a\s+living|work|a\s+job))?\s*[?.!]*\s*$"
+_DOES_FOR_A_LIVING = re.compile(  # "What does Imogen Hale do?", "what does she do for a living"
+    r"^\s*(?i:what\s+does)\s+(?:(?P<named>[A-Z][\w'’.-]*(?:\s+[A-Z][\w'’.-]*)*)\s+(?i:do)"
+    r"|(?P<anyone>.+?)\s+(?i:do\s+for\s+(?:a\s+living|work|a\s+job)))\s*[?.!]*\s*$"
 )
 
 
