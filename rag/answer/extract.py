@@ -290,14 +290,20 @@ def _fitting(  # noqa: PLR0913
     for k in order:
         window, reading = read[k], readings[k]
         if not _fits(question, window, reading):
-            text = window.text
-            reading = reader.read(
-                question, [text], lambda s, t=text: lead_fits(question, s, t[t.find(s) + len(s) :])
-            )[0]
+            reading = reader.read(question, [window.text], _fits_in(question, window.text))[0]
         if _fits(question, window, reading):
             return reading, k
     best = _best_window(likely, candidates, bar)
     return readings[best], best
+
+
+def _fits_in(question: str, text: str) -> Callable[[str], bool]:
+    """lead_fits for a span of this text, read with what follows it ("1.3" of "1.3 terabytes")."""
+
+    def fits(span: str) -> bool:
+        return lead_fits(question, span, text[text.find(span) + len(span) :])
+
+    return fits
 
 
 _WHOSE = re.compile(r"(?:^|,)\s*whose\b", re.IGNORECASE)

@@ -168,7 +168,9 @@ def _an_attribute(subject: str) -> bool:
     """Is the ellipsis someone's attribute ("her age", "his job"), not another person ("his
     dad", whom the previous question is then asked about)?"""
     owner = _OWNER.match(subject)
-    return bool(owner) and not any(is_person_noun(w) for w in words(owner.group("owned")))
+    if owner is None:
+        return False
+    return not any(is_person_noun(w) for w in words(owner.group("owned")))
 
 
 SHORT_FOLLOW_UP = 6  # words of a follow-up naming nothing that leans on the last question

@@ -84,7 +84,7 @@ def _person_nouns(dict_dir: Path) -> dict:
         first = parts[len(parts) - senses]
         if word.isalpha() and lexicon_file.get(first) == PERSON:
             nouns.add(word)
-    plurals = {}
+    plurals: dict[str, str] = {}
     for line in (dict_dir / "noun.exc").read_text(encoding="latin-1").splitlines():
         form, *base = line.split()
         if base and base[0] in nouns and "_" not in form:
