@@ -170,13 +170,71 @@ SAID_BY_PRONOUN = re.compile(
 def speaker_named_before(k: int, sentences: list[Span], back: int = 3) -> str:
     """For a quotation whose speaker is a pronoun ("...agency drivers," he said.), the names of
     the closest sentence before it (of the `back` before) that names someone ("Martin Haldane,
-    58, ... said he was disappointed."): whom the quotation is by, for the word overlap."""
+    58, ... said he was disappointed."): whom the quotation is by, for the word overlap. A
+    sentence that goes on with a quotation opened before it ("They need to know whether...")
+    is by whoever the sentence that opened it, or the one before that, says spoke."""
     if not SAID_BY_PRONOUN.search(sentences[k].text):
-        return ""
+        opened = _quotation_opened_at(k, sentences, back)
+        if opened is None:
+            return ""
+        k = opened + 1  # the opening sentence and the one before it
+        if not any(SPEECH_WORD.search(s.text) for s in sentences[max(0, k - 2) : k]):
+            return ""
     for before in reversed(sentences[max(0, k - back) : k]):
         if names := name_phrases(before.text):
             return " " + " ".join(names)
     return ""
+
+
+SPEECH_WORD = re.compile(
+    r"\b(?:" + "|".join(sorted(SPEECH_VERBS, key=len, reverse=True)) + r")\b", re.IGNORECASE
+)
+
+
+def _open_quotes(text: str) -> int:
+    """+1 when the text opens a quotation it does not close, -1 when it closes one it did not
+    open, else 0 (straight quotes pair up in order; curly ones say which they are)."""
+    straight = text.count('"')
+    curly = text.count("“") - text.count("”")
+    if curly:
+        return 1 if curly > 0 else -1
+    if straight % 2 == 0:
+        return 0
+    return 1 if text.lstrip().startswith('"') or text.rfind('"') > len(text) // 2 else -1
+
+
+def _quotation_opened_at(k: int, sentences: list[Span], back: int) -> int | None:
+    """The sentence (of the `back` before, or this one) opening the quotation that sentence k
+    is part of, when k reports no speaker of its own; None when k stands outside quotes."""
+    if attribution_like(sentences[k].text):
+        return None
+    if _open_quotes(sentences[k].text) == 1:
+        return k
+    if _open_quotes(sentences[k].text) != -1 and not _inside(k, sentences, back):
+        return None
+    for j in range(k - 1, max(-1, k - 1 - back), -1):
+        balance = _open_quotes(sentences[j].text)
+        if balance == 1:
+            return j
+        if balance == -1 or attribution_like(sentences[j].text):
+            return None
+    return None
+
+
+def _inside(k: int, sentences: list[Span], back: int) -> bool:
+    """Is sentence k, holding no quote mark, between a quotation's opening and closing?"""
+    if '"' in sentences[k].text or "“" in sentences[k].text or "”" in sentences[k].text:
+        return False
+    later = sentences[k + 1 : k + 1 + back]
+    return any(_open_quotes(s.text) == -1 for s in later[:1])
+
+
+def attribution_like(text: str) -> bool:
+    """Does the sentence say who speaks ("he said", "Bethan Lloyd said")? ("...and told to get
+    out" names no speaker.)"""
+    return bool(SAID_BY_PRONOUN.search(text)) or bool(
+        SPEECH_WORD.search(text) and name_phrases(text)
+    )
 
 
 _NAME_RUN = re.compile(r"\b[A-Z][\w'’-]+(?:\s+(?:al-|bin\s+|de\s+)?[A-Z][\w'’-]+)+")

@@ -160,8 +160,10 @@ def read_answer(
         if not _fits(question, window, reading):
             likely[best] = min(likely[best], ECHO * bar)
     elif asks_which(question) and not lead_fits(question, window.text[reading.start : reading.end]):
-        # "Which photographer...?" answered "dpa": its best span that is a full name
-        reading = reader.read(question, [window.text], is_full_name)[0]
+        # "Which photographer...?" answered "dpa": its best span that is a full name, and
+        # not the question's own ("Orrin Chemicals" for "Which chemical ... the Orrin
+        # Chemicals building?"); with none, the span as read ("sodium hypochlorite")
+        reading = reader.read(question, [window.text], _names_the_answer(question))[0]
     elif _WHOSE.search(question) and not _fits(question, window, reading):
         # "Whose operation was cancelled?" answered "remove his tonsils cancelled on Monday":
         # its best span that names someone ("who" and "whom" may be answered "civilians")
@@ -247,6 +249,10 @@ def described_as(noun: str, text: str) -> list[str]:
             if name and bare not in STOPWORDS and bare not in adjectives and name not in found:
                 found.append(name)
     return found
+
+
+def _names_the_answer(question: str) -> Callable[[str], bool]:
+    return lambda span: is_full_name(span) and not echoes(question, span)
 
 
 def is_full_name(span: str) -> bool:
