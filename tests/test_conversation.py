@@ -90,6 +90,29 @@ RUNS = [
 ]
 
 
+GAZETTE = [
+    Turn("user", "According to the Valley Gazette, how many people were treated in hospital?"),
+    Turn("assistant", "Twelve. Twelve people were treated in hospital. [400.txt:L12]"),
+    Turn("user", "Were any of them firefighters?"),
+    Turn("assistant", "Twelve people ..., including two firefighters. [400.txt:L12]"),
+]
+OUTLETS = ["Valley Gazette", "County Post", "Regional Tribune"]
+
+
+def test_another_outlet_asks_what_was_asked_according_to_the_first_one():
+    asked = "According to the County Post, how many people were treated in hospital?"
+    assert standalone("What about the County Post?", GAZETTE, OUTLETS) == asked
+    then = [*GAZETTE, Turn("user", "What about the County Post?"), Turn("assistant", "Nine.")]
+    assert standalone("And the Tribune?", then, OUTLETS) == asked.replace("County Post", "Tribune")
+
+
+def test_a_place_after_an_attributed_question_is_no_outlet():
+    history = [Turn("user", "According to the Valley Gazette, how many fled Hama?")]
+    assert standalone("And Aleppo?", history, OUTLETS) == (
+        "According to the Valley Gazette, how many fled Aleppo?"
+    )
+
+
 def test_a_person_asked_about_by_their_role_is_the_name_the_answer_gives_it():
     assert standalone("What's his name?", MINISTER) == "What's the name of the health minister?"
     assert standalone("What did he promise?", MINISTER) == "What did Dominic Earle promise?"

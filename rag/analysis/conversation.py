@@ -69,7 +69,7 @@ class Conversation:
                 rewritten = None
             if rewritten:
                 return self.answers.clean_question(rewritten)
-        return standalone(question, history)
+        return standalone(question, history, self.answers.retriever.lexical().outlets)
 
     def _compare(
         self,

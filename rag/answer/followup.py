@@ -8,9 +8,11 @@ condense prompt (prompts/condense.md) does the rewrite and this is the fallback.
 """
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from rag.answer.evidence import name_phrases
+from rag.answer.outlets import names_outlet
 from rag.answer.routes import is_person_noun, proper_adjectives
 from rag.core.text import (
     CALENDAR_WORDS,
@@ -93,25 +95,31 @@ class Turn:
     content: str
 
 
-def standalone(question: str, history: list[Turn]) -> str:
-    """The question rewritten to stand alone; unchanged when it does or there is no history."""
-    return _standalone(question, history)[0]
+def standalone(question: str, history: list[Turn], outlets: Collection[str] = ()) -> str:
+    """The question rewritten to stand alone; unchanged when it does or there is no history.
+    `outlets`, the indexed outlets: "What about the County Post?" asks the question last
+    asked according to another outlet again, according to that one."""
+    return _standalone(question, history, outlets)[0]
 
 
-def _standalone(question: str, history: list[Turn]) -> tuple[str, str | None]:
+def _standalone(
+    question: str, history: list[Turn], outlets: Collection[str] = ()
+) -> tuple[str, str | None]:
     """The standalone question and who its "he" or "she" turned out to be (a name or a
     description), which a later "his" may go on meaning."""
     users = [i for i, t in enumerate(history) if t.role == "user" and t.content.strip()]
     if not users:
         return question, None
     last = users[-1]
-    previous, meant = _standalone(history[last].content, history[:last])  # a follow-up too?
+    previous, meant = _standalone(history[last].content, history[:last], outlets)
     answered = [t.content for t in history[last:] if t.role == "assistant"]
     answer = _MARKER.sub("", answered[-1]) if answered else ""
     if (asked := _BARE_WH.match(question)) and (was := _LEADING_WH.match(previous)):
         return asked.group("wh").capitalize() + previous[was.end() :], meant
     if ellipsis := _ELLIPSIS.match(question):
         subject = ellipsis.group("subject").strip(" ?.")
+        if outlets and (asked_again := _another_source(previous, subject, outlets)):
+            return asked_again, None
         if not _an_attribute(subject):
             return _swap_subject(previous, subject), None
         question = f"What is {subject}?"  # "And her age?" after "Where does she work?"
@@ -427,10 +435,12 @@ def _thing(previous: str, answer: str, person: str | None = None) -> str | None:
     ("What is her café called?" read as "...Hannah Leclerc's café...": "it" is the café)."""
     lead = re.split(r"(?<=[.!?])\s", answer.strip(), maxsplit=1)[0]
     added = [p for p in name_phrases(lead) if p not in previous]
-    if len(lead.split()) <= 6 and _ASKS_FOR_THING.search(previous):
-        if added:
+    if _ASKS_FOR_THING.search(previous):
+        if added and len(lead.split()) <= 6:
             return added[0]
-        if described := _described(previous, "that"):  # "the rail line that will stay closed"
+        # no name given ("sodium hypochlorite", or a sentence that names nothing new): what
+        # the question described, "the rail line that will stay closed"
+        if not added and (described := _described(previous, "that")):
             return described
     names = [n for n in _names(previous) + _names(answer) if not person or n not in person]
     return names[0] if names else None
@@ -459,6 +469,29 @@ def _other_gender(pronoun: str, texts: list[str]) -> set[str]:
                 ):
                     other.add(name)
     return other
+
+
+_ACCORDING_TO = re.compile(
+    r"\b(?i:according\s+to)\s+(?P<source>(?i:the\s+)?[A-Z][\w'’.-]*(?:\s+[A-Z][\w'’.-]*)*)"
+)
+_A_NAME = re.compile(r"^(?i:the\s+)?[A-Z][\w'’.-]*(?:\s+[A-Z][\w'’.-]*)*$")
+
+
+def _another_source(previous: str, subject: str, outlets: Collection[str]) -> str | None:
+    """ "What about the County Post?" after a question asked "according to the Valley
+    Gazette" (itself, or the question it leaned on): that question, according to the County
+    Post. None when the subject names no outlet or nothing was asked according to one."""
+    if not _A_NAME.match(subject) or not any(names_outlet(subject, o) for o in outlets):
+        return None
+    context = _CONTEXT.search(previous)
+    for host in (
+        previous[: context.start()] if context else previous,
+        *([context.group(1)] if context else []),
+    ):
+        if found := _ACCORDING_TO.search(host):
+            swapped = host[: found.start("source")] + subject + host[found.end("source") :]
+            return swapped.rstrip(" ?") + "?"
+    return None
 
 
 def _swap_subject(previous: str, subject: str) -> str:

@@ -14,6 +14,7 @@ from rag.answer.evidence import (
     score_evidence,
 )
 from rag.answer.generate import Draft, Generator, OnToken, build_generator, overview_draft
+from rag.answer.outlets import names_outlet, without_attribution
 from rag.answer.reader import as_asked
 from rag.answer.retrieve import HybridRetriever
 from rag.answer.routes import Route, names_asked, statement_speaker, statement_topic
@@ -169,7 +170,7 @@ class AnswerService:
         Daily Beacon"): what a user asking that way wants the answer to come from."""
         if not names_asked(question):
             return []
-        return sorted(o for o in self.retriever.lexical().outlets if _names_outlet(question, o))
+        return sorted(o for o in self.retriever.lexical().outlets if names_outlet(question, o))
 
     def _unknown_names(self, question: str, outlets: list[str] | None = None) -> list[str]:
         """The names the question asks about when not one of them is in the corpus (then
@@ -262,31 +263,3 @@ class AnswerService:
 
 
 _UNMARKED_CONTRACTION = re.compile(r"\b(what|where|who|how|when|why)s\b", re.IGNORECASE)
-
-
-def _names_outlet(question: str, outlet: str) -> bool:
-    """Does the question name this outlet, capitalised as the outlet writes it ("The Times",
-    not "how many times"), with or without its leading "The", or by its first two words or
-    more ("the Meridian Press" for "Meridian Press Agency")?"""
-    return _outlet_mention(outlet).search(question) is not None
-
-
-def _outlet_mention(outlet: str) -> re.Pattern:
-    words = re.sub(r"^the\s+", "", outlet.strip(), flags=re.IGNORECASE).split()
-    shortest = min(2, len(words))
-    names = [" ".join(words[:n]) for n in range(len(words), shortest - 1, -1)]
-    either = "|".join(re.escape(n) for n in names) or "(?!)"
-    return re.compile(rf"(?<![\w-])(?:{either})(?![\w-])")
-
-
-def without_attribution(question: str, outlets: list[str]) -> str:
-    """The question without "according to <outlet>" when that outlet's files are what it is
-    answered from: the reader, never trained on such phrases, read "According to the Meridian
-    Press Agency, how many drivers are on strike?" with 0.10 confidence where it read the bare
-    question with 0.21."""
-    for outlet in outlets:
-        mention = _outlet_mention(outlet).pattern
-        phrase = rf",?\s*\b(?i:according to)\s+(?i:the\s+)?{mention}\s*,?\s*"
-        question = re.sub(phrase, " ", question).strip()
-    question = question[:1].upper() + question[1:]
-    return re.sub(r"\s+([?.!])", r"\1", question)
