@@ -273,6 +273,10 @@ def test_a_question_about_names_no_article_mentions_abstains_and_says_why(sample
         ("What was Hayat Tahrir al-Sham previously called?", "factoid"),  # a name asked
         ("What happens to monthly pass holders?", "open"),  # a description, not one span
         ("What will happen to the talks?", "open"),
+        # two questions in one want several points
+        ("What will the audit look at and when will it finish?", "open"),
+        ("What is the Eastgate tram extension and how did it get approved?", "open"),
+        ("What is the name of the man who lives and works in Hama?", "factoid"),
     ],
 )
 def test_questions_are_routed_by_their_form(question, route):

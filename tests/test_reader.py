@@ -360,3 +360,17 @@ def test_a_short_answer_leaves_out_the_name_and_age_the_question_gives():
         "a chemist at the University of Wendmouth"
     )
     assert _past_the_asked("Who leads HTS?", "Abu Mohammed al-Golani") == "Abu Mohammed al-Golani"
+
+
+def test_a_share_is_no_sum_of_money():
+    asked = "What share of the joint venture does Ostrander Civils hold?"
+    assert not lead_fits(asked, "£179 million")
+    assert lead_fits(asked, "40 per cent")
+
+
+def test_a_bare_number_names_no_one_asked_for():
+    from rag.answer.routes import names_no_one
+
+    assert names_no_one("Who will replace Gareth Lowther?", "52")
+    assert not names_no_one("Who will replace Gareth Lowther?", "Dr Jane Rowe, 49")
+    assert not names_no_one("How old is Gareth Lowther?", "52")

@@ -20,6 +20,7 @@ from rag.answer.routes import (
     counted_noun,
     echoes,
     lead_fits,
+    names_no_one,
     persons_described,
     proper_adjectives,
     repeats_question,
@@ -363,13 +364,16 @@ def _likelihoods(
 ) -> list[float]:
     """P(each window's answer is right), from its reading and its evidence's scores and rank;
     below the bar for a "who" or "which" window whose span only names what the question names
-    ("Who leads HTS?" read as "Hayat Tahrir al-Sham"): the answer is elsewhere, if anywhere."""
+    ("Who leads HTS?" read as "Hayat Tahrir al-Sham"), or a "who" window whose span is a bare
+    number ("52" for "Who will replace him?"): the answer is elsewhere, if anywhere."""
     likely = [
         reader.combined(window_features(r, cluster[0], rank), r)
         for rank, (r, cluster) in enumerate(zip(readings, candidates))
     ]
     echo = echoes if wants_name(question) else repeats_question
     return [
-        min(p, ECHO * bar) if echo(question, w.text[r.start : r.end]) else p
+        min(p, ECHO * bar)
+        if echo(question, span := w.text[r.start : r.end]) or names_no_one(question, span)
+        else p
         for p, r, w in zip(likely, readings, read)
     ]

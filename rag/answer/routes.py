@@ -107,6 +107,18 @@ _WANTS_DATE = re.compile(
 _WANTS_NAME = re.compile(_LEAD_IN + r"(?:who|whom|whose|which)\b", re.IGNORECASE)
 
 
+_WANTS_SHARE = re.compile(_LEAD_IN + r"what (?:percentage|proportion|share)\b", re.IGNORECASE)
+_ASKS_WHO = re.compile(_LEAD_IN + r"(?:who|whom)\b", re.IGNORECASE)
+
+
+def names_no_one(question: str, span: str) -> bool:
+    """Is the span only a number ("52", an age) where the question asks who?"""
+    if not _ASKS_WHO.search(question):
+        return False
+    left = [w for w in words(span) if not w.isdigit() and w not in NUMBER_WORDS]
+    return bool(numbers(span)) and not left
+
+
 def wants_name(question: str) -> bool:
     """Does the question ask "who" or "which"?"""
     return bool(_WANTS_NAME.search(question))
@@ -202,13 +214,15 @@ def lead_fits(question: str, span: str, after: str = "") -> bool:
     if asks_money(question):  # "How much will it cost?" is not "about 30 per cent"
         return _is_money(span + after[:16])
     if asks_a_persons_name(question):  # "What is the name of the firefighter...?"
-        return _names_someone(span, besides=question)
+        return names_someone(span, besides=question)
     which = re.search(r"\bwhich\s+([a-z]{3,})", question, re.IGNORECASE)
     if which and which.group(1).lower().rstrip("s") in span.lower():
         return True
     if _WANTS_EXTENT.search(question):
         return is_extent(span)
     if _WANTS_NUMBER.search(question):
+        if _WANTS_SHARE.search(question) and _is_money(span + after[:16]):
+            return False  # "What share of the joint venture...?" is not "£179 million"
         return has_number and not _measures_another_thing(question, span, after)
     if _WANTS_DATE.search(question):
         return has_number or any(w in CALENDAR_WORDS for w in re.findall(r"[a-z]+", span.lower()))
@@ -219,7 +233,7 @@ def lead_fits(question: str, span: str, after: str = "") -> bool:
         said = set(re.findall(r"[a-z]+", span.lower()))
         return counted or has_name or bool(said & (TIME_WORDS | CALENDAR_WORDS))
     if _WANTS_NAME.search(question):  # "Monday" or "the second time" names no one
-        return bool(re.search(r"\d", span)) or _names_someone(span)
+        return bool(re.search(r"\d", span)) or names_someone(span)
     return True
 
 
@@ -241,7 +255,7 @@ def _is_money(text: str) -> bool:
     return any(sign in text for sign in CURRENCY_SIGNS) or bool(set(words(text)) & CURRENCY_WORDS)
 
 
-def _names_someone(span: str, besides: str = "") -> bool:
+def names_someone(span: str, besides: str = "") -> bool:
     """Does the span hold a name: a capitalised word that is no stopword or calendar word
     (nor a word of `besides`, the question: "Orrin Chemicals" names no spokesperson of it)?"""
     known = set(words(besides))
@@ -411,9 +425,23 @@ def route_of(question: str) -> Route:
         return "summary"
     if _COMPARE.search(question) or asks_what_changed(question):
         return "compare"
-    if _OPEN.search(question) or _PROCESS.search(question) or _STATEMENTS.search(question):
+    if (
+        _OPEN.search(question)
+        or _PROCESS.search(question)
+        or _STATEMENTS.search(question)
+        or _TWO_QUESTIONS.search(question)
+    ):
         return "open"
     return "factoid"
+
+
+# "What will the audit look at and when will it finish?": two questions, so several points
+_TWO_QUESTIONS = re.compile(
+    r"^\s*(?:what|who|how|when|where|why|which)\b[^?]*?[\s,](?:and|but)\s+"
+    r"(?:how|when|why|where|who|what|which)\s+(?:[\w'’-]+\s+)?"
+    r"(?:is|was|are|were|will|would|did|does|do|has|have|had|can|could|much|many|long|old)\b",
+    re.IGNORECASE,
+)
 
 
 _CAPITALISED = re.compile(r"(?<=\s)[A-Z][\w.'’-]*")
