@@ -672,3 +672,16 @@ def test_a_short_follow_up_naming_nothing_takes_the_last_question_as_context():
     assert standalone("Where did the people go?", history).endswith("the Brackwell fire)")
     assert standalone("Did the school close?", history) == "Did the school close?"
     assert standalone("What did the council say?", history) == "What did the council say?"
+
+
+def test_an_unnamed_person_stays_the_one_described_through_the_conversation():
+    """The answer named no one: "he" is the officer the question described, turn after turn,
+    never "Brackenford", the town that question mentions."""
+    history = [
+        Turn("user", "Who was the council officer who ran the Brackenford tram tender?"),
+        Turn("assistant", "The senior council officer at the centre of the row. [600.txt:L5]"),
+    ]
+    described = "the council officer who ran the Brackenford tram tender"
+    assert standalone("How old is he?", history) == f"How old is {described}?"
+    history += [Turn("user", "How old is he?"), Turn("assistant", "The sources do not say.")]
+    assert standalone("What is he accused of?", history) == f"What is {described} accused of?"

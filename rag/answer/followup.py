@@ -130,7 +130,11 @@ def _standalone(
     if _ASKS_THEIR_NAME.search(question) and (role := _role(previous, answer)):
         rewritten, person = _describe(rewritten, role), role  # "What's his name?": the role's
     elif pronoun := _PERSON.search(rewritten):
-        if named := _person(previous, answer, places | _other_gender(pronoun.group(1), texts)):
+        if meant and meant.startswith("the ") and meant in previous:
+            # the unnamed person the last question was about ("How old is the council officer
+            # who ran the tender?"), not a name that question mentions (Brackenford)
+            rewritten, person = _describe(rewritten, meant), meant
+        elif named := _person(previous, answer, places | _other_gender(pronoun.group(1), texts)):
             rewritten = _PERSON.sub(lambda m: _refer(m, named), rewritten)
             person = named
         elif person := _described(previous, "who") or meant:
@@ -253,6 +257,8 @@ def _person(previous: str, answer: str, places: set[str] = frozenset()) -> str |
         return added[0]
     if in_question:
         return in_question[0]
+    if _asks_for_a_person(previous) and _described(previous, "who"):
+        return None  # "the council officer who ran the tender", not the town it names
     actors = [
         w
         for w in _names(previous)
