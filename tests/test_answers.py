@@ -314,3 +314,12 @@ def test_an_outlet_is_named_by_the_and_its_last_word():
     assert without_attribution("How many, according to the Tribune?", ["Regional Tribune"]) == (
         "How many?"
     )
+
+
+@pytest.mark.slow
+def test_where_outlets_differ_each_one_says_what_it_reports(corpus4_pipeline):
+    """The evacuation zone's sizes are no figures the comparison pairs up (one mile, a 1.6km
+    cordon, 3km); each outlet's own sentence on it is shown."""
+    answer = corpus4_pipeline.ask("How do the outlets differ on the size of the evacuation zone?")
+    assert answer.route == "compare"
+    assert "1.6km cordon" in answer.answer and "one mile" in answer.answer, answer.answer

@@ -11,17 +11,20 @@ import numpy as np
 from rag.analysis.compare import Claim, Comparison, Conflict
 from rag.analysis.service import AnalysisService
 from rag.answer.compose import compose, ms
+from rag.answer.evidence import Evidence, score_evidence
 from rag.answer.followup import Turn, standalone
 from rag.answer.generate import ChatGenerator, OnToken
 from rag.answer.routes import asks_what_changed, asks_where_sources_differ, route_of
 from rag.answer.service import AnswerService, OnSentence
 from rag.core.errors import LLMUnavailable
-from rag.core.models import Answer, AnswerSentence, Citation
+from rag.core.models import Answer, AnswerSentence, Citation, Hit
 from rag.index.filters import Filters
 
 COMPARE_CLAIMS = 3  # corroborated claims shown for a comparison request
 COMPARE_SINGLES = 2  # and claims only one file reports
 COMPARE_FIGURES = 3  # sentences quoted for a revision or a figure the files state differently
+COMPARE_OUTLETS = 4  # files quoted on what the sources differ about, one sentence each
+EACH_OUTLET_SHARE = 0.8  # of the best file's score that another file's sentence needs
 
 
 class Conversation:
@@ -92,6 +95,8 @@ class Conversation:
         shown = _relevant(question, comparison.corroborated, COMPARE_CLAIMS, self.answers)
         shown += _relevant(question, comparison.single_source, COMPARE_SINGLES, self.answers)
         sentences = _changes(question, comparison, self.answers, shown)
+        if asks_where_sources_differ(question):
+            sentences += _each_outlet(question, hits, self.answers, sentences)
         quoted = {s.text for s in sentences}
         shown = [c for c in shown if c.text not in quoted]
         sentences += [AnswerSentence(text=c.text, citations=c.citations) for c in shown]
@@ -100,6 +105,29 @@ class Conversation:
                 on_sentence(sentence)
         timings = {"total_ms": ms(began)}
         return compose(question, "extractive", sentences, hits, None, timings)
+
+
+def _each_outlet(
+    question: str, hits: list[Hit], answers: AnswerService, shown: list[AnswerSentence]
+) -> list[AnswerSentence]:
+    """For "How do the outlets differ on the size of the evacuation zone?": what each file
+    says of it, its sentence closest to the question (one mile, a 1.6km cordon, 3km), files
+    in the order of their best sentence, those already quoted left out. Not every difference
+    is a figure the comparison pairs up (a distance in other units, a time of day)."""
+    quoted = {(c.file, c.start) for sentence in shown for c in sentence.citations}
+    evidence = score_evidence(question, hits, answers.vectors, answers.retriever.lexical().idf)
+    best: dict[str, Evidence] = {}
+    for ev in evidence:
+        best.setdefault(ev.file, ev)
+    if not best:
+        return []
+    top = max(ev.score for ev in best.values())
+    chosen = [
+        ev
+        for ev in sorted(best.values(), key=lambda ev: -ev.score)
+        if ev.score >= EACH_OUTLET_SHARE * top and (ev.file, ev.start) not in quoted
+    ]
+    return [AnswerSentence(text=ev.text, citations=[ev.cite()]) for ev in chosen[:COMPARE_OUTLETS]]
 
 
 def _changes(
