@@ -323,3 +323,24 @@ def test_where_outlets_differ_each_one_says_what_it_reports(corpus4_pipeline):
     answer = corpus4_pipeline.ask("How do the outlets differ on the size of the evacuation zone?")
     assert answer.route == "compare"
     assert "1.6km cordon" in answer.answer and "one mile" in answer.answer, answer.answer
+
+
+@pytest.fixture(scope="module")
+def corpus6_pipeline(tmp_path_factory):
+    from rag.pipeline import build_pipeline
+    from tests.helpers import ROOT, make_settings
+
+    pipeline = build_pipeline(make_settings(tmp_path_factory.mktemp("corpus6") / "rag"))
+    pipeline.ingest(ROOT / "tests" / "corpus6")
+    return pipeline
+
+
+@pytest.mark.slow
+def test_what_changed_in_an_update_quotes_its_revisions_not_only_the_first(corpus6_pipeline):
+    """The wire's update revised its headline sentence and its figures (£47m over and 14
+    months late -> £52m and 18 months): both revisions are quoted, older first."""
+    answer = corpus6_pipeline.ask("What changed in Northline Wire's updated version of its story?")
+    assert answer.route == "compare"
+    text = answer.answer
+    assert "£47 million more" in text and "£52 million more" in text, text
+    assert text.index("£47 million more") < text.index("£52 million more")

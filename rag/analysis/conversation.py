@@ -24,7 +24,8 @@ COMPARE_CLAIMS = 3  # corroborated claims shown for a comparison request
 COMPARE_SINGLES = 2  # and claims only one file reports
 COMPARE_FIGURES = 3  # sentences quoted for a revision or a figure the files state differently
 COMPARE_OUTLETS = 4  # files quoted on what the sources differ about, one sentence each
-EACH_OUTLET_SHARE = 0.8  # of the best file's score that another file's sentence needs
+EACH_OUTLET_SHARE = 0.6  # of the best file's score that another file's sentence needs
+COMPARE_REVISIONS = 3  # revisions between versions of a story quoted for "what changed"
 
 
 class Conversation:
@@ -152,8 +153,10 @@ def _changes(
         bar = _similarities(question, [shown[0].text], answers)[0] if shown else 0.0
         near = _similarities(question, [f.focus for f in figures], answers)
         figures = [f for f, similarity in zip(figures, near) if similarity > bar]
-    found = [_closest(question, revised, answers), _closest(question, figures, answers)]
-    quoted = [c for change in found if change for c in change.citations[:COMPARE_FIGURES]]
+    # "What changed in the updated version?": its revisions, the closest to the question first
+    found = _closest(question, revised, answers, COMPARE_REVISIONS)
+    found += _closest(question, figures, answers)
+    quoted = [c for change in found for c in change.citations[:COMPARE_FIGURES]]
     unique = {(c.file, c.start): c for c in quoted}.values()
     return [AnswerSentence(text=c.quote, citations=[c]) for c in unique]
 
@@ -199,10 +202,14 @@ def _figure_words(conflict: Conflict, around: int = 4) -> str:
     return " ".join(parts) or conflict.claim
 
 
-def _closest(question: str, changes: list[_Change], answers: AnswerService) -> _Change | None:
+def _closest(
+    question: str, changes: list[_Change], answers: AnswerService, most: int = 1
+) -> list[_Change]:
+    """The `most` changes closest to the question, closest first."""
     if not changes:
-        return None
-    return changes[int(np.argmax(_similarities(question, [c.focus for c in changes], answers)))]
+        return []
+    order = np.argsort(-_similarities(question, [c.focus for c in changes], answers))
+    return [changes[int(i)] for i in order[:most]]
 
 
 def _similarities(question: str, texts: list[str], answers: AnswerService) -> np.ndarray:
