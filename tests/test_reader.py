@@ -374,3 +374,5 @@ def test_a_bare_number_names_no_one_asked_for():
     assert names_no_one("Who will replace Gareth Lowther?", "52")
     assert not names_no_one("Who will replace Gareth Lowther?", "Dr Jane Rowe, 49")
     assert not names_no_one("How old is Gareth Lowther?", "52")
+    # who a named person is: "32" leads the sentence describing him
+    assert not names_no_one("Who was Anas Alkharboutli?", "32")

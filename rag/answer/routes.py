@@ -109,11 +109,16 @@ _WANTS_NAME = re.compile(_LEAD_IN + r"(?:who|whom|whose|which)\b", re.IGNORECASE
 
 _WANTS_SHARE = re.compile(_LEAD_IN + r"what (?:percentage|proportion|share)\b", re.IGNORECASE)
 _ASKS_WHO = re.compile(_LEAD_IN + r"(?:who|whom)\b", re.IGNORECASE)
+_WHO_IS_NAMED = re.compile(  # "Who was Anas Alkharboutli?", "Who is Abu Mohammed al-Golani?"
+    r"^\s*(?i:who(?:['’]s|\s+(?:is|was|are|were)))\s+"
+    r"[A-Z][\w'’.-]*(?:\s+(?:al-|bin\s+|de\s+)?[A-Z][\w'’.-]*)*\s*\??\s*$"
+)
 
 
 def names_no_one(question: str, span: str) -> bool:
-    """Is the span only a number ("52", an age) where the question asks who?"""
-    if not _ASKS_WHO.search(question):
+    """Is the span only a number ("52", an age) where the question asks who? Not when it asks
+    who a named person is ("Who was Anas Alkharboutli?": "32" leads a fair description)."""
+    if not _ASKS_WHO.search(question) or _WHO_IS_NAMED.match(question):
         return False
     left = [w for w in words(span) if not w.isdigit() and w not in NUMBER_WORDS]
     return bool(numbers(span)) and not left
