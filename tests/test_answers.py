@@ -127,12 +127,7 @@ def test_bad_questions_are_refused(sample_pipeline, question, message):
 
 @pytest.fixture(scope="module")
 def corpus3_pipeline(tmp_path_factory):
-    from rag.pipeline import build_pipeline
-    from tests.helpers import ROOT, make_settings
-
-    pipeline = build_pipeline(make_settings(tmp_path_factory.mktemp("corpus3") / "rag"))
-    pipeline.ingest(ROOT / "tests" / "corpus3")
-    return pipeline
+    return _ingested(tmp_path_factory, "corpus3")
 
 
 @pytest.mark.slow
@@ -242,12 +237,7 @@ def test_a_which_answer_is_the_name_not_the_clause_around_it(corpus3_pipeline):
 
 @pytest.fixture(scope="module")
 def corpus4_pipeline(tmp_path_factory):
-    from rag.pipeline import build_pipeline
-    from tests.helpers import ROOT, make_settings
-
-    pipeline = build_pipeline(make_settings(tmp_path_factory.mktemp("corpus4") / "rag"))
-    pipeline.ingest(ROOT / "tests" / "corpus4")
-    return pipeline
+    return _ingested(tmp_path_factory, "corpus4")
 
 
 @pytest.mark.slow
@@ -327,12 +317,7 @@ def test_where_outlets_differ_each_one_says_what_it_reports(corpus4_pipeline):
 
 @pytest.fixture(scope="module")
 def corpus6_pipeline(tmp_path_factory):
-    from rag.pipeline import build_pipeline
-    from tests.helpers import ROOT, make_settings
-
-    pipeline = build_pipeline(make_settings(tmp_path_factory.mktemp("corpus6") / "rag"))
-    pipeline.ingest(ROOT / "tests" / "corpus6")
-    return pipeline
+    return _ingested(tmp_path_factory, "corpus6")
 
 
 @pytest.mark.slow
@@ -344,3 +329,13 @@ def test_what_changed_in_an_update_quotes_its_revisions_not_only_the_first(corpu
     text = answer.answer
     assert "£47 million more" in text and "£52 million more" in text, text
     assert text.index("£47 million more") < text.index("£52 million more")
+
+
+def _ingested(tmp_path_factory, corpus: str):  # type: ignore[no-untyped-def]
+    """A pipeline of its own over one of the test corpora (tests/<corpus>)."""
+    from rag.pipeline import build_pipeline
+    from tests.helpers import ROOT, make_settings
+
+    pipeline = build_pipeline(make_settings(tmp_path_factory.mktemp(corpus) / "rag"))
+    pipeline.ingest(ROOT / "tests" / corpus)
+    return pipeline
