@@ -161,10 +161,9 @@ def score_evidence(
     return sorted(found, key=lambda ev: -ev.score)
 
 
-SAID_BY_PRONOUN = re.compile(
-    r"\b(?:he|she|they)\s+(?:" + "|".join(sorted(SPEECH_VERBS, key=len, reverse=True)) + r")\b",
-    re.IGNORECASE,
-)
+_SPEECH = "|".join(sorted(SPEECH_VERBS, key=len, reverse=True))
+SAID_BY_PRONOUN = re.compile(r"\b(?:he|she|they)\s+(?:" + _SPEECH + r")\b", re.IGNORECASE)
+_SPEECH_WORD = re.compile(r"\b(?:" + _SPEECH + r")\b", re.IGNORECASE)
 
 
 def speaker_named_before(k: int, sentences: list[Span], back: int = 3) -> str:
@@ -178,17 +177,12 @@ def speaker_named_before(k: int, sentences: list[Span], back: int = 3) -> str:
         if opened is None:
             return ""
         k = opened + 1  # the opening sentence and the one before it
-        if not any(SPEECH_WORD.search(s.text) for s in sentences[max(0, k - 2) : k]):
+        if not any(_SPEECH_WORD.search(s.text) for s in sentences[max(0, k - 2) : k]):
             return ""
     for before in reversed(sentences[max(0, k - back) : k]):
         if names := name_phrases(before.text):
             return " " + " ".join(names)
     return ""
-
-
-SPEECH_WORD = re.compile(
-    r"\b(?:" + "|".join(sorted(SPEECH_VERBS, key=len, reverse=True)) + r")\b", re.IGNORECASE
-)
 
 
 def _open_quotes(text: str) -> int:
@@ -206,34 +200,34 @@ def _open_quotes(text: str) -> int:
 def _quotation_opened_at(k: int, sentences: list[Span], back: int) -> int | None:
     """The sentence (of the `back` before, or this one) opening the quotation that sentence k
     is part of, when k reports no speaker of its own; None when k stands outside quotes."""
-    if attribution_like(sentences[k].text):
+    if _names_its_speaker(sentences[k].text):
         return None
     if _open_quotes(sentences[k].text) == 1:
         return k
-    if _open_quotes(sentences[k].text) != -1 and not _inside(k, sentences, back):
+    if _open_quotes(sentences[k].text) != -1 and not _inside(k, sentences):
         return None
     for j in range(k - 1, max(-1, k - 1 - back), -1):
         balance = _open_quotes(sentences[j].text)
         if balance == 1:
             return j
-        if balance == -1 or attribution_like(sentences[j].text):
+        if balance == -1 or _names_its_speaker(sentences[j].text):
             return None
     return None
 
 
-def _inside(k: int, sentences: list[Span], back: int) -> bool:
-    """Is sentence k, holding no quote mark, between a quotation's opening and closing?"""
-    if '"' in sentences[k].text or "“" in sentences[k].text or "”" in sentences[k].text:
+def _inside(k: int, sentences: list[Span]) -> bool:
+    """Is sentence k, holding no quote mark, in the middle of a quotation (the next sentence
+    closes one)?"""
+    if any(mark in sentences[k].text for mark in '"“”') or k + 1 >= len(sentences):
         return False
-    later = sentences[k + 1 : k + 1 + back]
-    return any(_open_quotes(s.text) == -1 for s in later[:1])
+    return _open_quotes(sentences[k + 1].text) == -1
 
 
-def attribution_like(text: str) -> bool:
+def _names_its_speaker(text: str) -> bool:
     """Does the sentence say who speaks ("he said", "Bethan Lloyd said")? ("...and told to get
     out" names no speaker.)"""
     return bool(SAID_BY_PRONOUN.search(text)) or bool(
-        SPEECH_WORD.search(text) and name_phrases(text)
+        _SPEECH_WORD.search(text) and name_phrases(text)
     )
 
 
