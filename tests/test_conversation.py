@@ -106,6 +106,12 @@ def test_another_outlet_asks_what_was_asked_according_to_the_first_one():
     assert standalone("And the Tribune?", then, OUTLETS) == asked.replace("County Post", "Tribune")
 
 
+def test_an_outlet_of_several_words_is_asked_about_again_too():
+    history = [Turn("user", "According to AP, how far did the insurgents retreat from Hama?")]
+    asked = "According to the Times of Oman, how far did the insurgents retreat from Hama?"
+    assert standalone("What about the Times of Oman?", history, ["AP", "Times of Oman"]) == asked
+
+
 def test_a_place_after_an_attributed_question_is_no_outlet():
     history = [Turn("user", "According to the Valley Gazette, how many fled Hama?")]
     assert standalone("And Aleppo?", history, OUTLETS) == (

@@ -477,10 +477,9 @@ def _other_gender(pronoun: str, texts: list[str]) -> set[str]:
     return other
 
 
-_ACCORDING_TO = re.compile(
-    r"\b(?i:according\s+to)\s+(?P<source>(?i:the\s+)?[A-Z][\w'’.-]*(?:\s+[A-Z][\w'’.-]*)*)"
-)
-_A_NAME = re.compile(r"^(?i:the\s+)?[A-Z][\w'’.-]*(?:\s+[A-Z][\w'’.-]*)*$")
+_SOURCE_NAME = r"(?i:the\s+)?[A-Z][\w'’.-]*(?:\s+(?:of\s+|and\s+|&\s+)?[A-Z][\w'’.-]*)*"
+_ACCORDING_TO = re.compile(rf"\b(?i:according\s+to)\s+(?P<source>{_SOURCE_NAME})")
+_A_NAME = re.compile(rf"^{_SOURCE_NAME}$")  # "the County Post", "the Times of Oman"
 
 
 def _another_source(previous: str, subject: str, outlets: Collection[str]) -> str | None:
