@@ -32,6 +32,9 @@ pytestmark = pytest.mark.slow  # the whole eval harness
         ("Hama, Syria's fourth largest city", "fourth", True),
         ("the Syrian National Army", "Syrian National Army", True),
         ("Syrians", "Syria", False),
+        ("the alarm sounded at 3.42am", "3.42", True),
+        ("insured for £2.6 million", "2.6 million", True),
+        ("the alarm sounded at 3.43am", "3.42", False),
     ],
 )
 def test_answers_match_expected_text_after_normalising(answer, expected, found):

@@ -100,6 +100,9 @@ def normalise(text: str) -> str:
 
 def contains(answer: str, expected: str) -> bool:
     """Does the answer state the expected text (after normalising both)?"""
+    decimal = expected.strip()
+    if re.fullmatch(r"\d+\.\d+", decimal) and float(decimal) in numbers(answer):
+        return True  # "3.42" in "at 3.42am", which the word match below splits apart
     needle, haystack = normalise(expected), normalise(answer)
     if re.fullmatch(r"\d+(\.\d+)?", needle):
         return float(needle) in numbers(answer)
