@@ -61,6 +61,14 @@ def test_a_dateline_naming_an_agency_of_several_words_is_dropped(tmp_path):
     assert doc.dateline == "CASTLEBURY"
 
 
+def test_a_capitalised_word_joined_by_a_hyphen_is_no_dateline(tmp_path):
+    path = tmp_path / "a.txt"
+    path.write_text("A BALACLAVA-clad gang abseiled through a museum roof.\n")
+    doc = load_document(path, "a.txt", 1000)
+    assert [doc.text[s:e] for s, e in doc.segments] == [path.read_text().strip()]
+    assert doc.dateline is None
+
+
 def test_segments_point_into_the_original_text(tmp_path):
     path = tmp_path / "a.txt"
     path.write_text(" date 2024-01-02 BEIRUT — (AP) — First sentence here.\n\nSecond line.\n")

@@ -30,11 +30,12 @@ _MENU_WORDS = {"nav", "navbar", "navigation", "menu", "menubar", "breadcrumb", "
 _SOURCE_LINE = re.compile(r"^(?:source|via|published by|outlet)\s*:\s*(.{2,80})$", re.IGNORECASE)
 _DATE_PREFIX = re.compile(r"^\s*date\s+(\d{4}-\d{2}-\d{2})\s+", re.IGNORECASE)
 _AGENCY = re.compile(r"\((AP|AFP|Reuters|dpa|ANI|Xinhua|UPI|PTI|IANS)\)")
-# "BEIRUT — (AP) — ", "BEIRUT — ", "Damascus [Syria], December 2: "
+# "BEIRUT — (AP) — ", "BEIRUT — ", "Damascus [Syria], December 2: "; a hyphen only with a
+# space after it ("A BALACLAVA-clad gang" is the sentence)
 _DATELINE = re.compile(
     r"^(?!(?:SYSTEM|ASSISTANT|DEVELOPER)\s*:)"  # a role label, not a place
     r"(?P<place>[A-Z][A-Z .'-]{2,40}|[A-Z][a-z]+ \[[A-Za-z ]+\](?:, [A-Z][a-z]+ \d{1,2})?)"
-    r"\s*(?:(?:\([A-Za-z][A-Za-z .&'-]{0,40}\)\s*)?[—–-]\s*"  # "PORT ELSBY (Meridian) —"
+    r"\s*(?:(?:\([A-Za-z][A-Za-z .&'-]{0,40}\)\s*)?(?:[—–]|-(?=\s))\s*"  # "PORT ELSBY (Meridian) —"
     r"(?:\([A-Za-z][A-Za-z .&'-]{0,40}\)\s*[—–-]\s*)?|:\s+)"  # "BEIRUT — (AP) —"
 )
 _MONTHS = "jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec"
