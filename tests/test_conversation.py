@@ -119,6 +119,54 @@ def test_a_place_after_an_attributed_question_is_no_outlet():
     )
 
 
+def test_an_outlet_named_after_a_question_of_every_source_asks_it_of_that_one():
+    history = [Turn("user", "How many people were treated in hospital?"), Turn("assistant", "9.")]
+    assert standalone("And the Tribune?", history, OUTLETS) == (
+        "How many people were treated in hospital, according to the Tribune?"
+    )
+
+
+def test_an_ellipsis_that_names_nothing_is_a_condition_on_the_same_question():
+    history = [Turn("user", "What does Sasha Brindley think the pieces are worth?")]
+    assert standalone("And melted down as scrap?", history) == (
+        "What does Sasha Brindley think the pieces are worth, melted down as scrap?"
+    )
+
+
+def test_she_after_who_is_a_name_is_that_name_not_the_place_the_answer_leads_with():
+    history = [
+        Turn("user", "Who is Mara Quist?"),
+        Turn("assistant", "Elsby. His niece, Mara Quist, who lives in Elsby, wept. [p.txt:L20]"),
+    ]
+    assert standalone("How old is she?", history) == "How old is Mara Quist?"
+
+
+def test_there_is_a_place_asked_about_before_never_the_person_just_asked_about():
+    history = [
+        Turn("user", "Who was the nurse on duty at the Calder Clinic when the fire began?"),
+        Turn("assistant", "Ruth Penn. Nurse Ruth Penn, 31, was on duty. [s.txt:L12]"),
+        Turn("user", "Why couldn't she stop them?"),
+        Turn("assistant", "The sources do not say."),
+    ]
+    assert standalone("How many nurses worked there before the cuts?", history) == (
+        "How many nurses worked at the Calder Clinic before the cuts?"
+    )
+
+
+def test_there_is_where_the_question_placed_something_not_whom_it_is_attributed_to():
+    history = [
+        Turn("user", "How many soldiers went to Kersbridge, according to the Ministry of Defence?")
+    ]
+    assert standalone("What were they there to do?", history) == (
+        "What were they in Kersbridge to do?"
+    )
+
+
+def test_a_bare_why_after_a_question_for_an_amount_takes_it_as_context():
+    history = [Turn("user", "How many objects were stolen?"), Turn("assistant", "13.")]
+    assert standalone("Why?", history) == "Why? (How many objects were stolen)"
+
+
 def test_a_person_asked_about_by_their_role_is_the_name_the_answer_gives_it():
     assert standalone("What's his name?", MINISTER) == "What's the name of the health minister?"
     assert standalone("What did he promise?", MINISTER) == "What did Dominic Earle promise?"

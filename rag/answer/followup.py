@@ -8,12 +8,12 @@ condense prompt (prompts/condense.md) does the rewrite and this is the fallback.
 """
 
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from rag.answer.evidence import name_phrases
 from rag.answer.outlets import names_outlet
-from rag.answer.routes import is_person_noun, proper_adjectives
+from rag.answer.routes import is_person_noun, proper_adjectives, who_is_named
 from rag.core.text import (
     CALENDAR_WORDS,
     THE_ORGANISATION,
@@ -57,7 +57,10 @@ _ELLIPSIS = re.compile(
 )
 _POSSESSIVE = {"his", "her", "hers", "its", "their", "theirs"}
 # "Where?" after "When do the talks begin?": the same question, asked with another wh-word.
-_WH = r"(?:where|when|why|who|how|what time|how long|how many|how much)"
+_WH = r"(?:what time|how long|how many|how much|where|when|why|who|how)"
+# "Why?" after "How many objects were stolen?" is no "Why many objects...?": a wh-word that
+# asks for an amount is swapped only for another.
+_AMOUNT_WH = re.compile(r"^(?:what time|how long|how many|how much)$", re.IGNORECASE)
 _BARE_WH = re.compile(rf"^\s*(?:and\s+|but\s+)?(?P<wh>{_WH})\s*\?*\s*$", re.IGNORECASE)
 _LEADING_WH = re.compile(rf"^\s*(?:{_WH}|what|which)\b", re.IGNORECASE)
 # "And about the ticket machines?" after "What did she say about the drivers?": the phrase
@@ -115,7 +118,9 @@ def _standalone(
     answered = [t.content for t in history[last:] if t.role == "assistant"]
     answer = _MARKER.sub("", answered[-1]) if answered else ""
     if (asked := _BARE_WH.match(question)) and (was := _LEADING_WH.match(previous)):
-        return asked.group("wh").capitalize() + previous[was.end() :], meant
+        amounts = {bool(_AMOUNT_WH.match(w)) for w in (asked.group("wh"), was.group(0).strip())}
+        if len(amounts) == 1:
+            return asked.group("wh").capitalize() + previous[was.end() :], meant
     if ellipsis := _ELLIPSIS.match(question):
         subject = ellipsis.group("subject").strip(" ?.")
         if outlets and (asked_again := _another_source(previous, subject, outlets)):
@@ -142,7 +147,9 @@ def _standalone(
         else:
             unresolved = True
     if _THERE.search(rewritten) and not _EXISTENTIAL.search(rewritten):
-        if place := _place(previous, answered[-1] if answered else ""):
+        asked_before = [_MARKER.sub("", t.content) for t in history if t.role == "user"]
+        people = {p for p in (person, meant) if p}
+        if place := _place(previous, answered[-1] if answered else "", asked_before, people):
             rewritten = _THERE.sub(place, rewritten)
         else:
             unresolved = True
@@ -243,7 +250,10 @@ def _person(previous: str, answer: str, places: set[str] = frozenset()) -> str |
     "which", "what was the name"), else a multi-word name in the previous question, else the
     answer's fuller form of a one-word name the question gave ("Assad" -> "President Bashar
     al-Assad"), else that name, else the first name the previous answer adds; never a name
-    the conversation uses as a place ("near Hama")."""
+    the conversation uses as a place ("near Hama"). "Who is Gwen Hartigan?" is about her,
+    whatever name her description leads with ("Brenlow")."""
+    if (asked := who_is_named(previous)) and asked not in places:
+        return asked
     if named := _named_as(previous, answer):
         return named  # "What did the health minister say...?" "The health minister, Dominic Earle"
     if _asks_for_a_person(previous) and (lead := _lead_name(answer)) and lead not in places:
@@ -403,18 +413,43 @@ _PLACE_PREPOSITION = re.compile(
 )
 
 
-def _place(previous: str, answer: str = "") -> str | None:
+def _place(
+    previous: str,
+    answer: str = "",
+    asked_before: Sequence[str] = (),
+    people: Collection[str] = (),
+) -> str | None:
     """Where "there" is: the place a "where" question's short answer gave ("Where did the fire
     start?" "storage building at the Orrin Chemicals site. ..."), else the previous question's
-    last name ("in Hama")."""
+    last name that is no one the conversation is about ("in Hama", not "in Kieran Doyle"),
+    else the last place an earlier question put after a preposition ("at the Veldon Museum")."""
     lead = _lead(answer)
     if _ASKS_WHERE.search(previous) and lead and len(lead.split()) <= 8:
         return lead if _PLACE_PREPOSITION.match(lead) else f"in {lead}"
-    names = _names(previous)
-    if not names:
-        return None
-    site = _SITE.search(previous)  # "the Orrin Chemicals plant in Brackwell", not Brackwell
-    return f"at {site.group(0)}" if site and names[-1] in site.group(0) else f"in {names[-1]}"
+    names = [n for n in _names(previous) if not any(n in p or p in n for p in people)]
+    # "deployed to Kersbridge, according to the Ministry of Defence": Kersbridge
+    names = [n for n in names if _placed(n, previous)] or names
+    if names:
+        site = _SITE.search(previous)  # "the Orrin Chemicals plant in Brackwell", not Brackwell
+        if site and names[-1] in site.group(0):
+            return f"at {site.group(0)}"
+        return f"in {names[-1]}"
+    for text in reversed(asked_before):
+        for name in reversed(_names(text)):
+            if located := re.search(rf"\b{_LOCATED}\s+(?:the\s+)?{re.escape(name)}\b", text):
+                return located.group(0)
+    return None
+
+
+_LOCATED = r"(?i:in|at|near|inside|outside)"
+
+
+def _placed(name: str, text: str) -> bool:
+    """Does the text put the name after a preposition of place ("to Kersbridge")?"""
+    return bool(re.search(rf"(?<!according\s)\b{_PLACED}\s+(?:the\s+)?{re.escape(name)}\b", text))
+
+
+_PLACED = r"(?i:in|at|near|to|from|into|inside|outside|around|across|towards?)"
 
 
 # a place named by a name and what it is: "the Orrin Chemicals plant (in Brackwell)"
@@ -489,14 +524,16 @@ def _another_source(previous: str, subject: str, outlets: Collection[str]) -> st
     if not _A_NAME.match(subject) or not any(names_outlet(subject, o) for o in outlets):
         return None
     context = _CONTEXT.search(previous)
-    for host in (
-        previous[: context.start()] if context else previous,
-        *([context.group(1)] if context else []),
-    ):
+    asked = previous[: context.start()] if context else previous
+    for host in (asked, *([context.group(1)] if context else [])):
         if found := _ACCORDING_TO.search(host):
             swapped = host[: found.start("source")] + subject + host[found.end("source") :]
             return swapped.rstrip(" ?") + "?"
-    return None
+    # asked of every source: the same question, of this one ("And the Flare?")
+    return f"{asked.rstrip(' ?')}, according to {subject}?"
+
+
+_DETERMINED = re.compile(r"^(?:the|a|an|his|her|its|their|this|that|these|those)\s", re.I)
 
 
 def _swap_subject(previous: str, subject: str) -> str:
@@ -516,6 +553,9 @@ def _swap_subject(previous: str, subject: str) -> str:
     names = _names(previous)
     if not names:
         return f"{previous.rstrip(' ?')} ({subject})?"
+    if len(subject.split()) > 1 and subject.islower() and not _DETERMINED.match(subject):
+        # "And melted down as scrap?": a condition on the same question, no new subject
+        return f"{question}, {subject}?"
     last = names[-1]
     at = previous.rfind(last)
     before = previous[:at]

@@ -111,14 +111,26 @@ _WANTS_SHARE = re.compile(_LEAD_IN + r"what (?:percentage|proportion|share)\b", 
 _ASKS_WHO = re.compile(_LEAD_IN + r"(?:who|whom)\b", re.IGNORECASE)
 _WHO_IS_NAMED = re.compile(  # "Who was Anas Alkharboutli?", "Who is Abu Mohammed al-Golani?"
     r"^\s*(?i:who(?:['’]s|\s+(?:is|was|are|were)))\s+"
-    r"[A-Z][\w'’.-]*(?:\s+(?:al-|bin\s+|de\s+)?[A-Z][\w'’.-]*)*\s*\??\s*$"
+    r"(?P<name>[A-Z][\w'’.-]*(?:\s+(?:al-|bin\s+|de\s+)?[A-Z][\w'’.-]*)*)\s*\??\s*$"
 )
+
+
+def who_is_named(question: str) -> str | None:
+    """The name a "Who is <a name>?" question asks about ("Gwen Hartigan"), else None."""
+    found = _WHO_IS_NAMED.match(question)
+    return found.group("name") if found else None
+
+
+def asks_who_unnamed(question: str) -> bool:
+    """Does the question ask who someone is that it does not name ("Who chairs the trust?",
+    not "Who is Gwen Hartigan?")?"""
+    return bool(_ASKS_WHO.search(question)) and not _WHO_IS_NAMED.match(question)
 
 
 def names_no_one(question: str, span: str) -> bool:
     """Is the span only a number ("52", an age) where the question asks who? Not when it asks
     who a named person is ("Who was Anas Alkharboutli?": "32" leads a fair description)."""
-    if not _ASKS_WHO.search(question) or _WHO_IS_NAMED.match(question):
+    if not asks_who_unnamed(question):
         return False
     left = [w for w in words(span) if not w.isdigit() and w not in NUMBER_WORDS]
     return bool(numbers(span)) and not left
