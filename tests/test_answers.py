@@ -296,6 +296,37 @@ def test_a_quotation_over_several_sentences_is_by_the_speaker_who_opened_it():
     assert speakers == ["", "Bethan Lloyd", "Bethan Lloyd", ""]
 
 
+def test_every_sentence_of_a_quotation_is_by_the_speaker_named_anywhere_in_it_or_just_before():
+    from rag.answer.statements import said_by
+    from rag.core.models import Chunk
+    from rag.core.text import sentence_spans
+
+    text = (
+        '"Nobody can sell the Stag. Every dealer knows it," Ms Brindley said. "The real danger '
+        'is the crucible. That is the tragedy of it." The museum closed. "We are heartbroken."'
+    )
+    chunk = Chunk("c", "a.txt", text, 0, len(text), 1, sentence_spans(text))
+    speakers = [said_by(span).strip(' ",') for span in chunk.spans()]
+    assert speakers == ["Ms Brindley said"] * 4 + ["", ""]
+
+
+def test_an_answer_to_who_that_names_no_one_but_the_questions_own_names_is_none():
+    from rag.answer.generate import _names_no_one_new
+
+    owned = ["It is owned by the Veldon Trust, an independent charity that runs the museum."]
+    assert _names_no_one_new("Who chairs the Veldon Trust?", owned)
+    assert not _names_no_one_new("Who runs the museum?", owned)
+    assert not _names_no_one_new("Who is Gwen Hartigan?", ["His granddaughter, Gwen Hartigan."])
+
+
+def test_a_window_that_names_none_of_the_questions_names_is_about_something_else():
+    from rag.answer.extract import _mentions_any
+
+    assert not _mentions_any(["sasha", "brindley"], "Treasures worth £10 million were taken.")
+    assert _mentions_any(["sasha", "brindley"], '"Nobody can sell it," Ms Brindley said.')
+    assert _mentions_any([], "Anything at all.")
+
+
 def test_an_outlet_is_named_by_the_and_its_last_word():
     from rag.answer.outlets import names_outlet, without_attribution
 

@@ -108,11 +108,15 @@ ON_TOPIC = 0.5  # share of a topic's (idf-weighted) words a sentence needs to be
 
 
 def on_topic(
-    topic: str, evidence: list[Evidence], idf: Callable[[str], float] = lambda t: 1.0
+    topic: str,
+    evidence: list[Evidence],
+    idf: Callable[[str], float] = lambda t: 1.0,
+    text_of: Callable[[Evidence], str] = lambda ev: ev.text,
 ) -> list[Evidence]:
-    """The evidence about a topic ("agency drivers"): holding at least ON_TOPIC of its words,
-    weighted by rarity, with the quotation's speaker named before it counting as its words."""
-    return [ev for ev in evidence if term_overlap(topic, ev.text, idf) >= ON_TOPIC]
+    """The evidence about a topic ("agency drivers"): its text (`text_of`: a statement is read
+    as its whole quotation) holding at least ON_TOPIC of the topic's words, weighted by
+    rarity."""
+    return [ev for ev in evidence if term_overlap(topic, text_of(ev), idf) >= ON_TOPIC]
 
 
 def score_evidence(
@@ -187,14 +191,28 @@ def speaker_named_before(k: int, sentences: list[Span], back: int = 3) -> str:
 
 def _open_quotes(text: str) -> int:
     """+1 when the text opens a quotation it does not close, -1 when it closes one it did not
-    open, else 0 (straight quotes pair up in order; curly ones say which they are)."""
-    straight = text.count('"')
-    curly = text.count("“") - text.count("”")
-    if curly:
-        return 1 if curly > 0 else -1
-    if straight % 2 == 0:
-        return 0
-    return 1 if text.lstrip().startswith('"') or text.rfind('"') > len(text) // 2 else -1
+    open, else 0. A straight quote mark opens after a space and before a word ("They said
+    "no"), and closes after one (...looks like," Ms Brindley said); curly ones say which."""
+    opens = text.count("“") + len(_STRAIGHT_OPENING.findall(text))
+    closes = text.count("”") + text.count('"') - len(_STRAIGHT_OPENING.findall(text))
+    return (opens > closes) - (opens < closes)
+
+
+_STRAIGHT_OPENING = re.compile(r"""(?:^|(?<=[\s(\[—–-]))"(?=[^\s,.;:!?)])""")
+
+
+def quotation_of(k: int, sentences: list[Span]) -> range:
+    """The sentences of the quotation sentence k is part of, from the one opening it to the one
+    closing it (k alone when it stands outside quotes)."""
+    inside = 0
+    opened_at = None
+    for j, sentence in enumerate(sentences):
+        if inside == 0:
+            opened_at = j
+        inside = max(0, min(1, inside + _open_quotes(sentence.text)))
+        if j >= k and inside == 0:
+            return range(opened_at if opened_at is not None else k, j + 1)
+    return range(opened_at if opened_at is not None else k, len(sentences))
 
 
 def _quotation_opened_at(k: int, sentences: list[Span], back: int) -> int | None:

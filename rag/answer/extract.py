@@ -371,9 +371,34 @@ def _likelihoods(
         for rank, (r, cluster) in enumerate(zip(readings, candidates))
     ]
     echo = echoes if wants_name(question) else repeats_question
+    named = _names_asked_of(question)
     return [
         min(p, ECHO * bar)
-        if echo(question, span := w.text[r.start : r.end]) or names_no_one(question, span)
+        if echo(question, span := w.text[r.start : r.end])
+        or names_no_one(question, span)
+        or not _mentions_any(named, w.text + " " + cluster[0].chunk.text)
         else p
-        for p, r, w in zip(likely, readings, read)
+        for p, r, w, cluster in zip(likely, readings, read, candidates)
     ]
+
+
+def _names_asked_of(question: str) -> list[str]:
+    """The words of the names of two words or more the question asks about ("sasha",
+    "brindley"), not those of the question a follow-up leans on ("... (What did Ms Rowe say)")."""
+    own = re.sub(r"\s\([^()]+\)\s*$", "", question)
+    return [
+        w
+        for phrase in name_phrases(own)
+        for w in words(phrase)
+        if w not in STOPWORDS and w not in HONORIFICS
+    ]
+
+
+def _mentions_any(names: list[str], text: str) -> bool:
+    """Does the text name any of the question's names ("Brindley" of "Sasha Brindley")? A
+    passage that names none of them is about something else ("What does Sasha Brindley think
+    they are worth?" is not answered by another outlet's "£10 million")."""
+    if not names:
+        return True
+    said = set(words(text))
+    return any(n in said or n in text.lower() for n in names)

@@ -16,7 +16,7 @@ from rag.answer.entailment import load_entailment
 from rag.answer.evidence import Evidence, name_phrases
 from rag.answer.extract import Reply, read_answer
 from rag.answer.prompts import load_prompt
-from rag.answer.routes import lead_fits
+from rag.answer.routes import asks_who_unnamed, lead_fits, names_someone
 from rag.answer.statements import said_by
 from rag.core.errors import BadInput, LLMUnavailable
 from rag.core.models import Chunk, Hit, one_chunk_per_file
@@ -99,6 +99,8 @@ class ExtractiveGenerator:
             return Draft(abstained=True, confidence=reply.probability)
         claims = [(span.text, chunks) for span, chunks in reply.sentences]
         short = reply.short if lead_fits(question, reply.short) else None
+        if short is None and _names_no_one_new(question, [text for text, _ in claims]):
+            return Draft(abstained=True, confidence=reply.probability)
         return Draft(claims=claims, short=short, confidence=reply.probability)
 
     def _answers(self, question: str, reply: Reply) -> bool:
@@ -129,6 +131,14 @@ class ExtractiveGenerator:
         return Draft(
             claims=[(c[0].text, one_chunk_per_file([ev.chunk for ev in c])) for c in chosen]
         )
+
+
+def _names_no_one_new(question: str, sentences: list[str]) -> bool:
+    """Does an answer to "who" name no one but whom the question names ("Who chairs the Veldon
+    Trust?" "It is owned by the Veldon Trust, an independent charity...")?"""
+    return asks_who_unnamed(question) and not any(
+        names_someone(text, besides=question) for text in sentences
+    )
 
 
 def overview_draft(

@@ -18,7 +18,7 @@ from rag.answer.outlets import names_outlet, without_attribution
 from rag.answer.reader import as_asked
 from rag.answer.retrieve import HybridRetriever
 from rag.answer.routes import Route, names_asked, statement_speaker, statement_topic
-from rag.answer.statements import by_speaker
+from rag.answer.statements import by_speaker, whole_quotation
 from rag.answer.verify import Verifier
 from rag.core.errors import BadInput, LLMUnavailable
 from rag.core.models import Answer, AnswerSentence, Chunk, Hit
@@ -119,10 +119,14 @@ class AnswerService:
             return abstain(question, generator.name, timings, began)
         leading = evidence[: self.settings.reader_windows] if reads else evidence[:1]
         hits = hits + self._neighbours([ev.chunk for ev in leading], hits)
-        if not factoid and (speaker := statement_speaker(asked)):
-            evidence = by_speaker(speaker, evidence, self.retriever.lexical().idf) or evidence
+        idf = self.retriever.lexical().idf
+        speaker = None if factoid else statement_speaker(asked)
+        if speaker:
+            evidence = by_speaker(speaker, evidence, idf) or evidence
         if not factoid and (topic := statement_topic(asked)):
-            evidence = on_topic(topic, evidence, self.retriever.lexical().idf) or evidence
+            # a statement is about the topic when its quotation is
+            text_of = whole_quotation if speaker else (lambda ev: ev.text)
+            evidence = on_topic(topic, evidence, idf, text_of) or evidence
         try:
             if not factoid and generator.name == "extractive":
                 draft = overview_draft(

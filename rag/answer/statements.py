@@ -10,6 +10,7 @@ from rag.answer.evidence import (
     SAID_BY_PRONOUN,
     Evidence,
     name_phrases,
+    quotation_of,
     speaker_named_before,
     term_overlap,
 )
@@ -33,7 +34,41 @@ def by_speaker(
 def said_by(ev: Span) -> str:
     """The words that say who made the sentence's statement ("" when it reports none); "the
     company" in them brings the organisation the sentence before names ("Tessaly Systems
-    confirmed... '...,' said Fiona Gask, a spokesperson for the company.")."""
+    confirmed... '...,' said Fiona Gask, a spokesperson for the company."). A sentence of a
+    quotation that names no speaker is by whoever the quotation's other sentences say spoke,
+    or, when it opens just after a quotation someone was said to speak ('"...," Ms Brindley
+    said. "The real danger is..."'), by that speaker."""
+    if own := _speaker_named(ev):
+        return own
+    spans = ev.chunk.spans() if ev.chunk is not None else []
+    at = next((k for k, s in enumerate(spans) if s.start == ev.start), None)
+    if at is None:
+        return ""
+    quotation = quotation_of(at, spans)
+    for j in quotation:
+        if j != at and (words := _speaker_named(spans[j])):
+            return words
+    first = quotation.start
+    if first > 0 and spans[first].text.lstrip()[:1] in _OPENING_MARKS:
+        return _speaker_named(spans[first - 1])
+    return ""
+
+
+_OPENING_MARKS = {'"', "“"}
+
+
+def whole_quotation(ev: Span) -> str:
+    """The text of the quotation the sentence is part of ('"One guard for three floors is not
+    security. It is a witness," said Tom Ingleby'); the sentence alone outside quotes."""
+    spans = ev.chunk.spans() if ev.chunk is not None else []
+    at = next((k for k, s in enumerate(spans) if s.start == ev.start), None)
+    if at is None:
+        return ev.text
+    return " ".join(spans[j].text for j in quotation_of(at, spans))
+
+
+def _speaker_named(ev: Span) -> str:
+    """said_by() for a sentence that itself says who spoke, "" for any other."""
     if found := attribution(ev.text):
         _, start, end = found
         after = _APPOSITIVE.match(ev.text, end)
