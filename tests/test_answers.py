@@ -370,3 +370,31 @@ def _ingested(tmp_path_factory, corpus: str):  # type: ignore[no-untyped-def]
     pipeline = build_pipeline(make_settings(tmp_path_factory.mktemp(corpus) / "rag"))
     pipeline.ingest(ROOT / "tests" / corpus)
     return pipeline
+
+
+@pytest.fixture(scope="module")
+def corpus7_pipeline(tmp_path_factory):
+    return _ingested(tmp_path_factory, "corpus7")
+
+
+@pytest.mark.slow
+def test_what_changed_in_an_update_quotes_what_it_adds_from_that_outlets_files(corpus7_pipeline):
+    """The wire's update added an arrest, a reward and a reopening date; only its revision of
+    the count (11 -> 13) was quoted, among sentences of three other outlets."""
+    answer = corpus7_pipeline.ask("What changed in Harbinger Wire's updated story?")
+    text = answer.answer
+    assert "Kelmsford" in text and "£25,000" in text and "reopen" in text, text
+    cited = {c.file for s in answer.sentences for c in s.citations}
+    assert cited == {"702_harbinger_wire.html", "704_harbinger_wire_update.html"}
+
+
+@pytest.mark.slow
+def test_what_is_known_about_a_topic_one_sentence_names_is_topped_up_with_others_about_it(
+    corpus7_pipeline,
+):
+    """Only "...how many security staff had been on duty..." held enough of the topic's words;
+    the cut from three guards to one, which says "security" too, was left out."""
+    answer = corpus7_pipeline.ask(
+        "What do we know about security at the museum on the night of the raid?"
+    )
+    assert "three guards to one" in answer.answer, answer.answer

@@ -4,7 +4,7 @@ cross-source view."""
 
 import difflib
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -26,6 +26,7 @@ COMPARE_FIGURES = 3  # sentences quoted for a revision or a figure the files sta
 COMPARE_OUTLETS = 4  # files quoted on what the sources differ about, one sentence each
 EACH_OUTLET_SHARE = 0.6  # of the best file's score that another file's sentence needs
 COMPARE_REVISIONS = 3  # revisions between versions of a story quoted for "what changed"
+COMPARE_ADDED = 4  # and paragraphs the newer version adds
 
 
 class Conversation:
@@ -85,6 +86,10 @@ class Conversation:
     ) -> Answer:
         """What the files that speak to the question corroborate and what only one reports."""
         began = time.perf_counter()
+        outlets = self.answers.outlets_named(question)
+        if asks_what_changed(question) and outlets and not (filters and filters.outlets):
+            # "What changed in Harbinger Wire's updated story?": that outlet's versions
+            filters = replace(filters or Filters(), outlets=outlets)
         hits = self.answers.retrieve(question, max(top_k or 0, 10), filters)
         files = list(dict.fromkeys(hit.chunk.file for hit in hits))
         if len(files) < 2:
@@ -146,19 +151,36 @@ def _changes(
         for change in story.changes
         if change.kind == "changed" and change.before and change.after
     ]
+    added = [
+        _Change(paragraph, " ".join(c.quote for c in paragraph))
+        for story in comparison.versions
+        for paragraph in _by_paragraph(
+            [c.after for c in story.changes if c.kind == "added" and c.after]
+        )
+    ]
     figures = [_Change(_one_per_figure(c), _figure_words(c)) for c in comparison.conflicts]
     if not asks_what_changed(question):
-        revised = []
+        revised, added = [], []
     if not asks_what_changed(question) and not asks_where_sources_differ(question):
         bar = _similarities(question, [shown[0].text], answers)[0] if shown else 0.0
         near = _similarities(question, [f.focus for f in figures], answers)
         figures = [f for f, similarity in zip(figures, near) if similarity > bar]
     # "What changed in the updated version?": its revisions, the closest to the question first
     found = _closest(question, revised, answers, COMPARE_REVISIONS)
+    found += _closest(question, added, answers, COMPARE_ADDED)  # what the newer one reports
     found += _closest(question, figures, answers)
     quoted = [c for change in found for c in change.citations[:COMPARE_FIGURES]]
     unique = {(c.file, c.start): c for c in quoted}.values()
     return [AnswerSentence(text=c.quote, citations=[c]) for c in unique]
+
+
+def _by_paragraph(citations: list[Citation]) -> list[list[Citation]]:
+    """Sentences a newer version adds, those of one paragraph together ("A man was arrested...
+    He has been released on bail."): one addition, quoted whole."""
+    paragraphs: dict[tuple[str, int], list[Citation]] = {}
+    for citation in sorted(citations, key=lambda c: (c.file, c.start)):
+        paragraphs.setdefault((citation.file, citation.line), []).append(citation)
+    return list(paragraphs.values())
 
 
 @dataclass

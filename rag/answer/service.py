@@ -89,7 +89,7 @@ class AnswerService:
         began = time.perf_counter()
         factoid = route == "factoid"
         depth = top_k or self.settings.top_k
-        outlets = self._outlets_named(question)
+        outlets = self.outlets_named(question)
         narrowed = bool(outlets) and not (filters and (filters.outlets or filters.files))
         if narrowed:  # "according to the Daily Beacon": from that outlet's files
             filters = replace(filters or Filters(), outlets=outlets)
@@ -126,7 +126,19 @@ class AnswerService:
         if not factoid and (topic := statement_topic(asked)):
             # a statement is about the topic when its quotation is
             text_of = whole_quotation if speaker else (lambda ev: ev.text)
-            evidence = on_topic(topic, evidence, idf, text_of) or evidence
+            kept = on_topic(topic, evidence, idf, text_of)
+            if kept and not speaker and len(kept) < self.settings.overview_points:
+                # one sentence holding the topic's words ("security staff") is topped up with
+                # the best of the rest that name what it is about ("reduced its overnight
+                # security from three guards" for "security at the museum on the night")
+                head = content_terms(topic)[:1]
+                rest = [
+                    ev
+                    for ev in evidence
+                    if all(ev is not k for k in kept) and set(head) <= set(content_terms(ev.text))
+                ]
+                kept += rest[: self.settings.overview_points - len(kept)]
+            evidence = kept or evidence
         try:
             if not factoid and generator.name == "extractive":
                 draft = overview_draft(
@@ -169,7 +181,7 @@ class AnswerService:
             answer.note = f"from {', '.join(outlets)} only (named in the question)"
         return answer
 
-    def _outlets_named(self, question: str) -> list[str]:
+    def outlets_named(self, question: str) -> list[str]:
         """The outlets of indexed files that the question names, as written ("according to the
         Daily Beacon"): what a user asking that way wants the answer to come from."""
         if not names_asked(question):
