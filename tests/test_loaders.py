@@ -61,6 +61,30 @@ def test_a_dateline_naming_an_agency_of_several_words_is_dropped(tmp_path):
     assert doc.dateline == "CASTLEBURY"
 
 
+@pytest.mark.parametrize(
+    "lines, outlet",
+    [
+        (
+            ["By Eleanor Pike", "Brackenford Gazette, Published 14 October 2026"],
+            "Brackenford Gazette",
+        ),
+        (["*Civic Ledger — 15 October 2026*"], "Civic Ledger"),
+        (["By Darren Cole", "The Sentinel, Published 15 October 2026"], "The Sentinel"),
+    ],
+)
+def test_a_line_naming_a_source_and_a_date_under_the_headline_gives_the_outlet(
+    tmp_path, lines, outlet
+):
+    path = tmp_path / "a.txt"
+    path.write_text("\n".join(["Council orders audit of tram deal", *lines, "", "The body."]))
+    doc = load_document(path, "a.txt", 1000)
+    assert (doc.outlet, doc.date[:7]) == (outlet, "2026-10")
+    assert [doc.text[s:e] for s, e in doc.segments] == [
+        "Council orders audit of tram deal",
+        "The body.",
+    ]
+
+
 def test_a_capitalised_word_joined_by_a_hyphen_is_no_dateline(tmp_path):
     path = tmp_path / "a.txt"
     path.write_text("A BALACLAVA-clad gang abseiled through a museum roof.\n")

@@ -100,7 +100,9 @@ def _from_plain(name: str, text: str, markdown: bool) -> Document:
     for line in shown.split("\n"):
         start, end = offset, offset + len(line)
         offset = end + 1
-        segment = _content_of_line(shown, start, end, meta, seen_lines, markdown, not segments)
+        segment = _content_of_line(
+            shown, start, end, meta, seen_lines, markdown, not segments, len(segments) < 3
+        )
         if segment:
             segments.append(segment)
     segments = _without_instructions(shown, _subtract(shown, segments, hidden))
@@ -168,10 +170,20 @@ def _subtract(
     return segments
 
 
-def _content_of_line(
-    text: str, start: int, end: int, meta: dict, seen: set[str], markdown: bool, at_top: bool
+def _content_of_line(  # noqa: PLR0913
+    text: str,
+    start: int,
+    end: int,
+    meta: dict,
+    seen: set[str],
+    markdown: bool,
+    at_top: bool,
+    near_top: bool = False,
 ) -> tuple[int, int] | None:
-    """The content span of one line, reading any metadata it carries into meta."""
+    """The content span of one line, reading any metadata it carries into meta. Near the top, a
+    line naming only an author ("By Eleanor Pike") is no content, and one naming a source and a
+    date ("Brackenford Gazette, Published 14 October 2026", "*Civic Ledger — 15 October
+    2026*") gives the outlet."""
     line = text[start:end]
     stripped = line.strip()
     if not stripped or _BOILERPLATE.match(stripped):
@@ -185,6 +197,12 @@ def _content_of_line(
     if byline := _byline(stripped):
         meta["outlet"] = meta["outlet"] or byline[0]
         meta["date"] = meta["date"] or byline[1]
+        return None
+    if near_top and (sourced := _source_dated(stripped)):
+        meta["outlet"] = meta["outlet"] or sourced[0]
+        meta["date"] = meta["date"] or sourced[1]
+        return None
+    if near_top and _AUTHOR_LINE.match(stripped):
         return None
     if stripped in seen:  # a repeated headline
         return None
@@ -217,6 +235,23 @@ def _without_instructions(text: str, segments: list[tuple[int, int]]) -> list[tu
         if text[cursor:end].strip():
             kept.append((cursor + len(text[cursor:end]) - len(text[cursor:end].lstrip()), end))
     return kept
+
+
+_NAME_WORDS = r"[A-Z][\w'’&.-]*(?:\s+(?:of\s+|and\s+|&\s+)?[A-Z][\w'’&.-]*){0,5}"
+_AUTHOR_LINE = re.compile(rf"^[*_]*(?i:by)\s+{_NAME_WORDS}[*_]*$")
+_SOURCE_DATED = re.compile(
+    rf"^[*_]*(?P<outlet>{_NAME_WORDS})\s*(?:,|[—–|]|\s-\s)\s*"
+    r"(?i:(?:first\s+)?(?:published|updated|posted)(?:\s+on)?:?\s+)?(?P<when>[^*_]{6,40}?)[*_]*$"
+)
+
+
+def _source_dated(line: str) -> tuple[str, str] | None:
+    """(outlet, ISO date) of a line naming only a source and a date ("The Sentinel, Published 15
+    October 2026"); None for any other line."""
+    found = _SOURCE_DATED.match(line)
+    if not found or not (when := parse_date(_WEEKDAY.sub("", found.group("when").strip()))):
+        return None
+    return found.group("outlet"), when
 
 
 def _byline(line: str) -> tuple[str | None, str] | None:
