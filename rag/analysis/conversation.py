@@ -92,6 +92,8 @@ class Conversation:
             filters = replace(filters or Filters(), outlets=outlets)
         hits = self.answers.retrieve(question, max(top_k or 0, 10), filters)
         files = list(dict.fromkeys(hit.chunk.file for hit in hits))
+        if asks_what_changed(question):
+            files += self._other_versions(files, filters)
         if len(files) < 2:
             return self.answers.ask(
                 question, filters, top_k, mode, route="open", on_sentence=on_sentence
@@ -111,6 +113,19 @@ class Conversation:
                 on_sentence(sentence)
         timings = {"total_ms": ms(began)}
         return compose(question, "extractive", sentences, hits, None, timings)
+
+    def _other_versions(self, files: list[str], filters: Filters | None) -> list[str]:
+        """The other files of the outlets of these files (an earlier or later version of one
+        of their stories may not be retrieved), as the filters allow."""
+        known = self.answers.retriever.lexical().files()
+        outlets = {m.get("outlet") for m in known if m["file"] in files} - {None, ""}
+        return [
+            m["file"]
+            for m in known
+            if m.get("outlet") in outlets
+            and m["file"] not in files
+            and (filters is None or filters.matches(m))
+        ]
 
 
 def _each_outlet(
