@@ -280,6 +280,13 @@ def test_a_demonstrative_or_a_bare_fragment_takes_the_previous_question(follow_u
     )
 
 
+def test_what_changed_in_a_story_only_one_file_of_holds_says_there_is_no_other_version(
+    sample_pipeline,
+):
+    answer = sample_pipeline.ask("What changed in the Times of Oman story?")
+    assert answer.note == "one file of Times of Oman is indexed: no other version"
+
+
 def test_a_question_about_names_no_article_mentions_abstains_and_says_why(sample_pipeline):
     answer = sample_pipeline.ask("What is Israel's role in the offensive?")
     assert answer.abstained and answer.note == "no indexed article mentions Israel"

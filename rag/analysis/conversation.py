@@ -95,9 +95,12 @@ class Conversation:
         if asks_what_changed(question):
             files += self._other_versions(files, filters)
         if len(files) < 2:
-            return self.answers.ask(
+            answer = self.answers.ask(
                 question, filters, top_k, mode, route="open", on_sentence=on_sentence
             )
+            if asks_what_changed(question) and outlets and files and answer.note is None:
+                answer.note = f"one file of {', '.join(outlets)} is indexed: no other version"
+            return answer
         limit = self.answers.settings.max_files_per_request
         comparison = self.analysis.compare(files[:limit])
         shown = _relevant(question, comparison.corroborated, COMPARE_CLAIMS, self.answers)
