@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from rag.answer.evidence import Evidence, name_phrases
+from rag.answer.followup import without_context
 from rag.answer.reader import Reader, Reading
 from rag.answer.routes import (
     asks_a_persons_name,
@@ -385,7 +386,7 @@ def _likelihoods(
 def _names_asked_of(question: str) -> list[str]:
     """The words of the names of two words or more the question asks about ("sasha",
     "brindley"), not those of the question a follow-up leans on ("... (What did Ms Rowe say)")."""
-    own = re.sub(r"\s\([^()]+\)\s*$", "", question)
+    own = without_context(question)
     return [
         w
         for phrase in name_phrases(own)

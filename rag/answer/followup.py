@@ -99,6 +99,13 @@ class Turn:
     content: str
 
 
+def without_context(question: str) -> str:
+    """The question without the earlier one a follow-up was given as context ("When are they
+    expected to leave? (How many soldiers were deployed...)" -> "When are they expected to
+    leave?")."""
+    return _CONTEXT.sub("", question)
+
+
 def standalone(question: str, history: list[Turn], outlets: Collection[str] = ()) -> str:
     """The question rewritten to stand alone; unchanged when it does or there is no history.
     `outlets`, the indexed outlets: "What about the County Post?" asks the question last

@@ -40,8 +40,7 @@ def said_by(ev: Span) -> str:
     said. "The real danger is..."'), by that speaker."""
     if own := _speaker_named(ev):
         return own
-    spans = ev.chunk.spans() if ev.chunk is not None else []
-    at = next((k for k, s in enumerate(spans) if s.start == ev.start), None)
+    spans, at = _in_its_chunk(ev)
     if at is None:
         return ""
     quotation = quotation_of(at, spans)
@@ -60,8 +59,7 @@ _OPENING_MARKS = {'"', "“"}
 def whole_quotation(ev: Span) -> str:
     """The text of the quotation the sentence is part of ('"One guard for three floors is not
     security. It is a witness," said Tom Ingleby'); the sentence alone outside quotes."""
-    spans = ev.chunk.spans() if ev.chunk is not None else []
-    at = next((k for k, s in enumerate(spans) if s.start == ev.start), None)
+    spans, at = _in_its_chunk(ev)
     if at is None:
         return ev.text
     return " ".join(spans[j].text for j in quotation_of(at, spans))
@@ -78,16 +76,21 @@ def _speaker_named(ev: Span) -> str:
         )
         return words + _organisation_meant(ev) if THE_ORGANISATION.search(words) else words
     if SAID_BY_PRONOUN.search(ev.text):
-        spans = ev.chunk.spans()
-        at = next((k for k, s in enumerate(spans) if s.start == ev.start), None)
+        spans, at = _in_its_chunk(ev)
         return speaker_named_before(at, spans) if at is not None else ""
     return ""
 
 
+def _in_its_chunk(ev: Span) -> tuple[list[Span], int | None]:
+    """The sentences of the span's chunk and the span's index among them (None when it is not
+    one of them)."""
+    spans = ev.chunk.spans() if ev.chunk is not None else []
+    return spans, next((k for k, s in enumerate(spans) if s.start == ev.start), None)
+
+
 def _organisation_meant(ev: Span) -> str:
     """The organisations the sentence before names, which "the company" of this one means."""
-    spans = ev.chunk.spans() if ev.chunk is not None else []
-    at = next((k for k, s in enumerate(spans) if s.start == ev.start), None)
+    spans, at = _in_its_chunk(ev)
     if not at:
         return ""
     return "".join(f" {n}" for n in name_phrases(spans[at - 1].text) if is_organisation(n))
