@@ -171,6 +171,12 @@ def test_dates_in_common_forms(value, expected):
         ),
         ("By Ann Lee — March 3, 2024", None, "2024-03-03"),  # a person names no outlet
         ("By Ann Lee, chief reporter | 2024-01-02", None, "2024-01-02"),
+        (
+            "By Joanna Pell | Kestlewick Mercury | Tuesday 10 February 2026",
+            "Kestlewick Mercury",
+            "2026-02-10",
+        ),
+        ("By Ann Lee · Health Correspondent · March 12, 2026", None, "2026-03-12"),  # a role
     ],
 )
 def test_a_dated_byline_gives_the_outlet_and_date_and_is_not_content(

@@ -40,6 +40,7 @@ LABELLING_VERBS: list[str] = _LEXICON["labelling_verbs"]
 SPEECH_VERBS = frozenset(_LEXICON["speech_verbs"])
 ORGANISATION_WORDS = frozenset(_LEXICON["organisation_words"])  # "... Royal Infirmary"
 HONORIFICS = frozenset(_LEXICON["honorifics"])  # "Dr", "Mrs": part of a name
+BYLINE_ROLES = frozenset(_LEXICON["byline_roles"])  # "By Ann Lee | Health Correspondent | ..."
 MONEY_VERBS = frozenset(_LEXICON["money_verbs"])  # "How much will it cost?"
 CURRENCY_SIGNS = frozenset(w for w in _LEXICON["currency_words"] if not w.isalpha())
 CURRENCY_WORDS = frozenset(w for w in _LEXICON["currency_words"] if w.isalpha())

@@ -14,7 +14,7 @@ from pathlib import Path
 import yaml
 from bs4 import BeautifulSoup, Tag
 
-from rag.core.text import sentence_spans
+from rag.core.text import BYLINE_ROLES, sentence_spans
 from rag.ingest.decode import SkipFile, decode, read_bytes
 from rag.ingest.injection import looks_like_instruction
 
@@ -44,9 +44,12 @@ _DATE_LINE = re.compile(
     r"\d{4}-\d{2}-\d{2})(?:\s+\d{1,2}:\d{2}.*)?$",
     re.IGNORECASE,
 )
-# "By Ann Lee, The Daily Post — Monday 10 March 2025", "By Harbour Times staff | 2025-03-10"
+# "By Ann Lee, The Daily Post — Monday 10 March 2025", "By Harbour Times staff | 2025-03-10",
+# "By Ann Lee | The Daily Post | 10 March 2025"
+_BYLINE_SEP = r"\s*(?:[—–|·•]|\s-\s)\s*"
 _BYLINE = re.compile(
-    r"^[*_]*by\s+(?P<who>[^—–|]{2,80}?)\s*(?:[—–|]|\s-\s)\s*(?P<when>[^*_]{6,40}?)[*_]*$",
+    rf"^[*_]*by\s+(?P<who>[^—–|·•]{{2,80}}?){_BYLINE_SEP}"
+    rf"(?:(?P<outlet>[^—–|·•*_]{{2,60}}?){_BYLINE_SEP})?(?P<when>[^*_]{{6,40}}?)[*_]*$",
     re.IGNORECASE,
 )
 _WEEKDAY = re.compile(r"^(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*,?\s+", re.IGNORECASE)
@@ -237,6 +240,9 @@ def _without_instructions(text: str, segments: list[tuple[int, int]]) -> list[tu
     return kept
 
 
+_TITLE_CASE = re.compile(
+    r"^(?:the\s+)?[A-Z][\w'’&.-]*(?:\s+(?:of\s+|and\s+|&\s+)?[A-Z][\w'’&.-]*)*$"
+)
 _NAME_WORDS = r"[A-Z][\w'’&.-]*(?:\s+(?:of\s+|and\s+|&\s+)?[A-Z][\w'’&.-]*){0,5}"
 _AUTHOR_LINE = re.compile(rf"^[*_]*(?i:by)\s+{_NAME_WORDS}[*_]*$")
 _SOURCE_DATED = re.compile(
@@ -260,6 +266,9 @@ def _byline(line: str) -> tuple[str | None, str] | None:
     match = _BYLINE.match(line)
     if not match or not (when := parse_date(_WEEKDAY.sub("", match.group("when").strip()))):
         return None
+    outlet = (match.group("outlet") or "").strip()
+    if _TITLE_CASE.match(outlet) and outlet.split()[-1].lower() not in BYLINE_ROLES:
+        return outlet, when
     who = match.group("who").strip()
     named = _OUTLET_AFTER_COMMA.search(who) or _OUTLET_WITH_ROLE.match(who)
     return (named.group("outlet") if named else None), when
