@@ -376,3 +376,31 @@ def test_a_bare_number_names_no_one_asked_for():
     assert not names_no_one("How old is Gareth Lowther?", "52")
     # who a named person is: "32" leads the sentence describing him
     assert not names_no_one("Who was Anas Alkharboutli?", "32")
+
+
+def test_how_much_someone_offered_or_lent_is_an_amount_of_money():
+    offered = "How much has Marisol Trent's consortium offered for the club?"
+    assert not lead_fits(offered, "A consortium led by Marisol Trent")
+    assert lead_fits(offered, "£3 million")
+    assert lead_fits("How much has the owner's company lent the club?", "£9.5 million")
+
+
+def test_a_persons_age_answers_no_when():
+    from rag.answer.routes import is_age_at
+
+    text = "The club captain, Danny Quarshie, 31, said the players were owed money."
+    at = text.index("31")
+    assert is_age_at(text, at, at + 2)
+    text = "Its manager, a 52-year-old, said he would stay. The deadline is 31 March."
+    assert is_age_at(text, text.index("52"), text.index("52") + 2)
+    assert not is_age_at(text, text.index("31"), text.index("31") + 2)
+
+
+def test_how_old_someone_is_wants_a_sentence_about_them():
+    from rag.answer.extract import _about_whom_asked
+
+    asked = "How old is Martin Okonjo?"
+    assert not _about_whom_asked(asked, "The town's 132-year-old football club went under.")
+    assert _about_whom_asked(asked, "Martin Okonjo, 44, of Halloran Pike was appointed.")
+    assert _about_whom_asked(asked, "He is 44 and joined the firm in 2010.")
+    assert _about_whom_asked("How old is the club?", "The town's 132-year-old club.")

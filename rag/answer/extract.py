@@ -16,10 +16,13 @@ from rag.answer.followup import without_context
 from rag.answer.reader import Reader, Reading
 from rag.answer.routes import (
     asks_a_persons_name,
+    asks_age,
     asks_money,
+    asks_when,
     asks_which,
     counted_noun,
     echoes,
+    is_age_at,
     lead_fits,
     names_no_one,
     persons_described,
@@ -323,9 +326,13 @@ def _fits(question: str, window: Window, reading: Reading) -> bool:
     text = window.text
     if not lead_fits(question, text[reading.start : reading.end], text[reading.end :]):
         return False
+    if asks_when(question) and is_age_at(text, reading.start, reading.end):
+        return False  # "When did Danny Quarshie join?" is not "Danny Quarshie, 31,"
     # a name asked for by what the person is must stand, in one sentence, where the text says
     # so ("Hale" of the sentence before does not name "the firefighter who was hurt")
     holder = window.sentence_at(reading.start)
+    if asks_age(question) and not _about_whom_asked(question, holder.text):
+        return False  # "How old is Martin Okonjo?" is not the next sentence's "132-year-old club"
     counted = counted_noun(question)
     if counted and holder is not window.center and not _says(holder.text, {counted}):
         return False  # "Nine people were taken to hospital" after the camp beds' sentence
@@ -381,6 +388,15 @@ def _likelihoods(
         else p
         for p, r, w, cluster in zip(likely, readings, read, candidates)
     ]
+
+
+_SOMEONE = re.compile(r"\b(?:he|she|his|her|him)\b", re.IGNORECASE)
+
+
+def _about_whom_asked(question: str, sentence: str) -> bool:
+    """Does the sentence name whom the question names, or speak of someone ("he", "her")?"""
+    named = _names_asked_of(question)
+    return not named or _mentions_any(named, sentence) or bool(_SOMEONE.search(sentence))
 
 
 def _names_asked_of(question: str) -> list[str]:

@@ -9,6 +9,7 @@ from typing import Literal
 
 from rag.answer.entailment import load_lexicon
 from rag.core.text import (
+    AGE_MARKERS,
     CALENDAR_WORDS,
     CURRENCY_SIGNS,
     CURRENCY_WORDS,
@@ -263,6 +264,31 @@ _HOW_MUCH = re.compile(
 )
 
 
+_ASKS_AGE = re.compile(_LEAD_IN + r"how old\b", re.IGNORECASE)
+_AGE_AFTER = re.compile(r"^(?:" + "|".join(re.escape(m) for m in AGE_MARKERS) + r")", re.IGNORECASE)
+_NAMED_BEFORE = re.compile(r"[A-Z][\w'’.-]*,\s*$")  # "Danny Quarshie, " before "31,"
+
+
+def asks_age(question: str) -> bool:
+    return bool(_ASKS_AGE.search(question))
+
+
+def asks_when(question: str) -> bool:
+    """Does the question ask when, or for a date ("When did she join?", "What year...?")?"""
+    return bool(_WANTS_TIME.search(question)) and "," not in question
+
+
+def is_age_at(text: str, start: int, end: int) -> bool:
+    """Is the number text[start:end] someone's age: "a 52-year-old", or set off after a name
+    ("The club captain, Danny Quarshie, 31, said...")? Such a number answers no "when"."""
+    if not re.fullmatch(r"\s*\d{1,3}\s*", text[start:end]):
+        return False
+    after = text[end:]
+    return bool(_AGE_AFTER.match(after)) or (
+        bool(_NAMED_BEFORE.search(text[:start])) and after.lstrip().startswith(",")
+    )
+
+
 def asks_money(question: str) -> bool:
     """Does the question ask how much something costs, was paid or fined?"""
     return bool(_HOW_MUCH.search(question)) and bool(set(words(question)) & MONEY_VERBS)
@@ -435,12 +461,29 @@ def statement_topic(question: str) -> str | None:
     return found.group("topic") if found and found.group("topic") else None
 
 
+# "What does the Daily Klaxon report that the other outlets don't?", "What did only one
+# source mention?": what one outlet reports alone
+_ONLY_ONE = re.compile(
+    r"\bonly\s+(?:one|a single)\s+(?:outlet|source|report|article|paper|newspaper|agency)\b"
+    r"|\b(?:other|rest of the)\s+" + _SOURCES + r"\s+(?:\w+\s+)?(?:don't|do not|didn't|did not|"
+    r"never|leave out|omit|miss)\b|\bnot (?:in|reported by) (?:the )?(?:other|any other)\s+"
+    + _SOURCES,
+    re.IGNORECASE,
+)
+
+
+def asks_what_only_one_reports(question: str) -> bool:
+    return bool(_ONLY_ONE.search(question))
+
+
 def route_of(question: str) -> Route:
     """The route for a (standalone) question."""
     question = without_wh_contraction(question)  # "What's the outlook?"
     if _SUMMARY.search(question):
         return "summary"
     if _COMPARE.search(question) or asks_what_changed(question):
+        return "compare"
+    if asks_what_only_one_reports(question):
         return "compare"
     if (
         _OPEN.search(question)
