@@ -90,6 +90,7 @@ def build_pipeline(
         settings.candidates,
         settings.rrf_k,
         keyword_folder(settings),
+        settings.background_share,
     )
     verifier = Verifier(
         vectors,

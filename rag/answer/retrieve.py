@@ -3,8 +3,9 @@
 from collections.abc import Sequence
 from pathlib import Path
 
+from rag.answer.evidence import name_phrases
 from rag.core.models import Chunk, Hit
-from rag.core.text import without_question_form
+from rag.core.text import content_terms, without_question_form
 from rag.index.embedding import Embedder
 from rag.index.keywords import KeywordIndex, KeywordKeeper
 from rag.index.store import ChunkStore, Filters
@@ -48,8 +49,10 @@ class HybridRetriever:
         candidates: int,
         rrf_k: int,
         cache: Path | None = None,
+        background_share: float = 0.0,
     ):
         self.store = store
+        self.background_share = background_share
         self.cache = cache
         self.embedder = embedder
         self.candidates = candidates
@@ -82,9 +85,13 @@ class HybridRetriever:
         dense = self.store.query(vector, self.candidates, filters)
         words = without_question_form(question)  # "how many": no word to look for
         lexical = self.keyword_search(words, self.candidates, filters, dense)
-        fused = reciprocal_rank_fusion(
-            [[c.id for c, _ in dense], [c.id for c, _ in lexical]], self.rrf_k
-        )
+        rankings = [[c.id for c, _ in dense], [c.id for c, _ in lexical]]
+        if foreground := self._without_background(question):
+            vector = self.embedder.embed([foreground])[0]
+            aside = self.store.query(vector, self.candidates, filters)
+            rankings.append([c.id for c, _ in aside])
+            dense = [*dense, *(hit for hit in aside if hit[0].id not in {c.id for c, _ in dense})]
+        fused = reciprocal_rank_fusion(rankings, self.rrf_k)
         chunks = {c.id: c for c, _ in [*lexical, *dense]}
         dense_score = {c.id: s for c, s in dense}
         bm25_score = {c.id: s for c, s in lexical}
@@ -95,3 +102,21 @@ class HybridRetriever:
             Hit(chunks[cid], fused[cid], dense_score.get(cid), bm25_score.get(cid))
             for cid in ranked
         ]
+
+    def _without_background(self, question: str) -> str | None:
+        """The question without the names most passages hold ("Who is the manager of Kestlewick
+        Athletic?" in a corpus about that club: "Who is the manager of?"), whose embedding
+        they dominate; None when it names none or nothing would be left."""
+        if not self.background_share:
+            return None
+        index = self.lexical()
+        common = [
+            name
+            for name in name_phrases(question)
+            if index.frequency(name) >= self.background_share * max(1, index.chunk_count)
+        ]
+        rest = question
+        for name in common:
+            rest = rest.replace(name, " ")
+        rest = " ".join(rest.split())
+        return rest if common and content_terms(without_question_form(rest)) else None

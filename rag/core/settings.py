@@ -63,6 +63,14 @@ class Settings(BaseSettings):
     top_k: int = Field(6, description="Passages handed to the answerer.")
     candidates: int = Field(30, description="Candidates each retriever returns before fusion.")
     rrf_k: int = Field(60, description="Reciprocal-rank-fusion constant.")
+    background_share: float = Field(
+        0.2,
+        ge=0.0,
+        le=1.0,
+        description="A name the question gives that this share of the passages hold is what "
+        "the corpus is about, not which passage answers: the dense side is also asked the "
+        "question without it, fused as a third ranking (0: off).",
+    )
 
     mode: Literal["auto", "extractive", "llm", "llamacpp"] = Field(
         "auto",
