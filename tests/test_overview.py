@@ -66,3 +66,21 @@ def test_a_quote_by_a_spokesperson_for_the_company_goes_with_the_companys_point(
     text = first_sentence_as_a_point(CONFIRMED)
     assert text.endswith("a spokesperson for the company."), text
     assert "Shares" not in text
+
+
+QUOTED = (
+    '"We are not here to make money out of the club. We are here to make sure there is still '
+    'a club in ten years," she said. The club went into administration on Monday.'
+)
+
+
+def test_two_sentences_of_one_quotation_make_one_point_not_two():
+    chunk = Chunk("c1", "a.txt", QUOTED, 0, len(QUOTED), 1, sentence_spans(QUOTED))
+    points = [
+        Evidence(chunk, s.start, s.end, s.text, score, 0.0, np.array(vec), weight=1.0)
+        for s, score, vec in zip(chunk.spans(), (0.9, 0.85, 0.8), ([1, 0], [0.6, 0.8], [0, 1]))
+    ]
+    claims = overview_draft(points, 0.1, points=3, share=0.5, redundancy=0.0).claims
+    shown = [text for text, _ in claims]
+    assert len(shown) == 2 and shown[0].startswith('"We are not here') and "ten years" in shown[0]
+    assert shown[1] == "The club went into administration on Monday."

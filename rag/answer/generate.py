@@ -154,13 +154,18 @@ def overview_draft(
     bar = max(floor, share * clusters[0][0].score)
     eligible = [c for c in clusters if c[0].score >= bar]
     chosen: list[list[Evidence]] = []
+    shown: list[str] = []
     while eligible and len(chosen) < points:
         pick = max(eligible, key=lambda c: _marginal(c[0], chosen, redundancy))
-        chosen.append(pick)
         eligible.remove(pick)
-    chosen.sort(key=lambda c: -c[0].score)
+        text = _point_text(pick[0])
+        if any(text in other or other in text for other in shown):
+            continue  # two sentences of one quotation, each shown as the whole of it
+        chosen.append(pick)
+        shown.append(text)
+    order = sorted(range(len(chosen)), key=lambda k: -chosen[k][0].score)
     return Draft(
-        claims=[(_point_text(c[0]), one_chunk_per_file([ev.chunk for ev in c])) for c in chosen]
+        claims=[(shown[k], one_chunk_per_file([ev.chunk for ev in chosen[k]])) for k in order]
     )
 
 
