@@ -338,6 +338,10 @@ def test_a_question_about_names_no_article_mentions_abstains_and_says_why(sample
         ("What will the audit look at and when will it finish?", "open"),
         ("What is the Eastgate tram extension and how did it get approved?", "open"),
         ("What is the name of the man who lives and works in Hama?", "factoid"),
+        # what one outlet reports alone is a comparison
+        ("What does the Daily Klaxon report that the other outlets don't?", "compare"),
+        ("What did only one source mention?", "compare"),
+        ("Who is the only person to have resigned?", "factoid"),
     ],
 )
 def test_questions_are_routed_by_their_form(question, route):
@@ -442,6 +446,20 @@ def test_where_outlets_disagree_on_a_figure_every_figure_is_quoted(tmp_path):
     toll = pipeline.ask("Do the sources agree on the death toll?")  # their figures lead
     assert "one man dead" in toll.sentences[0].text, toll.answer
     assert "two people dead" in toll.sentences[1].text, toll.answer
+
+
+@pytest.mark.slow
+def test_what_one_outlet_reports_that_the_others_do_not_comes_from_its_files_only(tmp_path):
+    """The Daily Beacon alone reports the baker Priya Desai and the 23 rescued pets
+    (corpus2_truth.md): asked what it reports that the others don't, every point is cited to
+    the Beacon alone, and it names her."""
+    pipeline = build_pipeline(make_settings(tmp_path / "rag"))
+    pipeline.ingest(ROOT / "tests" / "corpus2")
+    answer = pipeline.ask("What does the Daily Beacon report that the other outlets don't?")
+    assert answer.route == "compare" and not answer.abstained, answer.answer
+    cited = {c.file for s in answer.sentences for c in s.citations}
+    assert cited == {"103_daily_beacon.txt"}, answer.answer
+    assert "Priya Desai" in answer.answer
 
 
 def test_nothing_relevant_still_abstains(sample_pipeline):

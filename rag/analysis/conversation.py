@@ -14,7 +14,12 @@ from rag.answer.compose import compose, ms
 from rag.answer.evidence import Evidence, score_evidence
 from rag.answer.followup import Turn, standalone
 from rag.answer.generate import ChatGenerator, OnToken
-from rag.answer.routes import asks_what_changed, asks_where_sources_differ, route_of
+from rag.answer.routes import (
+    asks_what_changed,
+    asks_what_only_one_reports,
+    asks_where_sources_differ,
+    route_of,
+)
 from rag.answer.service import AnswerService, OnSentence
 from rag.core.errors import LLMUnavailable
 from rag.core.models import Answer, AnswerSentence, Citation, Hit
@@ -22,6 +27,7 @@ from rag.index.filters import Filters
 
 COMPARE_CLAIMS = 3  # corroborated claims shown for a comparison request
 COMPARE_SINGLES = 2  # and claims only one file reports
+OUTLET_SINGLES = 5  # claims shown for "what does <outlet> report that the others don't?"
 COMPARE_FIGURES = 3  # sentences quoted for a revision or a figure the files state differently
 COMPARE_OUTLETS = 4  # files quoted on what the sources differ about, one sentence each
 EACH_OUTLET_SHARE = 0.6  # of the best file's score that another file's sentence needs
@@ -94,6 +100,8 @@ class Conversation:
         files = list(dict.fromkeys(hit.chunk.file for hit in hits))
         if asks_what_changed(question):
             files += self._other_versions(files, filters)
+        alone = self._files_of(outlets) if asks_what_only_one_reports(question) else set()
+        files = list(dict.fromkeys([*sorted(alone), *files]))
         if len(files) < 2:
             answer = self.answers.ask(
                 question, filters, top_k, mode, route="open", on_sentence=on_sentence
@@ -103,10 +111,14 @@ class Conversation:
             return answer
         limit = self.answers.settings.max_files_per_request
         comparison = self.analysis.compare(files[:limit])
-        shown = _relevant(question, comparison.corroborated, COMPARE_CLAIMS, self.answers)
-        shown += _relevant(question, comparison.single_source, COMPARE_SINGLES, self.answers)
-        sentences = _changes(question, comparison, self.answers, shown)
-        if asks_where_sources_differ(question):
+        if alone:  # what the named outlet reports and no other file does
+            own = [c for c in comparison.single_source if set(c.files) <= alone]
+            shown = own[:OUTLET_SINGLES]
+        else:
+            shown = _relevant(question, comparison.corroborated, COMPARE_CLAIMS, self.answers)
+            shown += _relevant(question, comparison.single_source, COMPARE_SINGLES, self.answers)
+        sentences = [] if alone else _changes(question, comparison, self.answers, shown)
+        if asks_where_sources_differ(question) and not alone:
             sentences += _each_outlet(question, hits, self.answers, sentences)
         quoted = {s.text for s in sentences}
         shown = [c for c in shown if c.text not in quoted]
@@ -116,6 +128,11 @@ class Conversation:
                 on_sentence(sentence)
         timings = {"total_ms": ms(began)}
         return compose(question, "extractive", sentences, hits, None, timings)
+
+    def _files_of(self, outlets: list[str]) -> set[str]:
+        """The indexed files of these outlets."""
+        known = self.answers.retriever.lexical().files()
+        return {m["file"] for m in known if m.get("outlet") in outlets}
 
     def _other_versions(self, files: list[str], filters: Filters | None) -> list[str]:
         """The other files of the outlets of these files (an earlier or later version of one
