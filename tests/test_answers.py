@@ -398,3 +398,30 @@ def test_what_is_known_about_a_topic_one_sentence_names_is_topped_up_with_others
         "What do we know about security at the museum on the night of the raid?"
     )
     assert "three guards to one" in answer.answer, answer.answer
+
+
+@pytest.fixture(scope="module")
+def corpus8_pipeline(tmp_path_factory):
+    return _ingested(tmp_path_factory, "corpus8")
+
+
+@pytest.mark.slow
+def test_a_name_most_passages_hold_does_not_decide_which_passage_answers(corpus8_pipeline):
+    """Every report is about Kestlewick Athletic: asked who manages it, the passages naming the
+    club outranked the one naming its manager, until the dense side was also asked the
+    question without the club's name."""
+    answer = corpus8_pipeline.ask("Who is the manager of Kestlewick Athletic?")
+    assert "Gareth Muldoon" in answer.answer, answer.answer
+
+
+@pytest.mark.slow
+def test_a_detail_that_does_not_fit_the_question_is_no_answer(corpus8_pipeline):
+    """No report gives Martin Okonjo's age, a date Danny Quarshie joined or an offer's size:
+    the club's 132 years, his age 31 and the consortium's leader are no answers."""
+    for question in [
+        "How old is Martin Okonjo?",
+        "How much has Marisol Trent's consortium offered for the club?",
+    ]:
+        assert corpus8_pipeline.ask(question).abstained, question
+    joined = corpus8_pipeline.ask("When did Danny Quarshie join the club?")
+    assert joined.abstained or "31" not in (joined.short_answer or ""), joined.answer

@@ -132,6 +132,7 @@ def score_case(pipeline: Pipeline, case: FactCase, top_k: int) -> dict[str, Any]
         "kind": case.kind,
         "should_abstain": case.abstain,
         "abstained": answer.abstained,
+        "confidence": answer.confidence,
         "answer": answer.answer,
         "latency_ms": round(latency, 1),
         "cited_files": sorted(set(cited)),
