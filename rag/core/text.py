@@ -124,10 +124,21 @@ def _append_trimmed(text: str, start: int, end: int, spans: list[tuple[int, int]
 _INNER_MARKS = str.maketrans("", "", ".'’")
 
 
+# "Some names have been changed.", "...everyone named here are invented.", "a work of fiction"
+_FICTION_NOTE = re.compile(
+    r"\bnames?\b[^.;]*?\b(?:have|has)\s+been\s+changed\b"
+    r"|\b(?:names?|everyone|everybody|people|characters)\b[^.;]*?\b(?:are|is|were|was|have\s+been|"
+    r"has\s+been)\s+(?:invented|fictional|fictitious|made\s+up)\b"
+    r"|\bthis\s+is\s+a\s+work\s+of\s+fiction\b|:\s*(?:a\s+)?fictional\s+\w+\.?\s*$",
+    re.IGNORECASE,
+)
+
+
 def is_editorial_note(sentence: str) -> bool:
     """A sentence about the article itself, not the news: "This story was updated on Thursday
-    with the second death...", "Correction: an earlier version of this article..."."""
-    return bool(_EDITORIAL_NOTE.match(sentence))
+    with the second death...", "Correction: an earlier version of this article...", "Some
+    names have been changed."."""
+    return bool(_EDITORIAL_NOTE.match(sentence) or _FICTION_NOTE.search(sentence))
 
 
 _WH_IS = re.compile(r"\b(what|who|where|how|when|why)['’]s\b", re.IGNORECASE)
