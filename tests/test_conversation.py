@@ -543,6 +543,38 @@ def test_he_is_never_a_name_the_conversation_calls_she():
     assert standalone("How old was she?", history) == "How old was Margaret Quill?"
 
 
+def test_a_he_inside_a_quotation_is_not_the_speakers_gender():
+    answer = (
+        'Helen Ostrowe. "He has treated this club like a plaything," fumed Helen Ostrowe, 63, '
+        "who chairs the supporters' trust."
+    )
+    history = [Turn("user", "Who chairs the supporters' trust?"), Turn("assistant", answer)]
+    assert standalone("How much has her group raised?", history) == (
+        "How much has Helen Ostrowe's group raised?"
+    )
+
+
+def test_ms_is_never_he_and_mr_never_she():
+    history = [
+        Turn("user", "Who owns the club?"),
+        Turn("assistant", "Ms Trent. Ms Trent, a lifelong supporter, said the group wanted it."),
+    ]
+    assert standalone("How old is she?", history) == "How old is Ms Trent?"
+    assert "Trent" not in standalone("How old is he?", history)
+
+
+def test_he_after_a_who_question_answered_with_no_one_is_whoever_it_asked_about():
+    history = [
+        Turn("user", "Who owns Kestlewick Athletic?"),
+        Turn("assistant", "The sources do not say."),
+    ]
+    assert standalone("How old is he?", history) == (
+        "How old is the person who owns Kestlewick Athletic?"
+    )
+    named = [history[0], Turn("assistant", "Conrad Vesey. Conrad Vesey, 58, bought the club.")]
+    assert standalone("How old is he?", named) == "How old is Conrad Vesey?"
+
+
 def test_it_is_the_name_a_short_answer_gave_to_a_which_question():
     history = [
         Turn("user", "Which reservoir upstream of Kersbridge has come under scrutiny?"),

@@ -271,6 +271,8 @@ def _person(previous: str, answer: str, places: set[str] = frozenset()) -> str |
     ]
     if added and _ASKS_FOR_NAME.search(previous):
         return added[0]
+    if _WHO_DOES.match(previous):
+        return None  # "Who owns Kestlewick Athletic?" with no name in reply: whoever owns it
     if in_question:
         return in_question[0]
     if _asks_for_a_person(previous) and _described(previous, "who"):
@@ -397,6 +399,14 @@ _WHO_WAS = re.compile(
 )
 
 
+# "Who owns Kestlewick Athletic?": who does something, not who someone is or what was done to
+_WHO_DOES = re.compile(
+    r"^\s*who\s+(?P<rest>(?!(?:is|was|are|were|did|does|do|has|have|had|will|would|can|could|"
+    r"should|may|might|must)\b)[a-z]+[^?]*?)\s*\??\s*$",
+    re.IGNORECASE,
+)
+
+
 def _described(previous: str, relative: str) -> str | None:
     """What an unnamed "he" or "it" is, from a which-question ("Which photographer was killed
     near Hama?" -> "the photographer who was killed near Hama") or a who-question about a
@@ -406,6 +416,8 @@ def _described(previous: str, relative: str) -> str | None:
         return None  # itself a follow-up: no description of its own
     if who := _WHO_WAS.match(previous):
         return f"the {who.group('description')}"
+    if does := _WHO_DOES.match(previous):
+        return f"the person who {does.group('rest')}"
     match = _WHICH.match(previous)
     if not match or not match.group("noun").strip():
         return None
@@ -501,6 +513,10 @@ _HE, _SHE = {"he", "him", "his"}, {"she", "her", "hers"}
 _PRONOUN = re.compile(r"\b(he|him|his|she|her|hers)\b", re.IGNORECASE)
 
 
+_TITLED = re.compile(r"\b(?P<title>Mr|Ms|Mrs|Miss)\.?\s+(?P<name>[A-Z][\w'’-]+)")
+_QUOTED = re.compile(r"[\"“][^\"“”]*[\"”]")
+
+
 def _other_gender(pronoun: str, texts: list[str]) -> set[str]:
     """Names the conversation's own text refers to with the other gender's pronouns: the first
     personal pronoun after a name, in the rest of its sentence or the next ("Margaret Quill, 64,
@@ -508,11 +524,16 @@ def _other_gender(pronoun: str, texts: list[str]) -> set[str]:
     asked = _HE if pronoun.lower() in _HE else _SHE
     other: set[str] = set()
     for text in texts:
+        for titled in _TITLED.finditer(text):  # "Ms Trent" is no "he", "Mr Vesey" no "she"
+            if (titled.group("title").lower() == "mr") != (asked is _HE):
+                other.update({titled.group(0), titled.group("name")})
         for name in name_phrases(text):
             for at in (m.start() for m in re.finditer(re.escape(name), text)):
                 after = text[at + len(name) :]
                 stop = [m.end() for m in re.finditer(r"[.!?](?:\s|$)", after)][:2]
-                later = _PRONOUN.search(after[: stop[-1] if stop else len(after)])
+                # a quotation's "he" is whom its speaker speaks of, not the speaker
+                unquoted = _QUOTED.sub(lambda m: " " * len(m.group(0)), after)
+                later = _PRONOUN.search(unquoted[: stop[-1] if stop else len(after)])
                 if (
                     later
                     and later.group(1).lower() not in asked
