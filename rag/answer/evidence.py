@@ -126,6 +126,7 @@ def score_evidence(
     idf: Callable[[str], float] = lambda t: 1.0,
     limit: int = 0,
     similarity_weight: float = SIMILARITY_WEIGHT,
+    foreground: str | None = None,
 ) -> list[Evidence]:
     """Full sentences of the hits (headings left out), best evidence first, scored by
     similarity_weight times their similarity to the question plus the rest times the share of
@@ -148,6 +149,8 @@ def score_evidence(
         return []
     matrix = vectors.embed([question] + [span.text for span, _ in spans])
     sims = matrix[1:] @ matrix[0]
+    if foreground:  # the question without the corpus's subject (rag.answer.retrieve)
+        sims = (sims + matrix[1:] @ vectors.embed([foreground])[0]) / 2
     found = [
         Evidence(
             span.chunk,

@@ -86,7 +86,7 @@ class HybridRetriever:
         words = without_question_form(question)  # "how many": no word to look for
         lexical = self.keyword_search(words, self.candidates, filters, dense)
         rankings = [[c.id for c, _ in dense], [c.id for c, _ in lexical]]
-        if foreground := self._without_background(question):
+        if foreground := self.without_background(question):
             vector = self.embedder.embed([foreground])[0]
             aside = self.store.query(vector, self.candidates, filters)
             rankings.append([c.id for c, _ in aside])
@@ -103,7 +103,7 @@ class HybridRetriever:
             for cid in ranked
         ]
 
-    def _without_background(self, question: str) -> str | None:
+    def without_background(self, question: str) -> str | None:
         """The question without the names most passages hold ("Who is the manager of Kestlewick
         Athletic?" in a corpus about that club: "Who is the manager of?"), whose embedding
         they dominate; None when it names none or nothing would be left."""
