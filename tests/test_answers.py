@@ -425,3 +425,23 @@ def test_a_detail_that_does_not_fit_the_question_is_no_answer(corpus8_pipeline):
         assert corpus8_pipeline.ask(question).abstained, question
     joined = corpus8_pipeline.ask("When did Danny Quarshie join the club?")
     assert joined.abstained or "31" not in (joined.short_answer or ""), joined.answer
+
+
+@pytest.mark.slow
+def test_evidence_is_weighed_without_the_name_every_report_gives(corpus6_pipeline):
+    """No report says how long Lowther had worked for Brackenford City Council: the sentences
+    naming the council, which every report does, outranked the rest and one was answered."""
+    asked = "how long had Lowther worked for Brackenford City Council before he resigned"
+    answer = corpus6_pipeline.ask(asked)
+    assert answer.abstained, answer.answer
+
+
+@pytest.mark.slow
+def test_a_yes_or_no_question_is_answered_by_the_passage_that_says_so(corpus7_pipeline):
+    """Only the wire's update reports the reward: the answer was an overview of four points
+    citing three outlets that say nothing of it."""
+    answer = corpus7_pipeline.ask("is any reward being offered for getting the gold back")
+    assert "£25,000" in answer.answer
+    cited = {c.file for s in answer.sentences for c in s.citations}
+    assert cited == {"704_harbinger_wire_update.html"}, answer.answer
+    assert len(answer.sentences) <= 2

@@ -398,6 +398,18 @@ _PROCESS = re.compile(
 )
 
 
+_YES_NO = re.compile(
+    r"^\s*(?:is|are|was|were|did|does|do|has|have|had|can|could|will|would|should)\s+\w",
+    re.IGNORECASE,
+)
+
+
+def asks_yes_or_no(question: str) -> bool:
+    """ "Has anybody been detained over the theft?": answered by the passage that says so, not
+    by an overview of the topic."""
+    return bool(_YES_NO.match(question))
+
+
 def _base_form(verb: str) -> str:
     """The base form of a speech verb's third-person form ("warns" -> "warn", "denies" ->
     "deny", "stresses" -> "stress"); other forms unchanged."""

@@ -17,7 +17,13 @@ from rag.answer.generate import Draft, Generator, OnToken, build_generator, over
 from rag.answer.outlets import names_outlet, without_attribution
 from rag.answer.reader import as_asked
 from rag.answer.retrieve import HybridRetriever
-from rag.answer.routes import Route, names_asked, statement_speaker, statement_topic
+from rag.answer.routes import (
+    Route,
+    asks_yes_or_no,
+    names_asked,
+    statement_speaker,
+    statement_topic,
+)
 from rag.answer.statements import by_speaker, whole_quotation
 from rag.answer.verify import Verifier
 from rag.core.errors import BadInput, LLMUnavailable
@@ -30,6 +36,11 @@ from rag.index.store import ChunkStore
 
 # Terminal escape sequences (colours, titles) go whole; other control characters and lone
 # surrogates (valid JSON, but not encodable text) become spaces.
+# a yes/no question ("Has anybody been detained?") is answered by the passages that say so:
+# at most two points, each close to the best
+YES_NO_POINTS = 2
+YES_NO_SHARE = 0.85
+
 _ESCAPE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?)")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
@@ -110,6 +121,7 @@ class AnswerService:
             self.retriever.lexical().idf,
             self.settings.evidence_sentences if factoid else self.settings.open_evidence_sentences,
             SIMILARITY_WEIGHT if factoid else self.settings.open_similarity_weight,
+            self.retriever.without_background(asked) if factoid else None,
         )
         timings["retrieve_ms"] = ms(began)
         threshold = self.settings.abstain_threshold if factoid else self.settings.open_threshold
@@ -141,11 +153,14 @@ class AnswerService:
             evidence = kept or evidence
         try:
             if not factoid and generator.name == "extractive":
+                yes_or_no = route == "open" and asks_yes_or_no(asked)
                 draft = overview_draft(
                     evidence,
                     threshold,
-                    self.settings.overview_points,
-                    self.settings.overview_share,
+                    YES_NO_POINTS if yes_or_no else self.settings.overview_points,
+                    max(YES_NO_SHARE, self.settings.overview_share)
+                    if yes_or_no
+                    else self.settings.overview_share,
                     self.settings.overview_redundancy,
                 )
             else:
