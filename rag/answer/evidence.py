@@ -135,6 +135,9 @@ def score_evidence(
     Embedding sentences is most of an answer's cost; with a limit, only the `limit` sentences
     sharing most of the question's words (ties: the better-ranked hit) are embedded and scored.
     """
+    if foreground:  # the corpus's subject tells no sentence from another
+        background = set(content_terms(question)) - set(content_terms(foreground))
+        idf = _discounted(idf, background)
     spans = [
         (span, term_overlap(question, span.text + speaker_named_before(k, sentences), idf))
         for hit in hits
@@ -166,6 +169,13 @@ def score_evidence(
         for (span, overlap), sim, vec in zip(spans, sims, matrix[1:])
     ]
     return sorted(found, key=lambda ev: -ev.score)
+
+
+BACKGROUND_WEIGHT = 0.25  # of a word of the name most passages hold, in the word overlap
+
+
+def _discounted(idf: Callable[[str], float], background: set[str]) -> Callable[[str], float]:
+    return lambda term: idf(term) * (BACKGROUND_WEIGHT if term in background else 1.0)
 
 
 _SPEECH = "|".join(sorted(SPEECH_VERBS, key=len, reverse=True))

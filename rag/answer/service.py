@@ -121,7 +121,7 @@ class AnswerService:
             self.retriever.lexical().idf,
             self.settings.evidence_sentences if factoid else self.settings.open_evidence_sentences,
             SIMILARITY_WEIGHT if factoid else self.settings.open_similarity_weight,
-            self.retriever.without_background(asked) if factoid else None,
+            self.retriever.without_background(asked),
         )
         timings["retrieve_ms"] = ms(began)
         threshold = self.settings.abstain_threshold if factoid else self.settings.open_threshold
