@@ -64,7 +64,7 @@ class Settings(BaseSettings):
     candidates: int = Field(30, description="Candidates each retriever returns before fusion.")
     rrf_k: int = Field(60, description="Reciprocal-rank-fusion constant.")
     background_share: float = Field(
-        0.2,
+        0.12,
         ge=0.0,
         le=1.0,
         description="A name the question gives that this share of the passages hold is what "
