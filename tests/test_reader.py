@@ -404,3 +404,10 @@ def test_how_old_someone_is_wants_a_sentence_about_them():
     assert _about_whom_asked(asked, "Martin Okonjo, 44, of Halloran Pike was appointed.")
     assert _about_whom_asked(asked, "He is 44 and joined the firm in 2010.")
     assert _about_whom_asked("How old is the club?", "The town's 132-year-old club.")
+
+
+def test_an_age_is_a_number_a_life_or_a_history_could_reach():
+    asked = "How old is the person who runs the hospitals group?"
+    assert not lead_fits(asked, "620,000", after=" people and employs 7,800 staff")
+    assert lead_fits(asked, "58", after=", said on Monday")
+    assert lead_fits("How old is the hoard?", "1,300", after=" years old")

@@ -241,6 +241,8 @@ def lead_fits(question: str, span: str, after: str = "") -> bool:
     if _WANTS_NUMBER.search(question):
         if _WANTS_SHARE.search(question) and _is_money(span + after[:16]):
             return False  # "What share of the joint venture...?" is not "£179 million"
+        if asks_age(question) and not _could_be_an_age(span, after):
+            return False  # "How old is she?" is not "620,000" people served
         return has_number and not _measures_another_thing(question, span, after)
     if _WANTS_DATE.search(question):
         return has_number or any(w in CALENDAR_WORDS for w in re.findall(r"[a-z]+", span.lower()))
@@ -271,6 +273,14 @@ _NAMED_BEFORE = re.compile(r"[A-Z][\w'’.-]*,\s*$")  # "Danny Quarshie, " befor
 
 def asks_age(question: str) -> bool:
     return bool(_ASKS_AGE.search(question))
+
+
+OLDEST = 1000  # years: a larger number is no age, unless years are said ("4,000 years")
+
+
+def _could_be_an_age(span: str, after: str) -> bool:
+    said = numbers(span)
+    return not said or min(said) <= OLDEST or "year" in (span + after[:12]).lower()
 
 
 def asks_when(question: str) -> bool:
