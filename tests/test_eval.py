@@ -35,6 +35,9 @@ pytestmark = pytest.mark.slow  # the whole eval harness
         ("the alarm sounded at 3.42am", "3.42", True),
         ("insured for £2.6 million", "2.6 million", True),
         ("the alarm sounded at 3.43am", "3.42", False),
+        ("Thirty-eight staff were made redundant", "38", True),  # one number, not 30 and 8
+        ("Eight staff were made redundant", "38", False),
+        ("The club owes £4.1m to the taxman", "4.1", True),  # as written, worth 4,100,000
     ],
 )
 def test_answers_match_expected_text_after_normalising(answer, expected, found):

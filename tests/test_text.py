@@ -4,6 +4,7 @@ from rag.core.text import (
     clause_spans,
     content_terms,
     is_editorial_note,
+    number_spans,
     numbers,
     proper_names,
     relative_pieces,
@@ -193,3 +194,20 @@ def test_words_fold_accents_and_keep_every_script():
     assert words("Tomasz Wójcik, José Müller") == ["tomasz", "wojcik", "jose", "muller"]
     assert words("Привет, Łódź") == ["привет", "łodz"]
     assert content_terms("Wójcik") == content_terms("Wojcik")
+
+
+@pytest.mark.parametrize(
+    "text, stated",
+    [
+        ("Thirty-eight non-playing staff", {38.0}),
+        ("twenty one pupils", {21.0}),
+        ("The club owes £4.1m", {4_100_000.0}),
+        ("a $2bn deal", {2_000_000_000.0}),
+        ("a 20m drop", {20.0}),  # metres, perhaps: no scale without a currency sign
+        ("one of thirty people", {1.0, 30.0}),
+    ],
+)
+def test_numbers_read_compound_words_and_scaled_sums(text, stated):
+    assert {round(n) for n in numbers(text)} == {round(n) for n in stated}
+    # where each stands too: what `rag compare` lines up ("Thirty-eight" was a conflicting 8)
+    assert {round(v) for _, _, v in number_spans(text)} == {round(n) for n in stated}

@@ -16,7 +16,13 @@ _OPENERS = "\"'“‘([A-Z0-9"
 _WORD = re.compile(r"[^\W_][\w.'’\-]*")  # letters of any script; accents folded by words()
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _SCALES = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12}
-_SCALED = re.compile(r"(\d+(?:[.,]\d+)*)\s*(thousand|million|billion|trillion)\b", re.IGNORECASE)
+_SCALED = re.compile(
+    r"(\d+(?:[.,]\d+)*)\s*(thousand|million|billion|trillion)\b"
+    # "£4.1m", "$2bn", "€500k": a scale letter only after a currency sign ("20m" may be metres)
+    r"|(?<=[£$€¥])(\d+(?:[.,]\d+)*)(k|m|bn|tn)\b",
+    re.IGNORECASE,
+)
+_SCALE_LETTERS = {"k": "thousand", "m": "million", "bn": "billion", "tn": "trillion"}
 # Hand-written rather than text2num's alpha2digit: measured on news phrasing it turns "tens of
 # thousands" into "10 of 1000", "3 million" into "3 1000000" and "half a million" into
 # "half a 1000000", each a wrong number for the verifier; this table and the scale rule below
@@ -197,11 +203,7 @@ def without_question_form(question: str) -> str:
 def numbers(text: str) -> set[float]:
     """Every number the text states, in digits or words ("five" -> 5, "20km" -> 20, "3 million"
     and "three million" -> 3,000,000)."""
-    found = {
-        float(m.group(1).replace(",", "")) * _SCALES[m.group(2).lower()]
-        for m in _SCALED.finditer(text)
-        if _is_number(m.group(1))
-    }
+    found = {value for _, _, value in _scaled(text)}
     rest = _SCALED.sub(" ", text)
     found |= {float(n.replace(",", "")) for n in _NUMBER.findall(rest) if _is_number(n)}
     parts = [part for word in words(rest) for part in word.split("-")]
@@ -213,6 +215,14 @@ def numbers(text: str) -> set[float]:
         if part in _SCALES and value is not None:  # "two million": one number, not two
             found.discard(value)
             value *= _SCALES[part]
+        elif (
+            value is not None
+            and 20 <= value <= 90
+            and value % 10 == 0
+            and 1 <= NUMBER_WORDS[part] <= 9
+        ):
+            found.discard(value)  # "thirty-eight", "twenty one": one number
+            value += NUMBER_WORDS[part]
         else:
             scale = 0.5 if previous == "half" or previous == "a" and "half" in parts else 1
             value = float(NUMBER_WORDS[part]) * scale
@@ -255,18 +265,36 @@ def unit_at(text: str) -> tuple[int, str, float] | None:
 def number_spans(text: str) -> list[tuple[int, int, float]]:
     """Numbers in digits ("1,240", "2.3 million") or a single word ("twelve"), with where
     each stands."""
-    found = [
-        (m.start(), m.end(), float(m.group(1).replace(",", "")) * _SCALES[m.group(2).lower()])
-        for m in _SCALED.finditer(text)
-        if _is_number(m.group(1))
-    ]
+    found = _scaled(text)
+    for m in _COMPOUND.finditer(text):  # "thirty-eight": 38, not 30 and 8
+        tens, units = (NUMBER_WORDS[w.lower()] for w in m.groups())
+        found.append((m.start(), m.end(), float(tens + units)))
     taken = [(a, b) for a, b, _ in found]
     for m in re.finditer(r"(?<![\w.,])\d+(?:[.,]\d+)*", text):
         if _is_number(m.group(0)) and all(m.end() <= a or m.start() >= b for a, b in taken):
             found.append((m.start(), m.end(), float(m.group(0).replace(",", ""))))
     for m in _NUMBER_WORD.finditer(text):
-        found.append((m.start(), m.end(), float(NUMBER_WORDS[m.group(0).lower()])))
+        if all(m.end() <= a or m.start() >= b for a, b in taken):
+            found.append((m.start(), m.end(), float(NUMBER_WORDS[m.group(0).lower()])))
     return sorted(found)
+
+
+_TENS = "twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety"
+_COMPOUND = re.compile(
+    rf"\b({_TENS})[-\s](one|two|three|four|five|six|seven|eight|nine)\b", re.IGNORECASE
+)
+
+
+def _scaled(text: str) -> list[tuple[int, int, float]]:
+    """Numbers with a scale word or, after a currency sign, a scale letter ("2.3 million",
+    "£4.1m"), with where each stands."""
+    found = []
+    for m in _SCALED.finditer(text):
+        number, scale = (m.group(1) or m.group(3)), (m.group(2) or m.group(4)).lower()
+        if _is_number(number):
+            value = float(number.replace(",", "")) * _SCALES[_SCALE_LETTERS.get(scale, scale)]
+            found.append((m.start(), m.end(), value))
+    return found
 
 
 def _is_number(token: str) -> bool:

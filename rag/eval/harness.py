@@ -98,14 +98,21 @@ def normalise(text: str) -> str:
     return " ".join(words)
 
 
+def _states(answer: str, number: str) -> bool:
+    """Does the answer state this number, as a value ("thirty-eight" for 38) or as written
+    ("4.1" of "£4.1m", whose value is 4,100,000)?"""
+    written = {float(n.replace(",", "")) for n in re.findall(r"\d+(?:,\d{3})*(?:\.\d+)?", answer)}
+    return float(number) in numbers(answer) | written
+
+
 def contains(answer: str, expected: str) -> bool:
     """Does the answer state the expected text (after normalising both)?"""
     decimal = expected.strip()
-    if re.fullmatch(r"\d+\.\d+", decimal) and float(decimal) in numbers(answer):
+    if re.fullmatch(r"\d+\.\d+", decimal) and _states(answer, decimal):
         return True  # "3.42" in "at 3.42am", which the word match below splits apart
     needle, haystack = normalise(expected), normalise(answer)
     if re.fullmatch(r"\d+(\.\d+)?", needle):
-        return float(needle) in numbers(answer)
+        return _states(answer, needle)
     return re.search(rf"(?<![\w]){re.escape(needle)}(?![\w])", haystack) is not None
 
 
