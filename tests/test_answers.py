@@ -445,3 +445,13 @@ def test_a_yes_or_no_question_is_answered_by_the_passage_that_says_so(corpus7_pi
     cited = {c.file for s in answer.sentences for c in s.citations}
     assert cited == {"704_harbinger_wire_update.html"}, answer.answer
     assert len(answer.sentences) <= 2
+
+
+@pytest.mark.slow
+def test_what_the_outlets_disagree_on_quotes_each_differing_figure(corpus8_pipeline):
+    """Asked with no topic, every figure the files state differently about as close to the
+    question is quoted, not only the closest: the debts (£23.4m, then £26.8m in the update)
+    and the analyst's £31m estimate."""
+    answer = corpus8_pipeline.ask("What do the outlets disagree on?")
+    assert answer.route == "compare"
+    assert "£23.4 million" in answer.answer and "£26.8 million" in answer.answer, answer.answer

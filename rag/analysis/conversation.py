@@ -33,6 +33,10 @@ COMPARE_OUTLETS = 4  # files quoted on what the sources differ about, one senten
 EACH_OUTLET_SHARE = 0.6  # of the best file's score that another file's sentence needs
 COMPARE_REVISIONS = 3  # revisions between versions of a story quoted for "what changed"
 COMPARE_ADDED = 4  # and paragraphs the newer version adds
+# figures the files state differently, quoted for "Do the sources agree...?": those about as
+# close to the question as the closest (all of them, for "What do the outlets disagree on?")
+COMPARE_CONFLICTS = 3
+CONFLICT_MARGIN = 0.1
 
 
 class Conversation:
@@ -203,7 +207,10 @@ def _changes(
     # "What changed in the updated version?": its revisions, the closest to the question first
     found = _closest(question, revised, answers, COMPARE_REVISIONS)
     found += _closest(question, added, answers, COMPARE_ADDED)  # what the newer one reports
-    found += _closest(question, figures, answers)
+    if asks_where_sources_differ(question):  # "What do the outlets disagree on?": each one
+        found += _closest(question, figures, answers, COMPARE_CONFLICTS, CONFLICT_MARGIN)
+    else:
+        found += _closest(question, figures, answers)
     quoted = [c for change in found for c in change.citations[:COMPARE_FIGURES]]
     unique = {(c.file, c.start): c for c in quoted}.values()
     return [AnswerSentence(text=c.quote, citations=[c]) for c in unique]
@@ -260,13 +267,19 @@ def _figure_words(conflict: Conflict, around: int = 4) -> str:
 
 
 def _closest(
-    question: str, changes: list[_Change], answers: AnswerService, most: int = 1
+    question: str,
+    changes: list[_Change],
+    answers: AnswerService,
+    most: int = 1,
+    margin: float = 1.0,
 ) -> list[_Change]:
-    """The `most` changes closest to the question, closest first."""
+    """The `most` changes closest to the question, closest first, each within `margin` of the
+    closest's similarity."""
     if not changes:
         return []
-    order = np.argsort(-_similarities(question, [c.focus for c in changes], answers))
-    return [changes[int(i)] for i in order[:most]]
+    near = _similarities(question, [c.focus for c in changes], answers)
+    order = [int(i) for i in np.argsort(-near) if near[i] >= near.max() - margin]
+    return [changes[i] for i in order[:most]]
 
 
 def _similarities(question: str, texts: list[str], answers: AnswerService) -> np.ndarray:
