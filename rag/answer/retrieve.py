@@ -86,13 +86,12 @@ class HybridRetriever:
         words = without_question_form(question)  # "how many": no word to look for
         lexical = self.keyword_search(words, self.candidates, filters, dense)
         rankings = [[c.id for c, _ in dense], [c.id for c, _ in lexical]]
+        aside: list[tuple[Chunk, float]] = []
         if foreground := self.without_background(question):
-            vector = self.embedder.embed([foreground])[0]
-            aside = self.store.query(vector, self.candidates, filters)
+            aside = self.store.query(self.embedder.embed([foreground])[0], self.candidates, filters)
             rankings.append([c.id for c, _ in aside])
-            dense = [*dense, *(hit for hit in aside if hit[0].id not in {c.id for c, _ in dense})]
         fused = reciprocal_rank_fusion(rankings, self.rrf_k)
-        chunks = {c.id: c for c, _ in [*lexical, *dense]}
+        chunks = {c.id: c for c, _ in [*aside, *lexical, *dense]}
         dense_score = {c.id: s for c, s in dense}
         bm25_score = {c.id: s for c, s in lexical}
         ranked = with_decisive_lead(
