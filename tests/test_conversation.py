@@ -460,6 +460,10 @@ def test_what_one_outlet_reports_that_the_others_do_not_comes_from_its_files_onl
     cited = {c.file for s in answer.sentences for c in s.citations}
     assert cited == {"103_daily_beacon.txt"}, answer.answer
     assert "Priya Desai" in answer.answer
+    # with no outlet named: what any one outlet alone reports, each point citing one file
+    alone = pipeline.ask("What did only one outlet report?")
+    assert alone.route == "compare" and alone.sentences, alone.answer
+    assert all(len({c.file for c in s.citations}) == 1 for s in alone.sentences), alone.answer
 
 
 def test_nothing_relevant_still_abstains(sample_pipeline):

@@ -104,7 +104,8 @@ class Conversation:
         files = list(dict.fromkeys(hit.chunk.file for hit in hits))
         if asks_what_changed(question):
             files += self._other_versions(files, filters)
-        alone = self._files_of(outlets) if asks_what_only_one_reports(question) else set()
+        only_one = asks_what_only_one_reports(question)
+        alone = self._files_of(outlets) if only_one else set()
         files = list(dict.fromkeys([*sorted(alone), *files]))
         if len(files) < 2:
             answer = self.answers.ask(
@@ -118,11 +119,13 @@ class Conversation:
         if alone:  # what the named outlet reports and no other file does
             own = [c for c in comparison.single_source if set(c.files) <= alone]
             shown = own[:OUTLET_SINGLES]
+        elif only_one:  # "What did only one source mention?": such claims, closest first
+            shown = _relevant(question, comparison.single_source, OUTLET_SINGLES, self.answers)
         else:
             shown = _relevant(question, comparison.corroborated, COMPARE_CLAIMS, self.answers)
             shown += _relevant(question, comparison.single_source, COMPARE_SINGLES, self.answers)
-        sentences = [] if alone else _changes(question, comparison, self.answers, shown)
-        if asks_where_sources_differ(question) and not alone:
+        sentences = [] if only_one else _changes(question, comparison, self.answers, shown)
+        if asks_where_sources_differ(question) and not only_one:
             sentences += _each_outlet(question, hits, self.answers, sentences)
         quoted = {s.text for s in sentences}
         shown = [c for c in shown if c.text not in quoted]
