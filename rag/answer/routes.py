@@ -399,19 +399,17 @@ def _measures_another_thing(question: str, span: str, after: str = "") -> bool:
 # Questions about a process or a manner ("How has the government responded?", "What is the
 # council doing?", "What part have soldiers played?") and yes/no questions ("Were people warned
 # in time?") want the relevant passages, not one span; "how many/much/old/..." stay factoids.
+_YES_NO_FORM = r"(?:is|are|was|were|did|does|do|has|have|had|can|could|will|would|should)\s+\w"
 _PROCESS = re.compile(
     r"^\s*(?:how (?:has|have|had|did|does|do|is|are|was|were)\b"
     r"|what (?:is|are|was|were|has|have) (?:[\w'’-]+\s+){1,4}?(?:doing|done)\b"
     r"|what (?:part|role) (?:has|have|had|did|does|do|is|are|was|were|will)\b"
-    r"|(?:is|are|was|were|did|does|do|has|have|had|can|could|will|would|should)\s+\w)",
+    r"|" + _YES_NO_FORM + r")",
     re.IGNORECASE,
 )
 
 
-_YES_NO = re.compile(
-    r"^\s*(?:is|are|was|were|did|does|do|has|have|had|can|could|will|would|should)\s+\w",
-    re.IGNORECASE,
-)
+_YES_NO = re.compile(r"^\s*" + _YES_NO_FORM, re.IGNORECASE)
 
 
 def asks_yes_or_no(question: str) -> bool:

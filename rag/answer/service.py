@@ -34,13 +34,13 @@ from rag.core.text import content_terms
 from rag.index.filters import Filters
 from rag.index.store import ChunkStore
 
-# Terminal escape sequences (colours, titles) go whole; other control characters and lone
-# surrogates (valid JSON, but not encodable text) become spaces.
 # a yes/no question ("Has anybody been detained?") is answered by the passages that say so:
 # at most two points, each close to the best
 YES_NO_POINTS = 2
 YES_NO_SHARE = 0.85
 
+# Terminal escape sequences (colours, titles) go whole; other control characters and lone
+# surrogates (valid JSON, but not encodable text) become spaces.
 _ESCAPE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?)")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
@@ -153,14 +153,14 @@ class AnswerService:
             evidence = kept or evidence
         try:
             if not factoid and generator.name == "extractive":
-                yes_or_no = route == "open" and asks_yes_or_no(asked)
+                points, share = self.settings.overview_points, self.settings.overview_share
+                if route == "open" and asks_yes_or_no(asked):
+                    points, share = YES_NO_POINTS, max(YES_NO_SHARE, share)
                 draft = overview_draft(
                     evidence,
                     threshold,
-                    YES_NO_POINTS if yes_or_no else self.settings.overview_points,
-                    max(YES_NO_SHARE, self.settings.overview_share)
-                    if yes_or_no
-                    else self.settings.overview_share,
+                    points,
+                    share,
                     self.settings.overview_redundancy,
                 )
             else:
