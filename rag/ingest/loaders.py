@@ -240,10 +240,8 @@ def _without_instructions(text: str, segments: list[tuple[int, int]]) -> list[tu
     return kept
 
 
-_TITLE_CASE = re.compile(
-    r"^(?:the\s+)?[A-Z][\w'’&.-]*(?:\s+(?:of\s+|and\s+|&\s+)?[A-Z][\w'’&.-]*)*$"
-)
 _NAME_WORDS = r"[A-Z][\w'’&.-]*(?:\s+(?:of\s+|and\s+|&\s+)?[A-Z][\w'’&.-]*){0,5}"
+_TITLE_CASE = re.compile(rf"^(?:the\s+)?{_NAME_WORDS}$")  # "The Daily Post", not "senior reporter"
 _AUTHOR_LINE = re.compile(rf"^[*_]*(?i:by)\s+{_NAME_WORDS}[*_]*$")
 _SOURCE_DATED = re.compile(
     rf"^[*_]*(?P<outlet>{_NAME_WORDS})\s*(?:,|[—–|]|\s-\s)\s*"
