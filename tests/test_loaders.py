@@ -148,6 +148,13 @@ def test_bad_files_are_refused_with_a_reason(tmp_path, data, reason):
         ("December 2, 2024", "2024-12-02"),
         ("2 December 2024", "2024-12-02"),
         ("2024-12-05", "2024-12-05"),
+        ("2026-03-16T18:20:00Z", "2026-03-16"),
+        ("March 17th, 2026", "2026-03-17"),
+        ("17/03/2026 06:30", "2026-03-17"),
+        ("17 Mar 2026, 00:41", "2026-03-17"),
+        ("March 17, 2026 2:05 PM GMT", "2026-03-17"),
+        ("03/04/2026", None),  # the 3rd of April or the 4th of March: no date
+        ("2024-12-05 The army said it had taken the town", None),
         ("soon", None),
     ],
 )
@@ -194,3 +201,67 @@ def test_a_sentence_starting_with_by_is_no_byline(tmp_path):
     path.write_text("Headline\n\nBy the way — the mayor said on Monday that buses would run.\n")
     doc = load_document(path, "a.txt", 1_000_000)
     assert doc.date is None and "By the way" in content(doc)
+
+
+def test_a_masthead_names_the_outlet_and_page_furniture_is_no_content(tmp_path):
+    path = tmp_path / "a.txt"
+    path.write_text(
+        "THE HARWICK COURIER\nYour city. Your paper. Since 1887.\n-----------\n"
+        "HEALTH | Harwick\n\nCity student among patients hit by pump fault\n\n"
+        "Hannah Delacourt, Health Reporter\nPublished: 17/03/2026 06:30\n\n"
+        "A student was found unconscious in his flat, his family said.\n"
+    )
+    doc = load_document(path, "a.txt", 1_000_000)
+    assert (doc.outlet, doc.date) == ("The Harwick Courier", "2026-03-17")
+    assert doc.title == "City student among patients hit by pump fault"
+    assert content(doc).splitlines() == [
+        "City student among patients hit by pump fault",
+        "A student was found unconscious in his flat, his family said.",
+    ]
+
+
+def test_a_headline_in_capitals_is_no_masthead(tmp_path):
+    path = tmp_path / "a.txt"
+    path.write_text("FLOOD CHAOS IN THE CITY\n\nThe river burst its banks on Monday.\n")
+    doc = load_document(path, "a.txt", 1_000_000)
+    assert doc.outlet is None and doc.title == "FLOOD CHAOS IN THE CITY"
+
+
+def test_a_markdown_source_line_and_a_date_beside_the_byline(tmp_path):
+    path = tmp_path / "a.md"
+    path.write_text(
+        "# How a restart routine turned a fix into a double dose\n\n"
+        "*Device Regulatory Review — Software & Connected Devices*\n\n"
+        "**March 17th, 2026** · by Dr Owen Strathearn, senior technical editor · 7 min read\n\n"
+        "The pump repeats the last dose after a restart.\n"
+    )
+    doc = load_document(path, "a.md", 1_000_000)
+    assert (doc.outlet, doc.date) == ("Device Regulatory Review", "2026-03-17")
+    assert content(doc).splitlines()[1:] == ["The pump repeats the last dose after a restart."]
+
+
+def test_an_html_page_title_names_its_site_and_a_footer_dates_it(tmp_path):
+    path = tmp_path / "a.html"
+    path.write_text(
+        "<html><head><title>KILLER GLITCH: Pump blunder puts thousands at risk | Daily Clarion"
+        "</title></head><body><article><h1>KILLER GLITCH</h1><p>Thousands were told to stop "
+        "using their pumps.</p><p>Published: 17 Mar 2026, 00:41 | Updated: 18 Mar 2026, 07:15"
+        "</p></article></body></html>"
+    )
+    doc = load_document(path, "a.html", 1_000_000)
+    assert (doc.outlet, doc.date, doc.updated) == ("Daily Clarion", "2026-03-17", "2026-03-18")
+    assert doc.title == "KILLER GLITCH: Pump blunder puts thousands at risk"
+    assert "Published" not in content(doc)
+
+
+def test_an_updated_page_says_when_it_was_updated(tmp_path):
+    path = tmp_path / "a.html"
+    path.write_text(
+        '<html><head><meta property="og:site_name" content="Pellham Wire">'
+        '<meta property="article:published_time" content="2026-03-16T18:20:00Z">'
+        '<meta property="article:modified_time" content="2026-03-17T14:05:00Z">'
+        "<title>UPDATE 1-Pump fault linked to 23 admissions</title></head>"
+        "<body><article><p>Admissions rose to 23.</p></article></body></html>"
+    )
+    doc = load_document(path, "a.html", 1_000_000)
+    assert (doc.outlet, doc.date, doc.updated) == ("Pellham Wire", "2026-03-16", "2026-03-17")

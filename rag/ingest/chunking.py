@@ -57,8 +57,10 @@ def _make_chunk(doc: Document, group: list[tuple[int, int]], index: int) -> Chun
     start, end = group[0][0], group[-1][1]
     text = doc.text[start:end]
     # The file's hash is part of the id: any edit (even one that keeps this chunk's text, such as
-    # a new date line) rewrites every chunk, so stored line, date and outlet match the file.
-    key = f"{doc.file}\0{doc.sha256}\0{start}\0{text}"
+    # a new date line) rewrites every chunk, so stored line, date and outlet match the file. So
+    # is what was read of it: a loader that reads a date it missed before rewrites them too.
+    read = "\0".join(str(v or "") for v in (doc.title, doc.outlet, doc.date, doc.updated))
+    key = f"{doc.file}\0{doc.sha256}\0{start}\0{text}\0{read}"
     digest = hashlib.sha1(key.encode()).hexdigest()[:24]
     return Chunk(
         id=digest,
@@ -73,6 +75,7 @@ def _make_chunk(doc: Document, group: list[tuple[int, int]], index: int) -> Chun
             "outlet": doc.outlet or "",
             "date": doc.date or "",
             "date_int": date_number(doc.date),
+            "updated": doc.updated or "",
             "file_sha256": doc.sha256,
             "chunk_index": index,
             "text_hash": text_hash(text),

@@ -14,7 +14,7 @@ from pathlib import Path
 import yaml
 from bs4 import BeautifulSoup, Tag
 
-from rag.core.text import BYLINE_ROLES, sentence_spans
+from rag.core.text import BYLINE_ROLES, OUTLET_NOUNS, sentence_spans
 from rag.ingest.decode import SkipFile, decode, read_bytes
 from rag.ingest.injection import looks_like_instruction
 
@@ -39,11 +39,6 @@ _DATELINE = re.compile(
     r"(?:\([A-Za-z][A-Za-z .&'-]{0,40}\)\s*[—–-]\s*)?|:\s+)"  # "BEIRUT — (AP) —"
 )
 _MONTHS = "jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec"
-_DATE_LINE = re.compile(
-    rf"^(?:(?:{_MONTHS})[a-z]*\.? \d{{1,2}},? \d{{4}}|\d{{1,2}} (?:{_MONTHS})[a-z]* \d{{4}}|"
-    r"\d{4}-\d{2}-\d{2})(?:\s+\d{1,2}:\d{2}.*)?$",
-    re.IGNORECASE,
-)
 # "By Ann Lee, The Daily Post — Monday 10 March 2025", "By Harbour Times staff | 2025-03-10",
 # "By Ann Lee | The Daily Post | 10 March 2025"
 _BYLINE_SEP = r"\s*(?:[—–|·•]|\s-\s)\s*"
@@ -73,6 +68,7 @@ class Document:
     outlet: str | None = None
     date: str | None = None
     dateline: str | None = None
+    updated: str | None = None  # when the page says it was last updated, if it does
     sha256: str = ""
     extra: dict = field(default_factory=dict)
 
@@ -94,7 +90,7 @@ def load_document(path: Path, name: str, max_bytes: int) -> Document:
 
 
 def _from_plain(name: str, text: str, markdown: bool) -> Document:
-    meta: dict = {"title": None, "outlet": None, "date": None, "dateline": None}
+    meta: dict = {"title": None, "outlet": None, "date": None, "dateline": None, "updated": None}
     hidden = _markdown_hidden(text, meta) if markdown else []
     shown = _blank_out(text, hidden)  # same offsets; what a reader never sees is spaces
     segments: list[tuple[int, int]] = []
@@ -189,13 +185,17 @@ def _content_of_line(  # noqa: PLR0913
     2026*") gives the outlet."""
     line = text[start:end]
     stripped = line.strip()
-    if not stripped or _BOILERPLATE.match(stripped):
-        return None
+    if not stripped or _BOILERPLATE.match(stripped) or not re.search(r"\w", stripped):
+        return None  # a rule of dashes or stars is no content
     if source := _SOURCE_LINE.match(stripped):
         meta["outlet"] = meta["outlet"] or source.group(1).strip()
         return None
-    if _DATE_LINE.match(stripped):
-        meta["date"] = meta["date"] or parse_date(stripped)
+    if dates := _dates_of_line(stripped):
+        meta["date"] = meta["date"] or dates[0]
+        meta["updated"] = meta["updated"] or dates[1]
+        return None
+    if at_top and not meta["outlet"] and (masthead := _masthead(stripped)):
+        meta["outlet"] = masthead
         return None
     if byline := _byline(stripped):
         meta["outlet"] = meta["outlet"] or byline[0]
@@ -205,7 +205,12 @@ def _content_of_line(  # noqa: PLR0913
         meta["outlet"] = meta["outlet"] or sourced[0]
         meta["date"] = meta["date"] or sourced[1]
         return None
-    if near_top and _AUTHOR_LINE.match(stripped):
+    if near_top and (
+        _AUTHOR_LINE.match(stripped) or _is_author_with_role(stripped) or _is_furniture(stripped)
+    ):
+        return None
+    if near_top and not meta["outlet"] and (section := _SOURCE_SECTION.match(stripped)):
+        meta["outlet"] = section.group("outlet")  # "*Device Review — Software & Devices*"
         return None
     if stripped in seen:  # a repeated headline
         return None
@@ -249,6 +254,72 @@ _SOURCE_DATED = re.compile(
 )
 
 
+_DATE_LABEL = re.compile(
+    r"^(?:(?:(?:first|last)\s+)?(?P<label>published|updated|posted|modified)(?:\s+on)?\s*:?\s*)?",
+    re.IGNORECASE,
+)
+_BESIDE_DATE = re.compile(r"^(?:by\s+\S.*|\d+\s*min(?:ute)?s?\s+read)$", re.IGNORECASE)
+
+
+def _dates_of_line(line: str) -> tuple[str, str | None] | None:
+    """(date, updated date or None) of a line that says only when, and maybe by whom and how
+    long a read: "March 5, 2025", "Published: 17/03/2026 06:30", "Published: 17 Mar 2026,
+    00:41 | Updated: 17 Mar 2026, 07:15", "**March 17th, 2026** · by Ann Lee · 7 min read".
+    None for any other line."""
+    published = updated = None
+    for piece in re.split(r"\s*[|·•]\s*", line.strip(" *_")):
+        piece = piece.strip(" *_")
+        if _BESIDE_DATE.match(piece):
+            continue
+        label = _DATE_LABEL.match(piece)
+        assert label is not None  # every part of it is optional
+        when = parse_date(_WEEKDAY.sub("", piece[label.end() :]))
+        if not when:
+            return None
+        if (label.group("label") or "").lower() in ("updated", "modified"):
+            updated = updated or when
+        else:
+            published = published or when
+    date = published or updated
+    return (date, updated) if date else None
+
+
+_CAPITALS = re.compile(r"^[A-Z][A-Z'’&.-]*(?:\s+[A-Z][A-Z'’&.-]*){1,5}$")
+
+
+def _masthead(line: str) -> str | None:
+    """The outlet a masthead names: a first line in capitals whose last word is what a news
+    outlet's name ends with ("THE CALLOWMERE COURIER": "The Callowmere Courier")."""
+    if not _CAPITALS.match(line) or line.split()[-1].lower() not in OUTLET_NOUNS:
+        return None
+    return " ".join(word.capitalize() for word in line.split())
+
+
+_AUTHOR_WITH_ROLE = re.compile(rf"^{_NAME_WORDS},\s+(?:[\w-]+\s+){{0,3}}(?P<role>[\w-]+)$")
+
+
+def _is_author_with_role(line: str) -> bool:
+    """A line naming only an author and their role ("Hannah Delacourt, Health Reporter")."""
+    found = _AUTHOR_WITH_ROLE.match(line.strip("*_ "))
+    return found is not None and found.group("role").lower() in BYLINE_ROLES
+
+
+def _is_furniture(line: str) -> bool:
+    """Page furniture at the top of an article: a section path ("HEALTH | Callowmere", "News >
+    World") or a slogan of short phrases ("Your city. Your paper. Since 1887.")."""
+    parts = [p for p in re.split(r"\s*[|>›»]\s*", line) if p]
+    if len(parts) >= 2 and all(len(p.split()) <= 3 and not re.search(r"[.!?,]", p) for p in parts):
+        return True
+    phrases = [p for p in re.split(r"(?<=[.!])\s+", line) if p]
+    return len(phrases) >= 2 and all(len(p.split()) <= 4 for p in phrases)
+
+
+# "*Device Regulatory Review — Software & Connected Devices*": an outlet and its section
+_SOURCE_SECTION = re.compile(
+    rf"^[*_]+(?:the\s+)?(?P<outlet>{_NAME_WORDS})\s+[—–|]\s+[^*_]{{2,60}}[*_]+$"
+)
+
+
 def _source_dated(line: str) -> tuple[str, str] | None:
     """(outlet, ISO date) of a line naming only a source and a date ("The Sentinel, Published 15
     October 2026"); None for any other line."""
@@ -276,6 +347,11 @@ def _looks_like_headline(line: str) -> bool:
     return 3 <= len(line.split()) <= 25 and line[-1] not in '.!?"”’:' and len(line) < 200
 
 
+# "KILLER GLITCH: Insulin pump blunder puts 50,000 at risk | Daily Clarion": a page title
+# that ends with its site's name
+_TITLE_SOURCE = re.compile(rf"^(?P<title>.{{10,}}?)\s+(?:\||[-–—])\s+(?P<outlet>{_NAME_WORDS})$")
+
+
 def _from_html(name: str, html: str) -> Document:
     """The article text of an html page, one paragraph a line, and its metadata.
 
@@ -291,7 +367,10 @@ def _from_html(name: str, html: str) -> Document:
         "outlet": _meta(soup, "og:site_name") or _meta(soup, "publisher"),
         "date": parse_date(_meta(soup, "article:published_time") or _time_tag(soup) or ""),
         "dateline": None,
+        "updated": parse_date(_meta(soup, "article:modified_time") or ""),
     }
+    if not meta["outlet"] and meta["title"] and (titled := _TITLE_SOURCE.match(meta["title"])):
+        meta["title"], meta["outlet"] = titled.group("title"), titled.group("outlet")
     for tag in soup(
         [
             "script",
@@ -361,11 +440,24 @@ def _finish(meta: dict, text: str, segments: list[tuple[int, int]]) -> dict:
     return meta
 
 
+# the time after a date: "17 Mar 2026, 00:41", "March 17, 2026 2:05 PM GMT", "... at 6.30pm"
+_TIME_AFTER = re.compile(
+    r"(?:,|\s+at)?\s+\d{1,2}(?:[:.]\d{2}){1,2}\s*(?:[ap]\.?m\.?)?(?:\s+[A-Z]{2,5})?\s*$",
+    re.IGNORECASE,
+)
+
+
 def parse_date(value: str) -> str | None:
     """An ISO date (YYYY-MM-DD) from the common ways articles write one, else None."""
     value = value.strip().replace("Sept ", "Sep ")
-    if match := re.match(r"(\d{4}-\d{2}-\d{2})", value):
+    if match := re.match(r"(\d{4}-\d{2}-\d{2})(?:[T\s][\d:.,+\-Z]*(?:\s*[A-Z]{2,5})?)?\s*$", value):
         return match.group(1)
+    value = _TIME_AFTER.sub("", re.sub(r"\b(\d{1,2})(?:st|nd|rd|th)\b", r"\1", value))
+    if numeric := re.fullmatch(r"(\d{1,2})[/.](\d{1,2})[/.](\d{4})", value):
+        first, second, year = (int(n) for n in numeric.groups())
+        if first > 12 >= second:  # 17/03/2026; 03/04/2026 could be either, so is no date
+            return _iso(year, second, first)
+        return _iso(year, first, second) if second > 12 >= first else None
     for fmt in (
         "%b %d, %Y",
         "%B %d, %Y",
@@ -380,6 +472,13 @@ def parse_date(value: str) -> str | None:
         except ValueError:
             continue
     return None
+
+
+def _iso(year: int, month: int, day: int) -> str | None:
+    try:
+        return date(year, month, day).isoformat()
+    except ValueError:
+        return None
 
 
 def date_number(iso: str | None) -> int:
