@@ -114,6 +114,13 @@ def test_a_span_the_sentences_do_not_hold_is_not_shown():
         ("On which day did they enter Aleppo?", "Friday", True),
         ("On which days did they release water from it?", "Hollins Water", False),  # no date
         ("What year did the war begin?", "2011", True),
+        ("In what year was the pump maker set up?", "Feb. 9", False),  # a day is no year
+        ("Which year did the decline start?", "the 1990s", True),
+        ("How much compensation are the families seeking?", "140 families", False),  # money
+        ("How much compensation are the families seeking?", "£2 million", True),
+        ("What is the name of the flatmate who found him?", "University of Callowmere", False),
+        ("What is the name of the flatmate who found him?", "Averholt Medical Systems", False),
+        ("What is the name of the flatmate who found him?", "Ann Lee of Averholt Systems", True),
         ("When did the Renaissance begin?", "the Middle Ages", True),  # "when": an era may do
         ("Which bound is harder to prove?", "lower bounds", True),  # the "which" noun itself
         ("When prices rise, what happens to demand?", "it falls", True),  # "when" opens a clause

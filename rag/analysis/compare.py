@@ -25,6 +25,7 @@ from rag.analysis.framing import (
     substitution_groups,
 )
 from rag.answer.evidence import SentenceVectors, is_full_sentence, is_news_sentence
+from rag.answer.versions import one_story, version_day
 from rag.core.cancel import check as check_cancelled
 from rag.core.models import Chunk, Citation, Span
 from rag.core.text import clause_spans, content_terms, numbers, relative_pieces
@@ -463,24 +464,13 @@ def _versions(
     meta = {s.file: s.chunk.metadata for s in sentences}
     found = []
     for pair in duplicates:
-        if min(pair.a_in_b, pair.b_in_a) >= DUPLICATE_PAIR and _one_story(
+        if min(pair.a_in_b, pair.b_in_a) >= DUPLICATE_PAIR and one_story(
             meta[pair.a], meta[pair.b]
         ):
-            older, newer = sorted((pair.a, pair.b), key=lambda f: (meta[f].get("date") or "", f))
+            older, newer = sorted((pair.a, pair.b), key=lambda f: (version_day(meta[f]), f))
             changes = _changes(older, newer, sentences, sims)
             found.append(StoryVersions(older=older, newer=newer, changes=changes))
     return found
-
-
-def _one_story(a: dict, b: dict) -> bool:
-    """Published by one outlet, or under near-same headlines on different days by outlets not
-    known to differ."""
-    outlets = a.get("outlet"), b.get("outlet")
-    if all(outlets):
-        return outlets[0] == outlets[1]
-    headline = difflib.SequenceMatcher(a=a.get("title", ""), b=b.get("title", "")).ratio()
-    dated = a.get("date") and b.get("date") and a.get("date") != b.get("date")
-    return headline >= 0.8 and bool(dated)
 
 
 def _changes(

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from rag.answer.evidence import name_phrases
 from rag.answer.outlets import names_outlet
 from rag.answer.routes import is_person_noun, proper_adjectives, who_is_named
+from rag.answer.versions import asked_of_version, version_asked
 from rag.core.text import (
     CALENDAR_WORDS,
     THE_ORGANISATION,
@@ -133,6 +134,8 @@ def _standalone(
         subject = ellipsis.group("subject").strip(" ?.")
         if outlets and (asked_again := _another_source(previous, subject, outlets)):
             return asked_again, None
+        if version_asked(subject) and version_asked(previous):
+            return asked_of_version(previous, subject), None  # "And in the update?"
         if not _an_attribute(subject):
             return _swap_subject(previous, subject), None
         question = f"What is {subject}?"  # "And her age?" after "Where does she work?"

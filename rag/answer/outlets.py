@@ -21,6 +21,10 @@ def _outlet_mention(outlet: str) -> re.Pattern:
     return re.compile(rf"(?<![\w-])(?:{either})(?![\w-])")
 
 
+# "according to the Beacon's report": the possessive and what it owns go with the outlet
+_ITS_REPORT = r"(?:['’]s?(?:\s+[\w-]+)?\s+(?i:report|story|article|account|coverage|piece))?"
+
+
 def without_attribution(question: str, outlets: list[str]) -> str:
     """The question without "according to <outlet>" when that outlet's files are what it is
     answered from: the reader, never trained on such phrases, read "According to the Meridian
@@ -28,7 +32,7 @@ def without_attribution(question: str, outlets: list[str]) -> str:
     question with 0.21."""
     for outlet in outlets:
         mention = _outlet_mention(outlet).pattern
-        phrase = rf",?\s*\b(?i:according to)\s+(?i:the\s+)?{mention}\s*,?\s*"
+        phrase = rf",?\s*\b(?i:according to)\s+(?i:the\s+)?{mention}{_ITS_REPORT}\s*,?\s*"
         question = re.sub(phrase, " ", question).strip()
     question = question[:1].upper() + question[1:]
     return re.sub(r"\s+([?.!])", r"\1", question)

@@ -8,14 +8,17 @@ from functools import lru_cache
 from typing import Literal
 
 from rag.answer.entailment import load_lexicon
+from rag.answer.versions import without_version
 from rag.core.text import (
     AGE_MARKERS,
     CALENDAR_WORDS,
     CURRENCY_SIGNS,
     CURRENCY_WORDS,
     EXTENT_WORDS,
+    MONEY_NOUNS,
     MONEY_VERBS,
     NUMBER_WORDS,
+    ORGANISATION_WORDS,
     QUANTITY_WORDS,
     SPEECH_VERBS,
     STANCE_VERBS,
@@ -23,6 +26,7 @@ from rag.core.text import (
     TIME_WORDS,
     UNITS,
     content_terms,
+    is_organisation,
     measure_spans,
     numbers,
     unit_at,
@@ -68,10 +72,20 @@ def asks_where_sources_differ(question: str) -> bool:
     return bool(re.search(r"\b" + _DIFFER + r"\b", question, re.IGNORECASE))
 
 
+# "the revised number", "Crossline's updated report": a version named, no change asked about
+_CHANGED_THING = re.compile(
+    r"\b(?:the|a|an|its|their|his|her|this|that|[\w-]+['’]s)\s+(?:updated|revised|corrected)\s+"
+    r"(?=[a-z])",
+    re.IGNORECASE,
+)
+
+
 def asks_what_changed(question: str) -> bool:
     """Does the question ask how the reporting changed ("How did the reported death toll change
-    as the story developed?"), which story versions and differing figures answer?"""
-    return bool(_CHANGE_VERB.search(question) and _REPORTING.search(question))
+    as the story developed?"), which story versions and differing figures answer? Not when it
+    only names a version ("What is the revised figure in the updated report?")."""
+    verbs = _CHANGED_THING.sub(" ", without_version(question))  # "in the update" names one
+    return bool(_CHANGE_VERB.search(verbs) and _REPORTING.search(question))
 
 
 _OPEN = re.compile(
@@ -79,7 +93,7 @@ _OPEN = re.compile(
     r"|what (?:is|was|are|were) (?:the |their |its |his |her |(?:[\w-]+\s+){0,3}[\w-]+['’]s\s+)?"
     r"(?:role|situation|impact|"
     r"significance|state|position|reason|reasons|background|context|response|reaction|"
-    r"consequences?|effects?|outlook|stance|view|views|story|latest)\b"
+    r"consequences?|effects?|outlook|stance|view|views|story|latest(?=\W*$|\W*(?:on|about|in|from|news)\b))\b"
     r"|what (?:happened|happens|is happening|is going on|led to|caused|"
     r"(?:will|would|could|is going to) happen)\b"
     r"|describe|explain|tell me about|what do (?:we|the (?:articles|sources)) know)",
@@ -106,6 +120,8 @@ _WANTS_DATE = re.compile(
     _LEAD_IN + r"(?:what|which) (?:years?|dates?|days?|months?)\b", re.IGNORECASE
 )
 _WANTS_NAME = re.compile(_LEAD_IN + r"(?:who|whom|whose|which)\b", re.IGNORECASE)
+_WANTS_YEAR = re.compile(_LEAD_IN + r"(?:what|which) year\b", re.IGNORECASE)
+_YEAR = re.compile(r"(?<![\d,.])(?:1\d{3}|20\d\d)(?:s|['’]s)?(?![\d,])")  # "2009", "1990s"
 
 
 _WANTS_SHARE = re.compile(_LEAD_IN + r"what (?:percentage|proportion|share)\b", re.IGNORECASE)
@@ -232,7 +248,7 @@ def lead_fits(question: str, span: str, after: str = "") -> bool:
     if asks_money(question):  # "How much will it cost?" is not "about 30 per cent"
         return _is_money(span + after[:16])
     if asks_a_persons_name(question):  # "What is the name of the firefighter...?"
-        return names_someone(span, besides=question)
+        return names_someone(span, besides=question) and not _names_only_bodies(span)
     which = re.search(r"\bwhich\s+([a-z]{3,})", question, re.IGNORECASE)
     if which and which.group(1).lower().rstrip("s") in span.lower():
         return True
@@ -244,6 +260,8 @@ def lead_fits(question: str, span: str, after: str = "") -> bool:
         if asks_age(question) and not _could_be_an_age(span, after):
             return False  # "How old is she?" is not "620,000" people served
         return has_number and not _measures_another_thing(question, span, after)
+    if _WANTS_YEAR.search(question):  # "In what year was it founded?" is not "Feb. 9"
+        return bool(_YEAR.search(span)) or "year" in span.lower()
     if _WANTS_DATE.search(question):
         return has_number or any(w in CALENDAR_WORDS for w in re.findall(r"[a-z]+", span.lower()))
     clause = "," in question  # "When prices rise, what happens?": "when" opens a clause
@@ -299,9 +317,16 @@ def is_age_at(text: str, start: int, end: int) -> bool:
     )
 
 
+_HOW_MUCH_OF = re.compile(r"\bhow much\s+([a-z-]+)(?:\s+([a-z]+))?", re.IGNORECASE)
+
+
 def asks_money(question: str) -> bool:
-    """Does the question ask how much something costs, was paid or fined?"""
-    return bool(_HOW_MUCH.search(question)) and bool(set(words(question)) & MONEY_VERBS)
+    """Does the question ask how much something costs, was paid or fined ("How much was it
+    fined?"), or how much of what is counted in money ("How much compensation...?")?"""
+    if _HOW_MUCH.search(question) and set(words(question)) & MONEY_VERBS:
+        return True
+    found = _HOW_MUCH_OF.search(question)
+    return found is not None and bool({(w or "").lower() for w in found.groups()} & MONEY_NOUNS)
 
 
 def _is_money(text: str) -> bool:
@@ -315,6 +340,26 @@ def names_someone(span: str, besides: str = "") -> bool:
     return any(
         word.lower() not in STOPWORDS | CALENDAR_WORDS and words(word)[0] not in known
         for word in re.findall(r"\b[A-Z][\w'’-]*", span)
+    )
+
+
+_PROPER_NAME = re.compile(r"\b[A-Z][\w'’-]*(?:\s+(?:of\s+(?:the\s+)?)?[A-Z][\w'’-]*)*")
+
+
+def _names_only_bodies(span: str) -> bool:
+    """Is every name in the span an organisation's ("the University of Callowmere", "Averholt
+    Medical Systems"), so that it names no person?"""
+    names = [n for n in _PROPER_NAME.findall(span) if n.lower() not in STOPWORDS]
+    # "University of X" is one; "Dr Miriam Aldgate of Averholt Medical Systems" names two
+    parts = [
+        part
+        for name in names
+        for part in (
+            [name] if name.split()[0].lower() in ORGANISATION_WORDS else name.split(" of ")
+        )
+    ]
+    return bool(parts) and all(
+        is_organisation(p) or p.split()[0].lower() in ORGANISATION_WORDS for p in parts
     )
 
 

@@ -26,6 +26,7 @@ from rag.answer.routes import (
 )
 from rag.answer.statements import by_speaker, whole_quotation
 from rag.answer.verify import Verifier
+from rag.answer.versions import of_version, version_asked, without_version
 from rag.core.errors import BadInput, LLMUnavailable
 from rag.core.models import Answer, AnswerSentence, Chunk, Hit
 from rag.core.modes import checked_mode
@@ -110,10 +111,16 @@ class AnswerService:
             answer.note = note
             return answer
         # narrowed, the filter keeps to the outlet: the reader reads the bare question
-        bare = without_attribution(question, outlets) if narrowed else question
+        version = version_asked(question)  # "in the updated report": that version's passages
+        bare = without_version(question) if version else question
+        bare = without_attribution(bare, outlets) if narrowed else bare
         typed = as_asked(bare) if factoid else bare  # "how many live there" + "?"
         asked = with_acronyms(typed, self.retriever.lexical())
-        hits = self.retrieve(asked, depth if factoid else max(depth, 10), filters)
+        depth = depth if factoid else max(depth, 10)
+        # a version asked for: deeper, so that the story's other version is found to tell it by
+        hits = self.retrieve(asked, 2 * depth if version else depth, filters)
+        if version:
+            hits = of_version(hits, version)[:depth]
         evidence = score_evidence(
             asked,
             hits,
