@@ -342,6 +342,15 @@ def test_a_question_about_names_no_article_mentions_abstains_and_says_why(sample
         ("What does the Daily Klaxon report that the other outlets don't?", "compare"),
         ("What did only one source mention?", "compare"),
         ("Who is the only person to have resigned?", "factoid"),
+        # advice wants several points; what one thing is for is one span
+        ("What are people who use the pump being told to do?", "open"),
+        ("What should residents do?", "open"),
+        ("What is the pump designed to do?", "factoid"),
+        # a version named is no question about how the reporting changed
+        ("What is the latest cost overrun figure in Northline Wire's updated report?", "factoid"),
+        ("What is the latest?", "open"),
+        ("what did the manager compare the points penalty to", "factoid"),
+        ("Can you compare the reports?", "compare"),
     ],
 )
 def test_questions_are_routed_by_their_form(question, route):

@@ -48,7 +48,11 @@ _DIFFER = (
     # not "conflict": in war news it names the war ("What do reports say about the conflict?")
 )
 _COMPARE = re.compile(
-    r"\b(?:compare|comparison|contrast)\b|\bhow do (?:the |different )?" + _SOURCES + r"\b"
+    # "Compare how the outlets...", "a comparison of the reports"; not "What did the manager
+    # compare the penalty to?", whose answer is one thing
+    r"^\W*(?:(?:please|can you|could you)\s+)?(?:compare|contrast)\b"
+    r"|\b(?:compare|comparison|contrast)\b.*\b(?:" + _SOURCES + r"|coverage|reporting)\b"
+    r"|\bhow do (?:the |different )?" + _SOURCES + r"\b"
     r"|\b" + _DIFFER + r"\b.*\b" + _SOURCES + r"\b|\b" + _SOURCES + r"\b.*\b" + _DIFFER + r"\b",
     re.IGNORECASE,
 )
@@ -449,6 +453,10 @@ _PROCESS = re.compile(
     r"^\s*(?:how (?:has|have|had|did|does|do|is|are|was|were)\b"
     r"|what (?:is|are|was|were|has|have) (?:[\w'’-]+\s+){1,4}?(?:doing|done)\b"
     r"|what (?:part|role) (?:has|have|had|did|does|do|is|are|was|were|will)\b"
+    # "What are people who use the pump being told to do?": advice, several points
+    r"|what (?:is|are|was|were|has|have|had) (?:[\w'’-]+\s+){1,8}?(?:told|asked|advised|urged|"
+    r"ordered|instructed|expected|supposed) to do\b"
+    r"|what (?:should|must|can|could|ought) (?:[\w'’-]+\s+){1,6}?do\b"
     r"|" + _YES_NO_FORM + r")",
     re.IGNORECASE,
 )

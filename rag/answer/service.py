@@ -161,6 +161,8 @@ class AnswerService:
         try:
             if not factoid and generator.name == "extractive":
                 points, share = self.settings.overview_points, self.settings.overview_share
+                if route == "summary":  # "Summarise the recall": the story, not one aspect
+                    points, share = self.settings.summary_points, self.settings.summary_share
                 if route == "open" and asks_yes_or_no(asked):
                     points, share = YES_NO_POINTS, max(YES_NO_SHARE, share)
                 draft = overview_draft(

@@ -169,6 +169,15 @@ class Settings(BaseSettings):
         "with the relevant points when the best evidence scores at least this; below, abstain.",
     )
     overview_points: int = Field(4, description="Points in an answer to an open question.")
+    summary_points: int = Field(
+        8, description='Points in the answer to a summary request in the chat ("Summarise X").'
+    )
+    summary_share: float = Field(
+        0.45,
+        gt=0,
+        le=1,
+        description="A summary request's points each score at least this share of the best one.",
+    )
     open_evidence_sentences: int = Field(
         24,
         ge=0,
