@@ -455,3 +455,22 @@ def test_what_the_outlets_disagree_on_quotes_each_differing_figure(corpus8_pipel
     answer = corpus8_pipeline.ask("What do the outlets disagree on?")
     assert answer.route == "compare"
     assert "£23.4 million" in answer.answer and "£26.8 million" in answer.answer, answer.answer
+
+
+@pytest.mark.slow
+def test_a_question_naming_a_version_is_answered_from_that_version(corpus7_pipeline):
+    """The wire's update revised its count of stolen objects (11 -> 13): asked of the first
+    report, the first report answers; "And in the updated version?" asks the update."""
+    from rag.answer.followup import Turn
+
+    first = "How many objects were stolen according to Harbinger Wire's first report?"
+    answer = corpus7_pipeline.ask(first)
+    assert answer.short_answer == "11", answer.answer
+    assert {c.file for s in answer.sentences for c in s.citations} == {"702_harbinger_wire.html"}
+    history = [Turn("user", first), Turn("assistant", answer.answer)]
+    update = corpus7_pipeline.ask("And in the updated version?", history=history)
+    assert update.question.endswith("according to Harbinger Wire in the updated version?")
+    assert "13 objects" in update.answer
+    assert {c.file for s in update.sentences for c in s.citations} == {
+        "704_harbinger_wire_update.html"
+    }

@@ -49,3 +49,18 @@ def test_chunk_ids_are_stable_and_follow_content(tmp_path):
     changed = [c.id for c in chunk_document(load_document(path, "a.txt", 1000), 700, 1)]
     assert first == again
     assert first != changed
+
+
+def test_what_the_loader_read_is_part_of_a_chunks_id(tmp_path):
+    """A newer loader that reads a date or an outlet an older one missed gives the file new
+    chunk ids, so re-ingesting the unchanged file refreshes its stored metadata."""
+    from dataclasses import replace
+
+    path = tmp_path / "a.txt"
+    path.write_text("Headline of the story\n\nThe body says what happened on Monday.\n")
+    doc = load_document(path, "a.txt", 1_000_000)
+    before = {c.id for c in chunk_document(doc, 1000, 1)}
+    read_better = replace(doc, outlet="The Harwick Courier", date="2026-03-17")
+    after = chunk_document(read_better, 1000, 1)
+    assert before.isdisjoint(c.id for c in after)
+    assert after[0].metadata["outlet"] == "The Harwick Courier"
