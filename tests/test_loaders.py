@@ -184,6 +184,7 @@ def test_dates_in_common_forms(value, expected):
             "2026-02-10",
         ),
         ("By Ann Lee · Health Correspondent · March 12, 2026", None, "2026-03-12"),  # a role
+        ("By Regional Tribune — Friday 5 September 2025", "Regional Tribune", "2025-09-05"),
     ],
 )
 def test_a_dated_byline_gives_the_outlet_and_date_and_is_not_content(

@@ -339,6 +339,8 @@ def _byline(line: str) -> tuple[str | None, str] | None:
     if _TITLE_CASE.match(outlet) and outlet.split()[-1].lower() not in BYLINE_ROLES:
         return outlet, when
     who = match.group("who").strip()
+    if _TITLE_CASE.match(who) and who.split()[-1].lower() in OUTLET_NOUNS:
+        return who, when  # "By Regional Tribune — Friday 5 September 2025"
     named = _OUTLET_AFTER_COMMA.search(who) or _OUTLET_WITH_ROLE.match(who)
     return (named.group("outlet") if named else None), when
 
