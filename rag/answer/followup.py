@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from rag.answer.evidence import name_phrases
 from rag.answer.outlets import names_outlet
 from rag.answer.routes import is_person_noun, proper_adjectives, who_is_named
-from rag.answer.versions import asked_of_version, version_asked
+from rag.answer.versions import asked_of_version, version_asked, without_version
 from rag.core.text import (
     CALENDAR_WORDS,
     THE_ORGANISATION,
@@ -559,7 +559,9 @@ def _another_source(previous: str, subject: str, outlets: Collection[str]) -> st
         return None
     context = _CONTEXT.search(previous)
     asked = previous[: context.start()] if context else previous
-    for host in (asked, *([context.group(1)] if context else [])):
+    # the version of the other outlet's story it named is no version of this one's
+    asked, context_asked = without_version(asked), context and without_version(context.group(1))
+    for host in (asked, *([context_asked] if context_asked else [])):
         if found := _ACCORDING_TO.search(host):
             swapped = host[: found.start("source")] + subject + host[found.end("source") :]
             return swapped.rstrip(" ?") + "?"
