@@ -96,3 +96,19 @@ def test_and_in_the_update_asks_the_last_question_again_of_the_update():
         standalone("And in the update?", history)
         == "How much did the club owe according to Crossline News in the update?"
     )
+
+
+def test_another_outlet_asked_about_drops_the_version_of_the_first_outlets_story():
+    from rag.answer.followup import Turn, standalone
+
+    history = [
+        Turn(role="user", content="How many objects were stolen according to Harbinger Wire?"),
+        Turn(role="assistant", content="11."),
+        Turn(role="user", content="And in the updated version?"),
+        Turn(role="assistant", content="13."),
+    ]
+    outlets = ["Harbinger Wire", "The Daily Flare"]
+    assert (
+        standalone("And The Daily Flare?", history, outlets)
+        == "How many objects were stolen according to The Daily Flare?"
+    )
