@@ -474,3 +474,23 @@ def test_a_question_naming_a_version_is_answered_from_that_version(corpus7_pipel
     assert {c.file for s in update.sentences for c in s.citations} == {
         "704_harbinger_wire_update.html"
     }
+
+
+@pytest.fixture(scope="module")
+def corpus9_pipeline(tmp_path_factory):
+    return _ingested(tmp_path_factory, "corpus9")
+
+
+@pytest.mark.slow
+def test_what_one_outlet_alone_reports_leads_with_its_own_names_and_figures(corpus9_pipeline):
+    """The Clarion alone gives the chief executive's pay and where she was: the sentence that
+    says so is listed (other outlets report her, so as a sentence it is no single-source
+    claim), cited to the Clarion only and to that sentence's exact span."""
+    answer = corpus9_pipeline.ask(
+        "What does the Daily Clarion report that the other outlets don't?"
+    )
+    assert answer.route == "compare"
+    assert "£1.4 million pay package" in answer.answer and "Saint-Orval" in answer.answer
+    cited = [c for s in answer.sentences for c in s.citations]
+    assert {c.file for c in cited} == {"903_daily_clarion.html"}
+    assert all(s.text == c.quote for s in answer.sentences for c in s.citations)

@@ -4,7 +4,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from rag.answer.followup import Turn, standalone
-from rag.answer.routes import route_of
+from rag.answer.routes import route_of, unnamed_person_asked_about
 from rag.interfaces.api import create_app
 from rag.interfaces.cli import render_answer
 from rag.interfaces.page_render import render_markdown
@@ -809,3 +809,17 @@ def test_an_unnamed_person_stays_the_one_described_through_the_conversation():
     assert standalone("How old is he?", history) == f"How old is {described}?"
     history += [Turn("user", "How old is he?"), Turn("assistant", "The sources do not say.")]
     assert standalone("What is he accused of?", history) == f"What is {described} accused of?"
+
+
+@pytest.mark.parametrize(
+    "question, role",
+    [
+        ("What do we know about the club's owner?", "the club's owner"),
+        ("Tell me about the woman who runs the trust", "the woman who runs the trust"),
+        ("What do we know about Miriam Aldgate?", None),  # named
+        ("Tell me about the evacuation of the residents", None),  # no person
+        ("Describe the damage", None),
+    ],
+)
+def test_an_open_question_about_an_unnamed_person_names_its_description(question, role):
+    assert unnamed_person_asked_about(question) == role

@@ -3,6 +3,7 @@ a short cited answer, the relevant points across files, or the relevant part of 
 cross-source view."""
 
 import difflib
+import re
 import time
 from dataclasses import dataclass, replace
 
@@ -12,6 +13,7 @@ from rag.analysis.compare import Claim, Comparison, Conflict
 from rag.analysis.service import AnalysisService
 from rag.answer.compose import compose, ms
 from rag.answer.evidence import Evidence, score_evidence
+from rag.answer.extract import is_full_name
 from rag.answer.followup import Turn, standalone
 from rag.answer.generate import ChatGenerator, OnToken
 from rag.answer.routes import (
@@ -19,6 +21,7 @@ from rag.answer.routes import (
     asks_what_only_one_reports,
     asks_where_sources_differ,
     route_of,
+    unnamed_person_asked_about,
 )
 from rag.answer.service import AnswerService, OnSentence
 from rag.core.errors import LLMUnavailable
@@ -62,6 +65,8 @@ class Conversation:
         asked = self.answers.clean_question(question)
         question = self.standalone(asked, history or [], mode)
         route = route_of(question)
+        if route == "open" and (role := unnamed_person_asked_about(question)):
+            question = self._named(question, role, filters)
         if route == "compare":
             answer = self._compare(question, filters, top_k, mode, on_sentence)
         else:
@@ -85,6 +90,15 @@ class Conversation:
             if rewritten:
                 return self.answers.clean_question(rewritten)
         return standalone(question, history, self.answers.retriever.lexical().outlets)
+
+    def _named(self, question: str, role: str, filters: Filters | None) -> str:
+        """ "What do we know about the club's owner?" asked about the person the articles
+        say that is ("Conrad Vesey"), when they say it: else as it was."""
+        who = self.answers.ask(f"Who is {role}?", filters, mode="extractive")
+        name = who.short_answer
+        if who.abstained or not name or not is_full_name(name):
+            return question
+        return question.replace(role, name)
 
     def _compare(
         self,
@@ -117,8 +131,7 @@ class Conversation:
         limit = self.answers.settings.max_files_per_request
         comparison = self.analysis.compare(files[:limit])
         if alone:  # what the named outlet reports and no other file does
-            own = [c for c in comparison.single_source if set(c.files) <= alone]
-            shown = own[:OUTLET_SINGLES]
+            shown = _reported_alone(comparison, alone)[:OUTLET_SINGLES]
         elif only_one:  # "What did only one source mention?": such claims, closest first
             shown = _relevant(question, comparison.single_source, OUTLET_SINGLES, self.answers)
         else:
@@ -290,6 +303,32 @@ def _similarities(question: str, texts: list[str], answers: AnswerService) -> np
         return np.zeros(0)
     matrix = answers.vectors.embed([question] + texts)
     return matrix[1:] @ matrix[0]
+
+
+_CONTRACTION = re.compile(r"['’](?:ve|re|ll|d|m|s|t)$", re.IGNORECASE)  # "We've": no name
+# a piece of a quotation: it opens one, or closes one ("...know why," he said.)
+_QUOTE_PIECE = re.compile(r"^\W*[\"“]|[\"”]\s*(?:,?\s*(?:he|she|they|it|[A-Z]\w+)\s+\w+)?\W*$")
+
+
+def _reported_alone(comparison: Comparison, files: set[str]) -> list[Claim]:
+    """What only these files report: first each sentence holding a name or figure no other
+    file gives ("who pocketed a £1.4 million pay package"), then the other claims only they
+    make, statements before pieces of quotations."""
+    shown: list[Claim] = []
+    for detail in comparison.details:
+        if detail.citation.file not in files or _CONTRACTION.search(detail.detail):
+            continue
+        at = detail.sentence.find(detail.citation.quote)
+        if at < 0 or any(c.text == detail.sentence for c in shown):
+            continue
+        start = detail.citation.start - at
+        cite = detail.citation.model_copy(
+            update={"start": start, "end": start + len(detail.sentence), "quote": detail.sentence}
+        )
+        shown.append(Claim(text=detail.sentence, files=[cite.file], count=1, citations=[cite]))
+    own = [c for c in comparison.single_source if set(c.files) <= files]
+    own = [c for c in own if not any(c.text in s.text for s in shown)]
+    return shown + sorted(own, key=lambda c: bool(_QUOTE_PIECE.search(c.text)))
 
 
 def _relevant(question: str, claims: list[Claim], most: int, answers: AnswerService) -> list[Claim]:

@@ -549,6 +549,26 @@ def asks_what_only_one_reports(question: str) -> bool:
     return bool(_ONLY_ONE.search(question))
 
 
+_ABOUT_SOMEONE = re.compile(
+    r"^\s*(?:what do (?:we|you|the (?:articles|sources|reports)) know about|tell me about|"
+    r"describe)\s+(?P<role>(?:the|its|their|his|her)\s+[^?]+?)\s*[?.!]*\s*$",
+    re.IGNORECASE,
+)
+
+
+def unnamed_person_asked_about(question: str) -> str | None:
+    """The description of the person an open question asks about without naming them ("What
+    do we know about the club's owner?": "the club's owner"), else None."""
+    found = _ABOUT_SOMEONE.match(question)
+    if not found or re.search(r"\s[A-Z]", found.group("role")):
+        return None
+    role = found.group("role")
+    # the noun before a relative clause or a preposition: "the woman who runs it", not "the
+    # evacuation of the residents"
+    head = re.split(r"\b(?:who|whom|whose|that|which|of|in|at|for|from|with|on)\b", role)[0]
+    return role if words(head) and is_person_noun(words(head)[-1]) else None
+
+
 def route_of(question: str) -> Route:
     """The route for a (standalone) question."""
     question = without_wh_contraction(question)  # "What's the outlook?"
