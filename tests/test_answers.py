@@ -494,3 +494,13 @@ def test_what_one_outlet_alone_reports_leads_with_its_own_names_and_figures(corp
     cited = [c for s in answer.sentences for c in s.citations]
     assert {c.file for c in cited} == {"903_daily_clarion.html"}
     assert all(s.text == c.quote for s in answer.sentences for c in s.citations)
+
+
+@pytest.mark.slow
+def test_where_outlets_disagree_includes_the_figures_an_update_revised(corpus9_pipeline):
+    """The wire's update revised its admissions (14 -> 23): reports that differ in their
+    figures, though no two outlets' figures conflict. Quoted first, the older first."""
+    answer = corpus9_pipeline.ask("Where do the outlets disagree on the numbers?")
+    assert answer.route == "compare"
+    first, second = answer.sentences[0].text, answer.sentences[1].text
+    assert "linked to 14 hospital admissions" in first and "has risen to 23" in second

@@ -116,7 +116,7 @@ class Conversation:
             filters = replace(filters or Filters(), outlets=outlets)
         hits = self.answers.retrieve(question, max(top_k or 0, 10), filters)
         files = list(dict.fromkeys(hit.chunk.file for hit in hits))
-        if asks_what_changed(question):
+        if asks_what_changed(question) or asks_where_sources_differ(question):
             files += self._other_versions(files, filters)
         only_one = asks_what_only_one_reports(question)
         alone = self._files_of(outlets) if only_one else set()
@@ -200,11 +200,14 @@ def _changes(
     differing figures when they are closer to the question than the first claim shown.
     Closeness is read on what changed ("leaving one man dead" -> "leaving two people dead"),
     not the whole sentences; each is quoted as it stands, a revision older first."""
+    differ = asks_where_sources_differ(question) and not asks_what_changed(question)
     revised = [
         _Change([change.before, change.after], _revised_words(change.before, change.after))
         for story in comparison.versions
         for change in story.changes
         if change.kind == "changed" and change.before and change.after
+        # where reports differ, a revision differs in its figures (14 -> 23 admissions)
+        and not (differ and change.numbers_before == change.numbers_after)
     ]
     added = [
         _Change(paragraph, " ".join(c.quote for c in paragraph))
@@ -215,7 +218,8 @@ def _changes(
     ]
     figures = [_Change(_one_per_figure(c), _figure_words(c)) for c in comparison.conflicts]
     if not asks_what_changed(question):
-        revised, added = [], []
+        added = []
+        revised = revised if differ else []
     if not asks_what_changed(question) and not asks_where_sources_differ(question):
         bar = _similarities(question, [shown[0].text], answers)[0] if shown else 0.0
         near = _similarities(question, [f.focus for f in figures], answers)
