@@ -28,6 +28,13 @@ def test_sample_article_metadata(file, outlet, date, title_start):
     assert doc.title.startswith(title_start)
 
 
+def loaded(tmp_path, name, text):
+    """The document a file of this name and text loads as."""
+    path = tmp_path / name
+    path.write_text(text)
+    return load_document(path, name, 1_000_000)
+
+
 def content(doc):
     return "\n".join(doc.text[s:e] for s, e in doc.segments)
 
@@ -54,9 +61,9 @@ def test_ad_box_and_date_prefix_and_agency_dateline_are_dropped():
 def test_a_dateline_naming_an_agency_of_several_words_is_dropped(tmp_path):
     """The reader answered "Who is the boss of the hospital group?" with "CASTLEBURY": the
     dateline "CASTLEBURY (Northern Wire) —" was left in the sentence."""
-    path = tmp_path / "a.txt"
-    path.write_text("CASTLEBURY (Northern Wire) — Hospitals cancelled 430 operations.\n")
-    doc = load_document(path, "a.txt", 1000)
+    doc = loaded(
+        tmp_path, "a.txt", "CASTLEBURY (Northern Wire) — Hospitals cancelled 430 operations.\n"
+    )
     assert [doc.text[s:e] for s, e in doc.segments] == ["Hospitals cancelled 430 operations."]
     assert doc.dateline == "CASTLEBURY"
 
@@ -75,9 +82,9 @@ def test_a_dateline_naming_an_agency_of_several_words_is_dropped(tmp_path):
 def test_a_line_naming_a_source_and_a_date_under_the_headline_gives_the_outlet(
     tmp_path, lines, outlet
 ):
-    path = tmp_path / "a.txt"
-    path.write_text("\n".join(["Council orders audit of tram deal", *lines, "", "The body."]))
-    doc = load_document(path, "a.txt", 1000)
+    doc = loaded(
+        tmp_path, "a.txt", "\n".join(["Council orders audit of tram deal", *lines, "", "The body."])
+    )
     assert (doc.outlet, doc.date[:7]) == (outlet, "2026-10")
     assert [doc.text[s:e] for s, e in doc.segments] == [
         "Council orders audit of tram deal",
@@ -102,16 +109,16 @@ def test_segments_point_into_the_original_text(tmp_path):
 
 
 def test_html_is_reduced_to_article_text_and_metadata(tmp_path):
-    path = tmp_path / "page.html"
-    path.write_text(
+    doc = loaded(
+        tmp_path,
+        "page.html",
         "<html><head><title>Ignored</title><meta property='og:title' content='Rebels near Hama'>"
         "<meta property='og:site_name' content='Example News'>"
         "<meta property='article:published_time' content='2024-12-03T10:00:00Z'>"
         "<script>alert('x')</script></head><body><nav>Home | World</nav>"
         "<article><h1>Rebels near Hama</h1><p>Rebels reached Hama on Tuesday.</p>"
-        "<p>Thousands fled.</p></article><footer>© Example</footer></body></html>"
+        "<p>Thousands fled.</p></article><footer>© Example</footer></body></html>",
     )
-    doc = load_document(path, "page.html", 10_000)
     assert (doc.title, doc.outlet, doc.date) == ("Rebels near Hama", "Example News", "2024-12-03")
     text = content(doc)
     assert "Rebels reached Hama on Tuesday." in text and "Thousands fled." in text
@@ -119,9 +126,7 @@ def test_html_is_reduced_to_article_text_and_metadata(tmp_path):
 
 
 def test_markdown_heading_is_the_title(tmp_path):
-    path = tmp_path / "note.md"
-    path.write_text("# Talks in Ankara\n\nOfficials met on Monday.\n")
-    doc = load_document(path, "note.md", 10_000)
+    doc = loaded(tmp_path, "note.md", "# Talks in Ankara\n\nOfficials met on Monday.\n")
     assert doc.title == "Talks in Ankara"
 
 
@@ -190,29 +195,31 @@ def test_dates_in_common_forms(value, expected):
 def test_a_dated_byline_gives_the_outlet_and_date_and_is_not_content(
     tmp_path, byline, outlet, date
 ):
-    path = tmp_path / "a.txt"
-    path.write_text(f"Headline of the story\n{byline}\n\nThe body says what happened.\n")
-    doc = load_document(path, "a.txt", 1_000_000)
+    doc = loaded(
+        tmp_path, "a.txt", f"Headline of the story\n{byline}\n\nThe body says what happened.\n"
+    )
     assert (doc.outlet, doc.date) == (outlet, date)
     assert "By " not in content(doc) and "The body says what happened." in content(doc)
 
 
 def test_a_sentence_starting_with_by_is_no_byline(tmp_path):
-    path = tmp_path / "a.txt"
-    path.write_text("Headline\n\nBy the way — the mayor said on Monday that buses would run.\n")
-    doc = load_document(path, "a.txt", 1_000_000)
+    doc = loaded(
+        tmp_path,
+        "a.txt",
+        "Headline\n\nBy the way — the mayor said on Monday that buses would run.\n",
+    )
     assert doc.date is None and "By the way" in content(doc)
 
 
 def test_a_masthead_names_the_outlet_and_page_furniture_is_no_content(tmp_path):
-    path = tmp_path / "a.txt"
-    path.write_text(
+    doc = loaded(
+        tmp_path,
+        "a.txt",
         "THE HARWICK COURIER\nYour city. Your paper. Since 1887.\n-----------\n"
         "HEALTH | Harwick\n\nCity student among patients hit by pump fault\n\n"
         "Hannah Delacourt, Health Reporter\nPublished: 17/03/2026 06:30\n\n"
-        "A student was found unconscious in his flat, his family said.\n"
+        "A student was found unconscious in his flat, his family said.\n",
     )
-    doc = load_document(path, "a.txt", 1_000_000)
     assert (doc.outlet, doc.date) == ("The Harwick Courier", "2026-03-17")
     assert doc.title == "City student among patients hit by pump fault"
     assert content(doc).splitlines() == [
@@ -222,47 +229,47 @@ def test_a_masthead_names_the_outlet_and_page_furniture_is_no_content(tmp_path):
 
 
 def test_a_headline_in_capitals_is_no_masthead(tmp_path):
-    path = tmp_path / "a.txt"
-    path.write_text("FLOOD CHAOS IN THE CITY\n\nThe river burst its banks on Monday.\n")
-    doc = load_document(path, "a.txt", 1_000_000)
+    doc = loaded(
+        tmp_path, "a.txt", "FLOOD CHAOS IN THE CITY\n\nThe river burst its banks on Monday.\n"
+    )
     assert doc.outlet is None and doc.title == "FLOOD CHAOS IN THE CITY"
 
 
 def test_a_markdown_source_line_and_a_date_beside_the_byline(tmp_path):
-    path = tmp_path / "a.md"
-    path.write_text(
+    doc = loaded(
+        tmp_path,
+        "a.md",
         "# How a restart routine turned a fix into a double dose\n\n"
         "*Device Regulatory Review — Software & Connected Devices*\n\n"
         "**March 17th, 2026** · by Dr Owen Strathearn, senior technical editor · 7 min read\n\n"
-        "The pump repeats the last dose after a restart.\n"
+        "The pump repeats the last dose after a restart.\n",
     )
-    doc = load_document(path, "a.md", 1_000_000)
     assert (doc.outlet, doc.date) == ("Device Regulatory Review", "2026-03-17")
     assert content(doc).splitlines()[1:] == ["The pump repeats the last dose after a restart."]
 
 
 def test_an_html_page_title_names_its_site_and_a_footer_dates_it(tmp_path):
-    path = tmp_path / "a.html"
-    path.write_text(
+    doc = loaded(
+        tmp_path,
+        "a.html",
         "<html><head><title>KILLER GLITCH: Pump blunder puts thousands at risk | Daily Clarion"
         "</title></head><body><article><h1>KILLER GLITCH</h1><p>Thousands were told to stop "
         "using their pumps.</p><p>Published: 17 Mar 2026, 00:41 | Updated: 18 Mar 2026, 07:15"
-        "</p></article></body></html>"
+        "</p></article></body></html>",
     )
-    doc = load_document(path, "a.html", 1_000_000)
     assert (doc.outlet, doc.date, doc.updated) == ("Daily Clarion", "2026-03-17", "2026-03-18")
     assert doc.title == "KILLER GLITCH: Pump blunder puts thousands at risk"
     assert "Published" not in content(doc)
 
 
 def test_an_updated_page_says_when_it_was_updated(tmp_path):
-    path = tmp_path / "a.html"
-    path.write_text(
+    doc = loaded(
+        tmp_path,
+        "a.html",
         '<html><head><meta property="og:site_name" content="Pellham Wire">'
         '<meta property="article:published_time" content="2026-03-16T18:20:00Z">'
         '<meta property="article:modified_time" content="2026-03-17T14:05:00Z">'
         "<title>UPDATE 1-Pump fault linked to 23 admissions</title></head>"
-        "<body><article><p>Admissions rose to 23.</p></article></body></html>"
+        "<body><article><p>Admissions rose to 23.</p></article></body></html>",
     )
-    doc = load_document(path, "a.html", 1_000_000)
     assert (doc.outlet, doc.date, doc.updated) == ("Pellham Wire", "2026-03-16", "2026-03-17")
