@@ -273,3 +273,11 @@ def test_an_updated_page_says_when_it_was_updated(tmp_path):
         "<body><article><p>Admissions rose to 23.</p></article></body></html>",
     )
     assert (doc.outlet, doc.date, doc.updated) == ("Pellham Wire", "2026-03-16", "2026-03-17")
+
+
+def test_short_sentences_opening_an_article_are_its_text_not_a_slogan(tmp_path):
+    doc = loaded(tmp_path, "a.md", "Rebels took Hama. The U.N. envoy spoke.\n\nTalks resumed.\n")
+    assert content(doc).splitlines() == [
+        "Rebels took Hama. The U.N. envoy spoke.",
+        "Talks resumed.",
+    ]

@@ -205,9 +205,9 @@ def _content_of_line(  # noqa: PLR0913
         meta["outlet"] = meta["outlet"] or sourced[0]
         meta["date"] = meta["date"] or sourced[1]
         return None
-    if near_top and (
-        _AUTHOR_LINE.match(stripped) or _is_author_with_role(stripped) or _is_furniture(stripped)
-    ):
+    if near_top and (_AUTHOR_LINE.match(stripped) or _is_author_with_role(stripped)):
+        return None
+    if at_top and _is_furniture(stripped, under_masthead=bool(meta["outlet"])):
         return None
     if near_top and not meta["outlet"] and (section := _SOURCE_SECTION.match(stripped)):
         meta["outlet"] = section.group("outlet")  # "*Device Review — Software & Devices*"
@@ -304,14 +304,15 @@ def _is_author_with_role(line: str) -> bool:
     return found is not None and found.group("role").lower() in BYLINE_ROLES
 
 
-def _is_furniture(line: str) -> bool:
-    """Page furniture at the top of an article: a section path ("HEALTH | Callowmere", "News >
-    World") or a slogan of short phrases ("Your city. Your paper. Since 1887.")."""
+def _is_furniture(line: str, under_masthead: bool) -> bool:
+    """Page furniture above an article's first line: a section path ("HEALTH | Callowmere",
+    "News > World"), or under a masthead its slogan of short phrases ("Your city. Your paper.
+    Since 1887."; without one, "Rebels took Hama. The envoy spoke." is the article)."""
     parts = [p for p in re.split(r"\s*[|>›»]\s*", line) if p]
     if len(parts) >= 2 and all(len(p.split()) <= 3 and not re.search(r"[.!?,]", p) for p in parts):
         return True
     phrases = [p for p in re.split(r"(?<=[.!])\s+", line) if p]
-    return len(phrases) >= 2 and all(len(p.split()) <= 4 for p in phrases)
+    return under_masthead and len(phrases) >= 2 and all(len(p.split()) <= 4 for p in phrases)
 
 
 # "*Device Regulatory Review — Software & Connected Devices*": an outlet and its section
