@@ -227,8 +227,10 @@ def _changes(
     # "What changed in the updated version?": its revisions, the closest to the question first
     found = _closest(question, revised, answers, COMPARE_REVISIONS)
     found += _closest(question, added, answers, COMPARE_ADDED)  # what the newer one reports
-    if asks_where_sources_differ(question):  # "What do the outlets disagree on?": each one
-        found += _closest(question, figures, answers, COMPARE_CONFLICTS, CONFLICT_MARGIN)
+    if asks_where_sources_differ(question):  # "What do the outlets disagree on?": each one,
+        # before what one outlet revised in its own story
+        conflicts = _closest(question, figures, answers, COMPARE_CONFLICTS, CONFLICT_MARGIN)
+        found = conflicts + found if differ else found + conflicts
     else:
         found += _closest(question, figures, answers)
     quoted = [c for change in found for c in change.citations[:COMPARE_FIGURES]]
