@@ -38,7 +38,6 @@ _DATELINE = re.compile(
     r"\s*(?:(?:\([A-Za-z][A-Za-z .&'-]{0,40}\)\s*)?(?:[—–]|-(?=\s))\s*"  # "PORT ELSBY (Meridian) —"
     r"(?:\([A-Za-z][A-Za-z .&'-]{0,40}\)\s*[—–-]\s*)?|:\s+)"  # "BEIRUT — (AP) —"
 )
-_MONTHS = "jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec"
 # "By Ann Lee, The Daily Post — Monday 10 March 2025", "By Harbour Times staff | 2025-03-10",
 # "By Ann Lee | The Daily Post | 10 March 2025"
 _BYLINE_SEP = r"\s*(?:[—–|·•]|\s-\s)\s*"
